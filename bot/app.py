@@ -1,0 +1,148 @@
+"""Building and running the bot: Bot and Dispatcher, the poller, the outbox sender
+and the scheduler, all in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import signal
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramNetworkError, TelegramServerError
+from aiogram.types import BotCommand, User
+
+from bot.config import Settings
+from bot.fsm import DatabaseStorage
+from bot.ingest import Ingest
+from bot.middlewares import PersonMiddleware
+from bot.scheduler import build_scheduler
+from bot.sender import OutboxSender
+from handlers import setup_routers
+from handlers.context import Options
+from handlers.i18n import gettext
+from storage import migrate
+from storage.db import Database
+from storage.files import FileStore
+
+log = logging.getLogger(__name__)
+
+
+class TokenRejected(Exception):
+    """The Bot API refused BOT_TOKEN."""
+
+
+def build_bot(settings: Settings) -> Bot:
+    """A Bot talking to TELEGRAM_API_URL (methods and file downloads), HTML by default."""
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    return Bot(
+        settings.bot_token,
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+    )
+
+
+def build_dispatcher() -> Dispatcher:
+    """The Dispatcher with conversation state in the database and every router."""
+    dispatcher = Dispatcher(storage=DatabaseStorage())
+    dispatcher.update.outer_middleware(PersonMiddleware())
+    dispatcher.include_routers(*setup_routers())
+    return dispatcher
+
+
+def build_options(settings: Settings) -> Options:
+    return Options(
+        admin_ids=frozenset(settings.admin_ids),
+        office_chat_id=settings.office_chat_id,
+        tz=settings.tz,
+        invite_valid_for=dt.timedelta(days=settings.invite_days),
+        default_language=settings.default_language,
+    )
+
+
+async def identify(bot: Bot) -> User:
+    """getMe: who the token belongs to. Raises aiogram's errors as they come."""
+    return await bot.get_me()
+
+
+async def set_commands(bot: Bot) -> None:
+    """The command menu in each language (the office's extra commands are listed by /help)."""
+    for language in ("fr", "en"):
+        commands = [
+            BotCommand(command=name, description=gettext(language, f"menu.{name}"))
+            for name in ("start", "help", "lang", "cancel")
+        ]
+        await bot.set_my_commands(commands, language_code=language)
+
+
+async def run(settings: Settings, db: Database) -> None:
+    """Run until SIGINT or SIGTERM: poll, handle, send, schedule."""
+    await migrate.upgrade(db.engine)
+    files = FileStore(settings.data_dir)
+    bot = build_bot(settings)
+    try:
+        me = await _wait_for_api(bot)
+        log.info("connected as @%s (id %s), database %s", me.username, me.id, db.engine.url)
+        dispatcher = build_dispatcher()
+        sender = OutboxSender(
+            bot,
+            db,
+            files,
+            office_chat_id=settings.office_chat_id,
+            office_language=settings.default_language,
+        )
+        ingest = Ingest(
+            bot,
+            dispatcher,
+            db,
+            workers=settings.workers,
+            polling_timeout=settings.polling_timeout,
+            default_language=settings.default_language,
+            after_commit=sender.wake,
+            handler_kwargs={"options": build_options(settings), "files": files},
+        )
+        with contextlib.suppress(TelegramNetworkError, TelegramServerError):
+            await set_commands(bot)
+        scheduler = build_scheduler(db)
+        scheduler.start()
+        await ingest.recover()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        tasks = [
+            asyncio.create_task(ingest.poll(), name="poll"),
+            asyncio.create_task(sender.run(), name="outbox"),
+        ]
+        stopper = asyncio.create_task(stop.wait(), name="stop")
+        done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
+        log.info("stopping")
+        tasks[0].cancel()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(ingest.wait_idle(), timeout=10)
+        for task in [*tasks, stopper]:
+            task.cancel()
+        scheduler.shutdown(wait=False)
+        for task in done:
+            if task is not stopper and not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+    finally:
+        await bot.session.close()
+
+
+async def _wait_for_api(bot: Bot) -> User:
+    """getMe, waiting while the Bot API is unreachable (a server may start before
+    its network); a rejected token is raised at once."""
+    delay = 1.0
+    while True:
+        try:
+            return await identify(bot)
+        except (TelegramNetworkError, TelegramServerError) as exc:
+            log.warning("cannot reach the Bot API (%s); trying again in %.0f s", exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 60.0)

@@ -1,0 +1,180 @@
+"""The command line: `python -m bot [run|migrate|check|users ...]`.
+
+Any problem an operator can fix (a setting, the database, the token) ends the
+program with one line naming it and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+from alembic.util.exc import CommandError
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot import app
+from bot.config import ConfigError, Settings, load_settings
+from bot.logs import setup_logging
+from storage import migrate, users
+from storage.db import Database, DatabaseUnavailable, describe_db_error
+from storage.models import Role
+
+EXIT_PROBLEM = 2
+
+
+class Problem(Exception):
+    """Something the operator must fix; the message is the one line printed."""
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot", description="Terrain, the field intervention assistant."
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("run", help="run the bot with long polling (the default)")
+    commands.add_parser("migrate", help="bring the database schema up to date")
+    commands.add_parser("check", help="check settings, database and token, and say what was found")
+    people = commands.add_parser("users", help="manage who may use the bot").add_subparsers(
+        dest="action", metavar="ACTION", required=True
+    )
+    add = people.add_parser("add", help="register a person (or change their role)")
+    add.add_argument("--telegram-id", type=int, required=True)
+    add.add_argument("--role", choices=[r.value for r in Role], required=True)
+    add.add_argument("--name", required=True)
+    people.add_parser("list", help="list everyone registered")
+    disable = people.add_parser("disable", help="stop a person from using the bot")
+    disable.add_argument("--telegram-id", type=int, required=True)
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        settings = load_settings()
+        setup_logging(settings.log_level, settings.bot_token)
+        command: Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]] = {
+            None: _run,
+            "run": _run,
+            "migrate": _migrate,
+            "check": _check,
+            "users": _users,
+        }[args.command]
+        return asyncio.run(command(settings, args))
+    except (ConfigError, DatabaseUnavailable, Problem) as problem:
+        print(f"terrain: {problem}", file=sys.stderr)
+        return EXIT_PROBLEM
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _open_database(settings: Settings) -> Database:
+    db = Database(settings.db_url, pool_size=settings.workers + 4)
+    await db.ping()
+    return db
+
+
+async def _migrate_or_fail(db: Database) -> None:
+    try:
+        await migrate.upgrade(db.engine)
+    except (SQLAlchemyError, CommandError, OSError) as exc:
+        raise Problem(f"could not migrate the schema: {describe_db_error(db.url, exc)}") from None
+
+
+async def _run(settings: Settings, _args: argparse.Namespace) -> int:
+    db = await _open_database(settings)
+    try:
+        await _migrate_or_fail(db)
+        try:
+            await app.run(settings, db)
+        except TelegramUnauthorizedError:
+            raise Problem(
+                f"BOT_TOKEN was rejected by the Bot API at {settings.telegram_api_url}"
+            ) from None
+    finally:
+        await db.close()
+    return 0
+
+
+async def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    db = await _open_database(settings)
+    try:
+        before = await migrate.current_revision(db.engine)
+        await _migrate_or_fail(db)
+        after = await migrate.current_revision(db.engine)
+    finally:
+        await db.close()
+    if before == after:
+        print(f"schema already up to date (revision {after})")
+    else:
+        print(f"schema migrated from {before or 'empty'} to {after}")
+    return 0
+
+
+async def _check(settings: Settings, _args: argparse.Namespace) -> int:
+    """Print what was found; exit 2 if anything is wrong."""
+    ok = True
+    print(f"settings: ok (language {settings.default_language}, time zone {settings.timezone})")
+    print(f"Bot API: {settings.telegram_api_url}")
+    print(f"data folder: {settings.data_dir.resolve()}")
+    office = settings.office_chat_id if settings.office_chat_id is not None else "not set"
+    print(f"office chat: {office}; admins: {', '.join(map(str, settings.admin_ids)) or 'none'}")
+    db = Database(settings.db_url)
+    try:
+        await db.ping()
+        current = await migrate.current_revision(db.engine)
+        head = migrate.head_revision()
+        state = "up to date" if current == head else f"at {current or 'empty'}, latest is {head}"
+        print(
+            f"database: ok ({db.engine.url.render_as_string(hide_password=True)}, schema {state})"
+        )
+    except DatabaseUnavailable as exc:
+        print(f"database: FAILED, {exc}")
+        ok = False
+    finally:
+        await db.close()
+    bot = app.build_bot(settings)
+    try:
+        me = await app.identify(bot)
+        print(f"token: ok, this is @{me.username} (id {me.id}, {me.first_name})")
+    except TelegramUnauthorizedError:
+        print("token: FAILED, BOT_TOKEN was rejected by the Bot API")
+        ok = False
+    except TelegramNetworkError as exc:
+        print(f"token: FAILED, the Bot API cannot be reached ({exc.message})")
+        ok = False
+    finally:
+        await bot.session.close()
+    return 0 if ok else EXIT_PROBLEM
+
+
+async def _users(settings: Settings, args: argparse.Namespace) -> int:
+    db = await _open_database(settings)
+    try:
+        await _migrate_or_fail(db)
+        async with db.transaction() as session:
+            if args.action == "add":
+                name = args.name.strip()
+                if not name:
+                    raise Problem("--name must not be empty")
+                user = await users.add(session, args.telegram_id, name, Role(args.role))
+                print(f"{user.name} (Telegram id {user.telegram_id}) is registered as {user.role}")
+            elif args.action == "disable":
+                user_row = await users.by_telegram_id(session, args.telegram_id)
+                if user_row is None:
+                    raise Problem(f"nobody is registered with Telegram id {args.telegram_id}")
+                user_row.active = False
+                print(f"{user_row.name} (Telegram id {user_row.telegram_id}) is disabled")
+            else:
+                everyone = await users.all_users(session)
+                if not everyone:
+                    print("nobody is registered yet")
+                for person in everyone:
+                    state = "active" if person.active else "disabled"
+                    print(f"{person.telegram_id:>14}  {person.role:<11} {state:<9} {person.name}")
+    finally:
+        await db.close()
+    return 0

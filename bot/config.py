@@ -1,0 +1,110 @@
+"""Settings: read once, from the environment and `.env`, and nowhere else.
+
+Every setting is listed in `.env.example` with a comment. A missing or malformed
+setting raises `ConfigError` with one line that names it; the command line turns
+that into exit status 2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PUBLIC_BOT_API = "https://api.telegram.org"
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is one line for the operator."""
+
+
+class Settings(BaseSettings):
+    """Everything Terrain needs to run, with the defaults a newcomer gets."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    bot_token: str = Field(min_length=1)
+    telegram_api_url: str = PUBLIC_BOT_API
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    office_chat_id: int | None = None
+    admin_ids: Annotated[tuple[int, ...], NoDecode] = ()
+    default_language: Literal["fr", "en"] = "fr"
+    timezone: str = "Europe/Paris"
+    invite_days: int = Field(default=7, ge=1, le=365)
+    polling_timeout: int = Field(default=30, ge=0, le=50)
+    workers: int = Field(default=16, ge=1, le=200)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    company_name: str = "Terrain"
+    company_address: str = ""
+    company_phone: str = ""
+    company_email: str = ""
+    company_siret: str = ""
+    company_vat_number: str = ""
+    company_logo: Path | None = None
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.replace(";", ",").split(",")]
+            return tuple(int(p) for p in parts if p)
+        if isinstance(value, int):
+            return (value,)
+        return value
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("company_logo", mode="before")
+    @classmethod
+    def _empty_logo(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("office_chat_id", mode="before")
+    @classmethod
+    def _empty_chat(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @property
+    def db_url(self) -> str:
+        """The database to use: DATABASE_URL, or a SQLite file under DATA_DIR."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'terrain.sqlite3').resolve()}"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def load_settings(env_file: str | Path | None = ".env") -> Settings:
+    """Read the settings, or raise ConfigError naming the first bad one."""
+    try:
+        return Settings(_env_file=env_file)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0]).upper() if error["loc"] else "settings"
+        if error["type"] == "missing":
+            raise ConfigError(f"{name} is not set (see .env.example)") from None
+        raise ConfigError(f"{name} is invalid: {error['msg']}") from None

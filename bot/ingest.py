@@ -1,0 +1,302 @@
+"""Receiving updates without ever losing one.
+
+Telegram forgets an update once getUpdates is called with a higher offset. So the
+poller writes each batch to the `inbox_updates` table and commits *before* it
+asks for the next batch. Each stored update is then handled in its own unit of
+work: the handlers' changes and the "done" mark on the update commit together,
+so an update is handled exactly once even if the process is killed at any
+instant (a killed unit of work rolls back and runs again at the next start).
+
+Updates of one chat are handled one after the other, in order: a ten-photo
+album never races with itself. Different chats are handled in parallel, up to
+WORKERS at a time.
+
+A reply sent by a handler whose unit of work is then killed before it commits
+is sent again when the update is handled again: a message may be repeated after
+a crash, but no data is lost or doubled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.exceptions import (
+    TelegramConflictError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+from aiogram.methods.base import TelegramMethod
+from aiogram.types import Update
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from bot.fsm import current_session
+from handlers.i18n import gettext, pick_language
+from storage import inbox, outbox, users
+from storage.db import Database
+from storage.models import InboxUpdate, UpdateState
+
+log = logging.getLogger(__name__)
+
+#: What the bot asks Telegram for. Handlers for other kinds are never written.
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+
+#: Objects of an update that carry a chat or a sender, in the order looked at.
+_CARRIERS = (
+    "message",
+    "edited_message",
+    "channel_post",
+    "edited_channel_post",
+    "business_message",
+    "callback_query",
+    "my_chat_member",
+    "chat_member",
+    "chat_join_request",
+    "inline_query",
+    "chosen_inline_result",
+    "shipping_query",
+    "pre_checkout_query",
+    "poll_answer",
+    "message_reaction",
+)
+
+
+class GetRawUpdates(TelegramMethod[list[dict[str, Any]]]):
+    """getUpdates, returning the updates as the JSON Telegram sent, to store as is."""
+
+    __returning__ = list[dict[str, Any]]
+    __api_method__ = "getUpdates"
+
+    offset: int | None = None
+    limit: int | None = None
+    timeout: int | None = None
+    allowed_updates: list[str] | None = None
+
+
+def chat_of(payload: dict[str, Any]) -> int:
+    """The chat an update belongs to, which decides its queue (0 when it has none)."""
+    for name in _CARRIERS:
+        carrier = payload.get(name)
+        if not isinstance(carrier, dict):
+            continue
+        if isinstance(carrier.get("chat"), dict):
+            return int(carrier["chat"]["id"])
+        message = carrier.get("message")
+        if isinstance(message, dict) and isinstance(message.get("chat"), dict):
+            return int(message["chat"]["id"])
+        for sender in ("from", "user"):
+            if isinstance(carrier.get(sender), dict):
+                return int(carrier[sender]["id"])
+    return 0
+
+
+def sender_of(payload: dict[str, Any]) -> dict[str, Any] | None:
+    for name in _CARRIERS:
+        carrier = payload.get(name)
+        if isinstance(carrier, dict) and isinstance(carrier.get("from"), dict):
+            return carrier["from"]  # type: ignore[no-any-return]
+    return None
+
+
+def _transient(exc: BaseException) -> bool:
+    """Errors worth handling the same update again for: the network or the database
+    was briefly unavailable, or Telegram asked to wait."""
+    if isinstance(exc, TelegramNetworkError | TelegramServerError | TelegramRetryAfter):
+        return True
+    if isinstance(exc, OperationalError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+class Ingest:
+    """The poller and the per-chat workers."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        dispatcher: Dispatcher,
+        db: Database,
+        *,
+        workers: int = 16,
+        polling_timeout: int = 30,
+        default_language: str = "fr",
+        after_commit: Callable[[], None] = lambda: None,
+        handler_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        self.bot = bot
+        self.dispatcher = dispatcher
+        self.db = db
+        self.polling_timeout = polling_timeout
+        self.default_language = default_language
+        self.after_commit = after_commit
+        self.handler_kwargs = handler_kwargs or {}
+        self._slots = asyncio.Semaphore(workers)
+        self._queues: dict[int, deque[int]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    # Receiving -----------------------------------------------------------------
+
+    async def store(self, payloads: list[dict[str, Any]]) -> list[int]:
+        """Write a batch of updates and commit; schedule the ones not seen before."""
+        rows = [(int(p["update_id"]), chat_of(p), p) for p in payloads]
+        async with self.db.transaction() as session:
+            fresh = await inbox.store_new(session, rows)
+        chats = {update_id: chat for update_id, chat, _ in rows}
+        for update_id in fresh:
+            self.schedule(update_id, chats[update_id])
+        return fresh
+
+    async def recover(self) -> int:
+        """Schedule every update stored but not handled before the last stop."""
+        async with self.db.sessions() as session:
+            rows = [(row.update_id, row.chat_id) for row in await inbox.pending(session)]
+        for update_id, chat_id in rows:
+            self.schedule(update_id, chat_id)
+        if rows:
+            log.info("resuming %d update(s) received before the last stop", len(rows))
+        return len(rows)
+
+    async def poll(self) -> None:
+        """Long-poll Telegram forever. An update is acknowledged (by the next call's
+        offset) only after it is committed to the database."""
+        offset: int | None = None
+        delay = 1.0
+        request_timeout = self.polling_timeout + 15
+        while True:
+            method = GetRawUpdates(
+                offset=offset, timeout=self.polling_timeout, allowed_updates=ALLOWED_UPDATES
+            )
+            try:
+                payloads = await self.bot(method, request_timeout=request_timeout)
+            except TelegramUnauthorizedError:
+                raise
+            except TelegramRetryAfter as exc:
+                log.warning("Telegram asks to wait %s s before polling again", exc.retry_after)
+                await asyncio.sleep(exc.retry_after)
+                continue
+            except TelegramConflictError:
+                log.error("another instance of this bot is polling with the same token")
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60.0)
+                continue
+            except (TelegramNetworkError, TelegramServerError) as exc:
+                log.warning("cannot reach the Bot API (%s); trying again in %.0f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60.0)
+                continue
+            delay = 1.0
+            if not payloads:
+                continue
+            await self._store_until_done(payloads)
+            offset = max(int(p["update_id"]) for p in payloads) + 1
+
+    async def _store_until_done(self, payloads: list[dict[str, Any]]) -> None:
+        """Store a batch, retrying while the database is unavailable: the offset must
+        not move past updates that are not stored."""
+        delay = 0.5
+        while True:
+            try:
+                await self.store(payloads)
+                return
+            except (OperationalError, DBAPIError, OSError) as exc:
+                log.error("cannot store updates yet (%s); retrying in %.1f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+    # Handling ------------------------------------------------------------------
+
+    def schedule(self, update_id: int, chat_id: int) -> None:
+        """Queue an update behind the others of its chat, starting the chat's worker."""
+        queue = self._queues.get(chat_id)
+        if queue is not None:
+            queue.append(update_id)
+            return
+        self._queues[chat_id] = deque([update_id])
+        self._idle.clear()
+        task = asyncio.create_task(self._drain(chat_id), name=f"chat-{chat_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _drain(self, chat_id: int) -> None:
+        queue = self._queues[chat_id]
+        try:
+            while queue:
+                async with self._slots:
+                    await self.handle(queue[0])
+                queue.popleft()
+        finally:
+            del self._queues[chat_id]
+            if not self._queues:
+                self._idle.set()
+
+    async def wait_idle(self) -> None:
+        """Wait until every scheduled update is handled (used by tests and shutdown)."""
+        await self._idle.wait()
+
+    async def handle(self, update_id: int) -> None:
+        """Handle one stored update in its own unit of work, retrying transient failures."""
+        delay = 0.5
+        while True:
+            try:
+                handled = await self._handle_once(update_id)
+            except Exception as exc:
+                if _transient(exc):
+                    wait = exc.retry_after if isinstance(exc, TelegramRetryAfter) else delay
+                    log.warning("update %s: %s; handling it again in %.1f s", update_id, exc, wait)
+                    await asyncio.sleep(wait)
+                    delay = min(delay * 2, 30.0)
+                    continue
+                log.exception("update %s failed in its handler", update_id)
+                await self._record_failure(update_id, exc)
+                return
+            if handled:
+                self.after_commit()
+            return
+
+    async def _handle_once(self, update_id: int) -> bool:
+        async with self.db.transaction() as session:
+            row = await inbox.get(session, update_id)
+            if row is None or row.state != UpdateState.PENDING:
+                return False
+            update = Update.model_validate(row.payload, context={"bot": self.bot})
+            token = current_session.set(session)
+            try:
+                await self.dispatcher.feed_update(
+                    self.bot, update, session=session, **self.handler_kwargs
+                )
+            finally:
+                current_session.reset(token)
+            inbox.mark(row, UpdateState.DONE)
+        return True
+
+    async def _record_failure(self, update_id: int, exc: Exception) -> None:
+        """Mark the update failed (so it is not retried forever) and tell the sender
+        that something went wrong, in their language, through the outbox."""
+        try:
+            async with self.db.transaction() as session:
+                row = await session.get(InboxUpdate, update_id)
+                if row is None:
+                    return
+                inbox.mark(row, UpdateState.FAILED, f"{type(exc).__name__}: {exc}"[:2000])
+                sender = sender_of(row.payload)
+                if sender is not None:
+                    person = await users.by_telegram_id(session, int(sender["id"]))
+                    language = pick_language(
+                        person.language if person else None,
+                        sender.get("language_code"),
+                        self.default_language,
+                    )
+                    chat_id = row.chat_id or int(sender["id"])
+                    outbox.message(session, chat_id, gettext(language, "errors.internal"))
+        except (OperationalError, DBAPIError, OSError):
+            log.exception("could not record the failure of update %s", update_id)
+            return
+        self.after_commit()

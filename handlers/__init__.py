@@ -1,0 +1,13 @@
+"""The conversations: one Router per area, assembled here in the order they are tried."""
+
+from __future__ import annotations
+
+from aiogram import Router
+
+from handlers import access, common, fallback, office
+
+
+def setup_routers() -> list[Router]:
+    """The routers, in order: greetings and invites, the gate for unknown people,
+    the office, then the fallback that answers whatever nobody else took."""
+    return [common.router, access.router, office.router, fallback.router]

@@ -1,0 +1,133 @@
+"""People the bot does not know: they see no data, only a way to ask for access,
+which reaches the admins, who decide with one tap."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from aiogram.utils.text_decorations import html_decoration as hd
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.callbacks import AskAccess, DecideAccess
+from handlers.common import ask_access_keyboard
+from handlers.context import Options
+from handlers.filters import HasRole, Known, role_name
+from handlers.i18n import Translator, pick_language
+from storage import outbox, users
+from storage.models import AccessRequest, Role, User
+
+router = Router(name="access")
+
+REFUSE = "no"
+GRANTABLE = (Role.TECHNICIAN, Role.DISPATCHER, Role.CLIENT)
+
+
+def decision_keyboard(t: Translator, request_id: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for role in GRANTABLE:
+        builder.button(
+            text=role_name(t, role), callback_data=DecideAccess(request_id=request_id, role=role)
+        )
+    builder.button(
+        text=t("access.refuse"), callback_data=DecideAccess(request_id=request_id, role=REFUSE)
+    )
+    builder.adjust(3, 1)
+    return builder.as_markup()
+
+
+@router.callback_query(AskAccess.filter(), Known(False))
+async def ask_access(
+    query: CallbackQuery, session: AsyncSession, t: Translator, options: Options
+) -> None:
+    """Records the request and sends it to every admin with role buttons."""
+    person = query.from_user
+    if await users.open_access_request(session, person.id) is not None:
+        await query.answer(t("access.already_asked"), show_alert=True)
+        return
+    request = AccessRequest(
+        telegram_id=person.id,
+        name=person.full_name,
+        username=person.username,
+        language=person.language_code,
+    )
+    session.add(request)
+    await session.flush()
+    admins = await users.with_roles(session, {Role.ADMIN})
+    admin_chats = {admin.telegram_id: admin.language for admin in admins}
+    for admin_id in options.admin_ids:
+        admin_chats.setdefault(admin_id, None)
+    for chat_id, language in admin_chats.items():
+        tr = Translator(language or options.default_language)
+        who = hd.quote(person.full_name)
+        if person.username:
+            who += f" (@{hd.quote(person.username)})"
+        outbox.message(
+            session,
+            chat_id,
+            tr("access.request_for_admin", who=who, telegram_id=person.id),
+            options={
+                "reply_markup": decision_keyboard(tr, request.id).model_dump(exclude_none=True)
+            },
+        )
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.edit_text(t("access.sent"))
+
+
+@router.callback_query(DecideAccess.filter(), HasRole(Role.ADMIN))
+async def decide_access(
+    query: CallbackQuery,
+    callback_data: DecideAccess,
+    session: AsyncSession,
+    user: User,
+    t: Translator,
+    options: Options,
+) -> None:
+    """Grants the chosen role (or refuses), tells the requester, and marks the request decided."""
+    request = await session.get(AccessRequest, callback_data.request_id)
+    if request is None:
+        await query.answer(t("errors.old_button"), show_alert=True)
+        return
+    if request.decision is not None:
+        await query.answer(t("access.already_decided"), show_alert=True)
+        return
+    requester = Translator(pick_language(None, request.language, options.default_language))
+    if callback_data.role == REFUSE:
+        await users.decide_access_request(session, request, REFUSE, user)
+        outbox.message(session, request.telegram_id, requester("access.refused"))
+        outcome = t("access.decided_refused", name=hd.quote(request.name))
+    elif callback_data.role in GRANTABLE:
+        role = Role(callback_data.role)
+        await users.add(session, request.telegram_id, request.name, role, request.username)
+        await users.decide_access_request(session, request, role, user)
+        outbox.message(
+            session,
+            request.telegram_id,
+            requester("access.granted", role=role_name(requester, role)),
+        )
+        outcome = t("access.decided_granted", name=hd.quote(request.name), role=role_name(t, role))
+    else:
+        await query.answer(t("errors.old_button"), show_alert=True)
+        return
+    await query.answer(outcome)
+    if isinstance(query.message, Message):
+        await query.message.edit_text(outcome)
+
+
+@router.callback_query(DecideAccess.filter())
+async def decide_access_refused(query: CallbackQuery, t: Translator) -> None:
+    """Only admins decide on access requests."""
+    await query.answer(t("errors.not_allowed"), show_alert=True)
+
+
+@router.message(Known(False))
+async def unknown_person(message: Message, t: Translator) -> None:
+    """Answers anyone unknown politely, with the request-access button, and nothing else."""
+    await message.answer(t("start.unknown"), reply_markup=ask_access_keyboard(t))
+
+
+@router.callback_query(Known(False))
+async def unknown_person_button(query: CallbackQuery, t: Translator) -> None:
+    """A button pressed by someone unknown does nothing but say so."""
+    await query.answer(t("errors.not_allowed"), show_alert=True)

@@ -1,0 +1,121 @@
+"""What everyone can do: /start (with or without an invite), /help, /lang, /cancel."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from aiogram.utils.text_decorations import html_decoration as hd
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.callbacks import AskAccess, ChooseLanguage
+from handlers.context import Options
+from handlers.filters import Known, role_name
+from handlers.i18n import LANGUAGES, Translator
+from storage import invites, outbox, users
+from storage.models import Role, User
+
+router = Router(name="common")
+
+LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
+
+
+def ask_access_keyboard(t: Translator) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=t("access.button"), callback_data=AskAccess())
+    return builder.as_markup()
+
+
+def help_text(t: Translator, user: User) -> str:
+    lines = [t("help.title", role=role_name(t, user.role)), t("help.common")]
+    if user.role in (Role.DISPATCHER, Role.ADMIN):
+        lines.append(t("help.office"))
+    return "\n".join(lines)
+
+
+@router.message(CommandStart(deep_link=True, magic=F.args.startswith("inv_")))
+async def start_with_invite(
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    user: User | None,
+    t: Translator,
+    options: Options,
+) -> None:
+    """Registers the person with the invite's role (if the invite is valid) and greets them."""
+    sender = message.from_user
+    if sender is None:
+        return
+    try:
+        invite = await invites.claim(session, command.args or "")
+    except invites.InviteRefused as refused:
+        await message.answer(t(f"invite.refused_{refused.problem.value}"))
+        return
+    role = Role.ADMIN if sender.id in options.admin_ids else Role(invite.role)
+    person = await users.add(
+        session, sender.id, invite.name or sender.full_name, role, username=sender.username
+    )
+    invites.mark_used(invite, person)
+    if invite.created_by_id is not None:
+        inviter = await session.get(User, invite.created_by_id)
+        if inviter is not None and inviter.telegram_id != sender.id:
+            tr = Translator(inviter.language or options.default_language)
+            outbox.message(
+                session,
+                inviter.telegram_id,
+                tr("invite.used", name=hd.quote(person.name), role=role_name(tr, role)),
+            )
+    await message.answer(
+        t("start.registered", name=hd.quote(person.name), role=role_name(t, role))
+        + "\n\n"
+        + help_text(t, person)
+    )
+
+
+@router.message(CommandStart())
+async def start(message: Message, user: User | None, t: Translator) -> None:
+    """Greets a known person with what they can do; offers an unknown one to ask for access."""
+    if user is None:
+        await message.answer(t("start.unknown"), reply_markup=ask_access_keyboard(t))
+        return
+    await message.answer(t("start.welcome", name=hd.quote(user.name)) + "\n\n" + help_text(t, user))
+
+
+@router.message(Command("help"), Known())
+async def show_help(message: Message, user: User, t: Translator) -> None:
+    """Lists the commands this person's role can use."""
+    await message.answer(help_text(t, user))
+
+
+@router.message(Command("lang"), Known())
+async def choose_language(message: Message, t: Translator) -> None:
+    """Offers the languages as buttons; the choice is stored by `set_language`."""
+    builder = InlineKeyboardBuilder()
+    for code in LANGUAGES:
+        builder.button(text=LANGUAGE_NAMES[code], callback_data=ChooseLanguage(code=code))
+    await message.answer(t("lang.choose"), reply_markup=builder.as_markup())
+
+
+@router.callback_query(ChooseLanguage.filter(), Known())
+async def set_language(query: CallbackQuery, callback_data: ChooseLanguage, user: User) -> None:
+    """Stores the chosen language on the person and confirms in that language."""
+    if callback_data.code not in LANGUAGES:
+        await query.answer()
+        return
+    user.language = callback_data.code
+    t = Translator(callback_data.code)
+    await query.answer(t("lang.done"))
+    if isinstance(query.message, Message):
+        await query.message.edit_text(t("lang.done"))
+
+
+@router.message(Command("cancel"), Known())
+async def cancel(message: Message, state: FSMContext, t: Translator) -> None:
+    """Leaves whatever multi-step conversation is under way."""
+    if await state.get_state() is None:
+        await message.answer(t("cancel.nothing"))
+        return
+    await state.clear()
+    await message.answer(t("cancel.done"))

@@ -1,0 +1,22 @@
+"""Last in line: what a known person sent that no other handler took."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.types import CallbackQuery, Message
+
+from handlers.i18n import Translator
+
+router = Router(name="fallback")
+
+
+@router.message()
+async def not_understood(message: Message, t: Translator) -> None:
+    """Says the message was not understood and points to /help."""
+    await message.answer(t("errors.not_understood"))
+
+
+@router.callback_query()
+async def old_button(query: CallbackQuery, t: Translator) -> None:
+    """A button from an old message, or one this person may not use: a polite word."""
+    await query.answer(t("errors.old_button"), show_alert=True)

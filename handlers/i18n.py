@@ -1,0 +1,63 @@
+"""Every text a person reads, in French (the default) and English.
+
+Catalogs are TOML files in `handlers/locales/`, one per language, with the same
+keys; `{name}` placeholders are filled with `str.format`. Values are HTML-ready:
+whatever a person typed must be escaped by the caller before it is passed in.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+LANGUAGES = ("fr", "en")
+DEFAULT_LANGUAGE = "fr"
+
+
+def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, name + "."))
+        else:
+            flat[name] = str(value)
+    return flat
+
+
+@cache
+def catalog(language: str) -> dict[str, str]:
+    """The catalog of `language`, keys flattened to "section.key"."""
+    text = (files("handlers") / "locales" / f"{language}.toml").read_text(encoding="utf-8")
+    return _flatten(tomllib.loads(text))
+
+
+def pick_language(chosen: str | None, telegram_code: str | None, default: str) -> str:
+    """The language to speak: the one chosen with /lang, else Telegram's, else the default."""
+    if chosen in LANGUAGES:
+        return chosen
+    if telegram_code:
+        base = telegram_code.split("-")[0].lower()
+        if base in LANGUAGES:
+            return base
+    return default if default in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def gettext(language: str, key: str, **values: Any) -> str:
+    """The text for `key` in `language` (French when the language lacks it)."""
+    text = catalog(language).get(key)
+    if text is None:
+        text = catalog(DEFAULT_LANGUAGE)[key]
+    return text.format(**values) if values else text
+
+
+class Translator:
+    """`t("start.welcome", name=...)`: the texts of one language, handed to handlers."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+
+    def __call__(self, key: str, **values: Any) -> str:
+        return gettext(self.language, key, **values)

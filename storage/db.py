@@ -1,0 +1,111 @@
+"""The database: one engine per process, one session per unit of work.
+
+SQLite (the embedded default) runs in WAL mode with a busy timeout, foreign keys
+on, and every transaction started with BEGIN IMMEDIATE: SQLite has one writer at
+a time, and taking the write lock up front makes concurrent units of work wait
+their turn instead of failing halfway with "database is locked". PostgreSQL runs
+them in parallel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached or opened; the message is one line."""
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _sqlite_file(url: str) -> Path | None:
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def create_engine(url: str, pool_size: int = 20) -> AsyncEngine:
+    """An async engine for `url`, set up for durability and concurrency."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise DatabaseUnavailable(f"DATABASE_URL is not a database URL: {exc}") from None
+    if parsed.get_backend_name() == "sqlite":
+        file = _sqlite_file(url)
+        if file is not None:
+            file.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        _tune_sqlite(engine)
+        return engine
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def _tune_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """The engine and its session factory, handed to whoever needs a session."""
+
+    def __init__(self, url: str, pool_size: int = 20) -> None:
+        self.url = url
+        self.engine = create_engine(url, pool_size=pool_size)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """One unit of work: committed if the block ends normally, rolled back otherwise."""
+        async with self.sessions() as session, session.begin():
+            yield session
+
+    async def ping(self) -> None:
+        """Check the database answers, or raise DatabaseUnavailable with a short reason."""
+        try:
+            async with self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except (SQLAlchemyError, OSError) as exc:
+            raise DatabaseUnavailable(describe_db_error(self.url, exc)) from None
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def describe_db_error(url: str, exc: BaseException) -> str:
+    """One line saying which database failed and why, without the password."""
+    where = make_url(url).render_as_string(hide_password=True)
+    cause: BaseException = exc
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        cause = exc.orig
+    reason = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+    return f"database {where} is unreachable: {reason}"

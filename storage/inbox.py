@@ -1,0 +1,61 @@
+"""Incoming Telegram updates, kept until they are handled.
+
+The poller stores a batch here and commits before it asks Telegram for the next
+batch (which is what tells Telegram the previous one was received).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import InboxUpdate, UpdateState, utcnow
+
+
+async def store_new(
+    session: AsyncSession, updates: Sequence[tuple[int, int, dict[str, Any]]]
+) -> list[int]:
+    """Store (update_id, chat_id, payload) triples not seen before; return the new ids."""
+    if not updates:
+        return []
+    ids = [update_id for update_id, _, _ in updates]
+    known = set(
+        await session.scalars(select(InboxUpdate.update_id).where(InboxUpdate.update_id.in_(ids)))
+    )
+    fresh: list[int] = []
+    for update_id, chat_id, payload in updates:
+        if update_id in known or update_id in fresh:
+            continue
+        session.add(InboxUpdate(update_id=update_id, chat_id=chat_id, payload=payload))
+        fresh.append(update_id)
+    await session.flush()
+    return fresh
+
+
+async def pending(session: AsyncSession) -> Sequence[InboxUpdate]:
+    """Updates stored but not yet handled, oldest first."""
+    query = select(InboxUpdate).where(InboxUpdate.state == UpdateState.PENDING)
+    return (await session.scalars(query.order_by(InboxUpdate.update_id))).all()
+
+
+async def get(session: AsyncSession, update_id: int) -> InboxUpdate | None:
+    return await session.get(InboxUpdate, update_id)
+
+
+def mark(row: InboxUpdate, state: UpdateState, error: str | None = None) -> None:
+    row.state = state
+    row.handled_at = utcnow()
+    row.error = error
+
+
+async def forget_handled_before(session: AsyncSession, before: Any) -> int:
+    """Delete handled updates received before `before`; pending ones are kept."""
+    result = await session.execute(
+        delete(InboxUpdate).where(
+            InboxUpdate.state != UpdateState.PENDING, InboxUpdate.received_at < before
+        )
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

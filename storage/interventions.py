@@ -1,0 +1,104 @@
+"""Interventions: yearly numbering and status changes with their audit trail."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Counter, Intervention, StatusChange, User
+from storage.status import Status, check_move
+
+NUMBER_PREFIX = "OT"
+
+
+def format_number(year: int, seq: int) -> str:
+    """OT-2026-0042: the number printed on the report and typed in /find."""
+    return f"{NUMBER_PREFIX}-{year}-{seq:04d}"
+
+
+async def next_number(session: AsyncSession, year: int) -> tuple[int, str]:
+    """Take the next number of `year`; safe when several units of work run at once.
+
+    The UPDATE locks the counter row until the unit of work commits, so two
+    interventions never share a number, on SQLite or PostgreSQL.
+    """
+    name = f"intervention-{year}"
+    bump = update(Counter).where(Counter.name == name).values(value=Counter.value + 1)
+    if not (await session.execute(bump)).rowcount:  # type: ignore[attr-defined]
+        try:
+            async with session.begin_nested():
+                session.add(Counter(name=name, value=0))
+        except IntegrityError:
+            pass  # another unit of work created this year's counter first
+        await session.execute(bump)
+    seq = int(await session.scalar(select(Counter.value).where(Counter.name == name)) or 0)
+    return seq, format_number(year, seq)
+
+
+async def create(
+    session: AsyncSession,
+    *,
+    year: int,
+    client_id: int,
+    kind: str,
+    template: str,
+    created_by: User | None = None,
+    technician: User | None = None,
+    **fields: object,
+) -> Intervention:
+    """A new planned intervention with the next number of `year`."""
+    seq, number = await next_number(session, year)
+    intervention = Intervention(
+        number=number,
+        year=year,
+        seq=seq,
+        client_id=client_id,
+        kind=kind,
+        template=template,
+        status=Status.PLANNED,
+        created_by_id=created_by.id if created_by else None,
+        technician_id=technician.id if technician else None,
+        wizard_data={},
+        **fields,
+    )
+    session.add(intervention)
+    await session.flush()
+    session.add(
+        StatusChange(
+            intervention_id=intervention.id,
+            user_id=created_by.id if created_by else None,
+            from_status=None,
+            to_status=Status.PLANNED,
+        )
+    )
+    return intervention
+
+
+async def change_status(
+    session: AsyncSession,
+    intervention: Intervention,
+    target: Status,
+    by: User | None,
+    note: str | None = None,
+) -> StatusChange:
+    """Move the intervention to `target` if the rules allow it, and record who did it."""
+    current = Status(intervention.status)
+    check_move(current, target)
+    intervention.status = target
+    change = StatusChange(
+        intervention_id=intervention.id,
+        user_id=by.id if by else None,
+        from_status=current,
+        to_status=target,
+        note=note,
+    )
+    session.add(change)
+    await session.flush()
+    return change
+
+
+async def by_number(session: AsyncSession, number: str) -> Intervention | None:
+    return await session.scalar(
+        select(Intervention).where(Intervention.number == number.strip().upper())
+    )

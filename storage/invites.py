@@ -1,0 +1,70 @@
+"""Invite links: single use, expiring, each carrying the role it grants."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Invite, Role, User, utcnow
+
+#: Deep-link payloads allow A-Z, a-z, 0-9, _ and - up to 64 characters.
+CODE_BYTES = 18
+
+
+class InviteProblem(StrEnum):
+    UNKNOWN = "unknown"
+    USED = "used"
+    EXPIRED = "expired"
+
+
+class InviteRefused(Exception):
+    def __init__(self, problem: InviteProblem) -> None:
+        super().__init__(problem.value)
+        self.problem = problem
+
+
+async def create(
+    session: AsyncSession,
+    role: Role,
+    created_by: User | None,
+    valid_for: dt.timedelta,
+    name: str | None = None,
+    client_id: int | None = None,
+) -> Invite:
+    invite = Invite(
+        code="inv_" + secrets.token_urlsafe(CODE_BYTES),
+        role=role,
+        name=name,
+        client_id=client_id,
+        created_by_id=created_by.id if created_by else None,
+        expires_at=utcnow() + valid_for,
+    )
+    session.add(invite)
+    await session.flush()
+    return invite
+
+
+async def claim(session: AsyncSession, code: str) -> Invite:
+    """The invite behind `code`, locked for this unit of work, or InviteRefused
+    saying why it cannot be used. Call `mark_used` once the person is registered."""
+    invite = await session.scalar(select(Invite).where(Invite.code == code).with_for_update())
+    if invite is None:
+        raise InviteRefused(InviteProblem.UNKNOWN)
+    if invite.used_at is not None:
+        raise InviteRefused(InviteProblem.USED)
+    if invite.expires_at <= utcnow():
+        raise InviteRefused(InviteProblem.EXPIRED)
+    return invite
+
+
+def mark_used(invite: Invite, user: User) -> None:
+    invite.used_by_id = user.id
+    invite.used_at = utcnow()
+
+
+async def find(session: AsyncSession, code: str) -> Invite | None:
+    return await session.scalar(select(Invite).where(Invite.code == code))

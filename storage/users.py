@@ -1,0 +1,70 @@
+"""People: find, register, change role and language, disable."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import AccessRequest, Role, User, utcnow
+
+
+async def by_telegram_id(session: AsyncSession, telegram_id: int) -> User | None:
+    return await session.scalar(select(User).where(User.telegram_id == telegram_id))
+
+
+async def add(
+    session: AsyncSession,
+    telegram_id: int,
+    name: str,
+    role: Role,
+    username: str | None = None,
+    language: str | None = None,
+) -> User:
+    """Register a person, or give an existing one this role and re-enable them."""
+    user = await by_telegram_id(session, telegram_id)
+    if user is None:
+        user = User(
+            telegram_id=telegram_id,
+            name=name,
+            role=role,
+            username=username,
+            language=language,
+            active=True,
+        )
+        session.add(user)
+    else:
+        user.name = name or user.name
+        user.role = role
+        user.active = True
+        if username:
+            user.username = username
+    await session.flush()
+    return user
+
+
+async def all_users(session: AsyncSession) -> Sequence[User]:
+    return (await session.scalars(select(User).order_by(User.role, User.name))).all()
+
+
+async def with_roles(session: AsyncSession, roles: set[Role]) -> Sequence[User]:
+    """Active users having one of `roles`."""
+    query = select(User).where(User.role.in_(roles), User.active.is_(True)).order_by(User.id)
+    return (await session.scalars(query)).all()
+
+
+async def open_access_request(session: AsyncSession, telegram_id: int) -> AccessRequest | None:
+    """The person's undecided request, if they already asked."""
+    query = select(AccessRequest).where(
+        AccessRequest.telegram_id == telegram_id, AccessRequest.decision.is_(None)
+    )
+    return await session.scalar(query.order_by(AccessRequest.id.desc()).limit(1))
+
+
+async def decide_access_request(
+    session: AsyncSession, request: AccessRequest, decision: str, decided_by: User
+) -> None:
+    request.decision = decision
+    request.decided_by_id = decided_by.id
+    request.decided_at = utcnow()

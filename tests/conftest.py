@@ -1,0 +1,154 @@
+"""Shared fixtures: a migrated database (SQLite always, PostgreSQL when
+TEST_DATABASE_URL is set) and a harness that feeds updates to the real Dispatcher."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from aiogram import Dispatcher
+from sqlalchemy import text
+
+from bot.app import build_dispatcher
+from bot.ingest import Ingest
+from bot.ratelimit import RateLimiter
+from bot.sender import OutboxSender
+from handlers.context import Options
+from storage import migrate
+from storage.db import Database
+from storage.files import FileStore
+from storage.models import Base
+from tests.mocked import Call, Person, RecordingSession, Updates, recording_bot
+
+ADMIN = Person(1, "Alice", "alice_admin", "fr")
+OFFICE_CHAT = -100500
+
+BACKENDS = ["sqlite"]
+if os.environ.get("TEST_DATABASE_URL"):
+    BACKENDS.append("postgresql")
+
+_dispatcher: Dispatcher | None = None
+_postgres_migrated = False
+
+
+def postgres_url() -> str:
+    return os.environ["TEST_DATABASE_URL"]
+
+
+async def reset_postgres(db: Database) -> None:
+    """Empty every table (the schema is migrated once per test run)."""
+    global _postgres_migrated
+    if not _postgres_migrated:
+        async with db.engine.begin() as connection:
+            await connection.execute(text("DROP SCHEMA public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+        await migrate.upgrade(db.engine)
+        _postgres_migrated = True
+    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+    async with db.engine.begin() as connection:
+        await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=BACKENDS)
+async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """A migrated, empty database on each backend."""
+    if request.param == "sqlite":
+        db = Database(f"sqlite+aiosqlite:///{tmp_path / 'terrain.sqlite3'}")
+        await migrate.upgrade(db.engine)
+    else:
+        db = Database(postgres_url())
+        await reset_postgres(db)
+    try:
+        yield db
+    finally:
+        await db.close()
+
+
+def shared_dispatcher() -> Dispatcher:
+    """One Dispatcher for the whole run (routers can be attached only once)."""
+    global _dispatcher
+    if _dispatcher is None:
+        _dispatcher = build_dispatcher()
+    return _dispatcher
+
+
+def test_options(**overrides: Any) -> Options:
+    values: dict[str, Any] = {
+        "admin_ids": frozenset({ADMIN.id}),
+        "office_chat_id": OFFICE_CHAT,
+        "tz": ZoneInfo("Europe/Paris"),
+        "invite_valid_for": dt.timedelta(days=7),
+        "default_language": "fr",
+    }
+    values.update(overrides)
+    return Options(**values)
+
+
+class Harness:
+    """Sends updates through store-then-handle, as the running bot does, and
+    returns the Bot API calls each one caused."""
+
+    def __init__(self, db: Database, files: FileStore, options: Options) -> None:
+        self.db = db
+        self.files = files
+        self.options = options
+        self.bot, self.session = recording_bot()
+        self.updates = Updates()
+        self.sender = OutboxSender(
+            self.bot,
+            db,
+            files,
+            limiter=RateLimiter(
+                per_chat_interval=0, group_per_minute=10_000, total_per_second=10_000
+            ),
+            office_chat_id=options.office_chat_id,
+        )
+        self.ingest = Ingest(
+            self.bot,
+            shared_dispatcher(),
+            db,
+            handler_kwargs={"options": options, "files": files},
+        )
+
+    @property
+    def calls(self) -> RecordingSession:
+        return self.session
+
+    async def feed(self, *payloads: dict[str, Any]) -> list[Call]:
+        """Store and handle updates; the calls made while handling them."""
+        before = len(self.session.calls)
+        await self.ingest.store(list(payloads))
+        await self.ingest.wait_idle()
+        return self.session.calls[before:]
+
+    async def say(self, person: Person, text: str, **extra: Any) -> list[Call]:
+        return await self.feed(self.updates.message(person, text, **extra))
+
+    async def press(self, person: Person, on: Call, data: str) -> list[Call]:
+        return await self.feed(self.updates.press(person, on, data))
+
+    async def deliver(self) -> list[Call]:
+        """Send everything the outbox holds; the calls that made."""
+        before = len(self.session.calls)
+        while await self.sender.send_due() == 0.0:
+            pass
+        return self.session.calls[before:]
+
+
+@pytest.fixture
+async def harness(database: Database, tmp_path: Path) -> AsyncIterator[Harness]:
+    files = FileStore(tmp_path / "data")
+    harness = Harness(database, files, test_options())
+    try:
+        yield harness
+    finally:
+        await harness.bot.session.close()
+
+
+def texts(calls: list[Call], method: str = "sendMessage") -> list[str]:
+    return [call.text for call in calls if call.method == method]

@@ -1,0 +1,234 @@
+"""A Bot whose session records every request instead of reaching Telegram, and a
+harness that feeds updates through the real ingest path (store, then handle in a
+unit of work) to the real Dispatcher.
+
+The session answers the methods a conversation uses with the JSON shapes Telegram
+would; any other method fails the test, so an unexpected Bot API call is caught.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import AsyncGenerator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiogram import Bot
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.base import BaseSession
+from aiogram.enums import ParseMode
+from aiogram.methods.base import TelegramMethod, TelegramType
+
+BOT_ID = 424242
+BOT_USERNAME = "terrain_test_bot"
+TOKEN = f"{BOT_ID}:TEST-token-for-recording"
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone writing to the bot in a test."""
+
+    id: int
+    first_name: str
+    username: str | None = None
+    language_code: str | None = "fr"
+
+    def as_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": self.first_name}
+        if self.username:
+            data["username"] = self.username
+        if self.language_code:
+            data["language_code"] = self.language_code
+        return data
+
+
+@dataclass
+class Call:
+    """One recorded Bot API request."""
+
+    method: str
+    params: dict[str, Any]
+
+    @property
+    def text(self) -> str:
+        return str(self.params.get("text", ""))
+
+    @property
+    def chat_id(self) -> int | None:
+        value = self.params.get("chat_id")
+        return int(value) if value is not None else None
+
+    def buttons(self) -> list[tuple[str, str]]:
+        """(text, callback_data) of every inline button of the message."""
+        markup = self.params.get("reply_markup") or {}
+        return [
+            (button["text"], button.get("callback_data", ""))
+            for row in markup.get("inline_keyboard", [])
+            for button in row
+        ]
+
+
+def _chat(chat_id: int) -> dict[str, Any]:
+    if chat_id < 0:
+        return {"id": chat_id, "type": "supergroup", "title": "Bureau"}
+    return {"id": chat_id, "type": "private", "first_name": "Person"}
+
+
+@dataclass
+class RecordingSession(BaseSession):
+    """Records requests; answers known methods; fails on anything else."""
+
+    calls: list[Call] = field(default_factory=list)
+    failures: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    _message_ids: Any = field(default_factory=lambda: itertools.count(1000))
+
+    def __post_init__(self) -> None:
+        super().__init__()
+
+    def fail_next(self, method: str, status: int, description: str, **parameters: Any) -> None:
+        """Answer the next call of `method` with an error, as Telegram would."""
+        error: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+        if parameters:
+            error["parameters"] = parameters
+        self.failures.setdefault(method, []).append({"status": status, "body": error})
+
+    async def close(self) -> None:
+        return None
+
+    async def stream_content(
+        self,
+        url: str,
+        headers: dict[str, Any] | None = None,
+        timeout: int = 30,
+        chunk_size: int = 65536,
+        raise_for_status: bool = True,
+    ) -> AsyncGenerator[bytes, None]:
+        raise AssertionError(f"unexpected download of {url}")
+        yield b""  # pragma: no cover
+
+    async def make_request(
+        self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None
+    ) -> TelegramType:
+        name = method.__api_method__
+        files: dict[str, Any] = {}
+        params = {
+            key: self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
+            for key, value in method.model_dump(warnings=False).items()
+        }
+        params = {key: value for key, value in params.items() if value is not None}
+        self.calls.append(Call(name, params))
+        queued = self.failures.get(name)
+        if queued:
+            failure = queued.pop(0)
+            response = self.check_response(
+                bot, method, failure["status"], json.dumps(failure["body"])
+            )
+            return response.result  # type: ignore[return-value]  # pragma: no cover
+        result = self._answer(name, params)
+        response = self.check_response(bot, method, 200, json.dumps({"ok": True, "result": result}))
+        return response.result  # type: ignore[return-value]
+
+    def _message(self, params: dict[str, Any], **content: Any) -> dict[str, Any]:
+        return {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": _chat(int(params["chat_id"])),
+            "from": {"id": BOT_ID, "is_bot": True, "first_name": "Terrain"},
+            **content,
+        }
+
+    def _answer(self, name: str, params: dict[str, Any]) -> Any:
+        if name == "getMe":
+            return {
+                "id": BOT_ID,
+                "is_bot": True,
+                "first_name": "Terrain",
+                "username": BOT_USERNAME,
+            }
+        if name == "sendMessage":
+            content = {"text": params["text"]}
+            if "reply_markup" in params:
+                content["reply_markup"] = params["reply_markup"]
+            return self._message(params, **content)
+        if name == "editMessageText":
+            return self._message(params, text=params["text"], edit_date=int(time.time()))
+        if name == "sendDocument":
+            document = {"file_id": "DOC", "file_unique_id": "DOCU", "file_name": "file"}
+            return self._message(params, document=document)
+        if name in (
+            "answerCallbackQuery",
+            "setMyCommands",
+            "deleteMessage",
+            "editMessageReplyMarkup",
+            "sendChatAction",
+        ):
+            return True
+        raise AssertionError(f"unexpected Bot API call {name} {params}")
+
+    def sent(self, method: str = "sendMessage", chat_id: int | None = None) -> list[Call]:
+        return [
+            call
+            for call in self.calls
+            if call.method == method and (chat_id is None or call.chat_id == chat_id)
+        ]
+
+
+def recording_bot() -> tuple[Bot, RecordingSession]:
+    session = RecordingSession()
+    bot = Bot(TOKEN, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+    return bot, session
+
+
+class Updates:
+    """Builds updates with the shapes Telegram sends, numbering them in order."""
+
+    def __init__(self) -> None:
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1)
+
+    def message(
+        self, person: Person, text: str, chat_id: int | None = None, **extra: Any
+    ) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": _chat(chat_id if chat_id is not None else person.id),
+            "from": person.as_json(),
+            **extra,
+        }
+        if text:
+            message["text"] = text
+            if text.startswith("/"):
+                command = text.split()[0]
+                message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        return {"update_id": next(self._update_ids), "message": message}
+
+    def press(self, person: Person, on: Call, data: str) -> dict[str, Any]:
+        """A press on a button `data` of the recorded message `on`."""
+        chat_id = on.chat_id if on.chat_id is not None else person.id
+        return {
+            "update_id": next(self._update_ids),
+            "callback_query": {
+                "id": str(next(self._update_ids)),
+                "from": person.as_json(),
+                "chat_instance": "ci",
+                "data": data,
+                "message": {
+                    "message_id": next(self._message_ids),
+                    "date": int(time.time()),
+                    "chat": _chat(chat_id),
+                    "from": {"id": BOT_ID, "is_bot": True, "first_name": "Terrain"},
+                    "text": on.text,
+                },
+            },
+        }
+
+
+def button(call: Call, match: Callable[[str], bool] | str) -> str:
+    """The callback data of the button whose text matches (a substring or a predicate)."""
+    for text, data in call.buttons():
+        if (match in text) if isinstance(match, str) else match(text):
+            return data
+    raise AssertionError(f"no button matching {match!r} in {call.buttons()}")

@@ -1,0 +1,367 @@
+"""Tests of the fake Bot API server, driven by a real aiogram Bot."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import struct
+import time
+import zlib
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+import pytest_asyncio
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+from aiogram.types import (
+    BotCommand,
+    BufferedInputFile,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaPhoto,
+    MediaUnion,
+    MenuButtonCommands,
+    Message,
+)
+
+from tests.fakeapi import FakeBotAPI, FakeUser, parse_html
+
+ALICE = FakeUser(id=1001, first_name="Alice", username="alice")
+
+
+def png_bytes(width: int, height: int) -> bytes:
+    """A valid, tiny grayscale PNG of the given size."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def make_bot(api: FakeBotAPI, token: str | None = None) -> Bot:
+    """A real aiogram Bot talking to the fake server."""
+    session = AiohttpSession(api=TelegramAPIServer.from_base(api.base_url))
+    return Bot(token or api.token, session=session)
+
+
+@pytest_asyncio.fixture
+async def api() -> AsyncIterator[FakeBotAPI]:
+    async with FakeBotAPI() as server:
+        yield server
+
+
+@pytest_asyncio.fixture
+async def bot(api: FakeBotAPI) -> AsyncIterator[Bot]:
+    client = make_bot(api)
+    yield client
+    await client.session.close()
+
+
+@pytest.mark.asyncio
+async def test_get_me_parses(api: FakeBotAPI, bot: Bot) -> None:
+    me = await bot.get_me()
+    assert me.is_bot
+    assert me.id == 123456
+    assert me.username == "terrain_test_bot"
+    assert api.sent("getMe")[0].token == api.token
+
+
+@pytest.mark.asyncio
+async def test_text_update_with_command_and_offset(api: FakeBotAPI, bot: Bot) -> None:
+    pushed = api.send_text(ALICE, "/start@terrain_test_bot hello")
+    api.send_text(ALICE, "just text")
+
+    updates = await bot.get_updates(timeout=0)
+    assert [u.update_id for u in updates] == [pushed["update_id"], pushed["update_id"] + 1]
+    message = updates[0].message
+    assert message is not None
+    assert message.text == "/start@terrain_test_bot hello"
+    assert message.chat.type == "private"
+    assert message.from_user is not None and message.from_user.username == "alice"
+    assert message.entities is not None
+    entity = message.entities[0]
+    assert (entity.type, entity.offset, entity.length) == ("bot_command", 0, 23)
+    assert updates[1].message is not None and updates[1].message.entities is None
+
+    # Confirming the first update leaves only the second one.
+    rest = await bot.get_updates(offset=pushed["update_id"] + 1, timeout=0)
+    assert [u.update_id for u in rest] == [pushed["update_id"] + 1]
+    assert await bot.get_updates(offset=pushed["update_id"] + 2, timeout=0) == []
+    assert api.confirmed_offset == pushed["update_id"] + 2
+    assert len(api.updates) == 2
+
+
+@pytest.mark.asyncio
+async def test_long_poll_returns_early_on_push(api: FakeBotAPI, bot: Bot) -> None:
+    started = time.monotonic()
+    poll = asyncio.create_task(bot.get_updates(timeout=5))
+    await api.wait_for(lambda: api.sent("getUpdates", include_failed=True))
+    await asyncio.sleep(0.05)
+    assert not poll.done()
+    api.send_text(ALICE, "wake up")
+    updates = await asyncio.wait_for(poll, 2)
+    assert time.monotonic() - started < 1
+    assert updates[0].message is not None and updates[0].message.text == "wake up"
+
+
+@pytest.mark.asyncio
+async def test_long_poll_times_out_with_json_body(api: FakeBotAPI) -> None:
+    url = f"{api.base_url}/bot{api.token}/getUpdates"
+    started = time.monotonic()
+    async with aiohttp.ClientSession() as http, http.post(url, json={"timeout": 0.2}) as resp:
+        body = await resp.json()
+    assert body == {"ok": True, "result": []}
+    assert 0.15 < time.monotonic() - started < 0.9
+
+
+@pytest.mark.asyncio
+async def test_urlencoded_and_unknown_method(api: FakeBotAPI) -> None:
+    base = f"{api.base_url}/bot{api.token}"
+    form = {"chat_id": "42", "text": "123", "reply_markup": '{"inline_keyboard": []}'}
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{base}/sendMessage", data=form) as resp:
+            assert resp.status == 200
+            result = (await resp.json())["result"]
+        async with http.post(f"{base}/noSuchMethod") as resp:
+            assert resp.status == 404
+            assert await resp.json() == {
+                "ok": False,
+                "error_code": 404,
+                "description": "Not Found",
+            }
+    record = api.sent("sendMessage")[0]
+    assert record.params["chat_id"] == 42
+    assert record.params["text"] == "123"
+    assert record.params["reply_markup"] == {"inline_keyboard": []}
+    assert result["chat"] == {"id": 42, "type": "private", "first_name": "User 42"}
+
+
+@pytest.mark.asyncio
+async def test_send_message_with_inline_keyboard(api: FakeBotAPI, bot: Bot) -> None:
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(text="Oui", callback_data="answer:yes"),
+                InlineKeyboardButton(text="Non", callback_data="answer:no"),
+            ]
+        ]
+    )
+    sent = await bot.send_message(
+        ALICE.id, "<b>Valider</b> le relevé ?", parse_mode="HTML", reply_markup=keyboard
+    )
+    assert isinstance(sent, Message)
+    assert sent.text == "Valider le relevé ?"
+    assert sent.entities is not None and sent.entities[0].type == "bold"
+    assert sent.from_user is not None and sent.from_user.id == api.bot_id
+    assert sent.reply_markup is not None
+    assert sent.reply_markup.model_dump() == keyboard.model_dump()
+
+    record = (await api.wait_sent(1, chat_id=ALICE.id))[0]
+    assert record.params["chat_id"] == ALICE.id
+    assert record.params["parse_mode"] == "HTML"
+    markup = record.params["reply_markup"]
+    assert markup["inline_keyboard"][0][1]["callback_data"] == "answer:no"
+
+    # The button can be pressed, and the bot sees the callback query.
+    api.press_button(ALICE, record, "answer:yes")
+    (update,) = await bot.get_updates(timeout=0)
+    query = update.callback_query
+    assert query is not None and query.data == "answer:yes"
+    assert query.from_user.id == ALICE.id
+    assert isinstance(query.message, Message)
+    assert query.message.message_id == sent.message_id
+    assert await bot.answer_callback_query(query.id, text="OK")
+    with pytest.raises(AssertionError, match="no button"):
+        api.press_button(ALICE, record, "answer:maybe")
+
+
+@pytest.mark.asyncio
+async def test_edit_and_delete_messages(api: FakeBotAPI, bot: Bot) -> None:
+    sent = await bot.send_message(ALICE.id, "Étape 1")
+    edited = await bot.edit_message_text(
+        text="Étape 2", chat_id=ALICE.id, message_id=sent.message_id
+    )
+    assert isinstance(edited, Message) and edited.text == "Étape 2"
+    assert edited.edit_date is not None
+    with pytest.raises(TelegramBadRequest, match="message is not modified"):
+        await bot.edit_message_text(text="Étape 2", chat_id=ALICE.id, message_id=sent.message_id)
+    assert await bot.delete_message(ALICE.id, sent.message_id)
+    with pytest.raises(TelegramBadRequest, match="message to delete not found"):
+        await bot.delete_message(ALICE.id, sent.message_id)
+    assert api.bot_messages(ALICE.id) == []
+
+
+@pytest.mark.asyncio
+async def test_bad_html_is_rejected(bot: Bot) -> None:
+    with pytest.raises(TelegramBadRequest, match="can't parse entities"):
+        await bot.send_message(ALICE.id, "profondeur < 2 m", parse_mode="HTML")
+
+
+def test_parse_html_entities() -> None:
+    text, entities = parse_html(
+        'a &lt;b&gt; <a href="https://x.org/?a=1&amp;b=2">lien</a> 🌍 <i>fin</i>'
+    )
+    assert text == "a <b> lien 🌍 fin"
+    assert entities == [
+        {"type": "text_link", "offset": 6, "length": 4, "url": "https://x.org/?a=1&b=2"},
+        {"type": "italic", "offset": 14, "length": 3},  # the emoji counts 2 (UTF-16)
+    ]
+
+
+@pytest.mark.asyncio
+async def test_send_document_records_bytes(api: FakeBotAPI, bot: Bot) -> None:
+    data = b"%PDF-1.4 fake report"
+    sent = await bot.send_document(
+        ALICE.id, BufferedInputFile(data, filename="rapport.pdf"), caption="Rapport"
+    )
+    assert sent.document is not None
+    assert sent.document.file_name == "rapport.pdf"
+    assert sent.document.mime_type == "application/pdf"
+    assert sent.document.file_size == len(data)
+    assert sent.caption == "Rapport"
+
+    record = api.sent("sendDocument", chat_id=ALICE.id)[0]
+    upload = record.upload("document")
+    assert upload is not None
+    assert upload.filename == "rapport.pdf"
+    assert upload.data == data
+    buffer = await bot.download(sent.document)
+    assert isinstance(buffer, io.BytesIO) and buffer.getvalue() == data
+
+
+@pytest.mark.asyncio
+async def test_send_media_group_and_location(api: FakeBotAPI, bot: Bot) -> None:
+    media: list[MediaUnion] = [
+        InputMediaPhoto(media=BufferedInputFile(png_bytes(4, 3), "a.png"), caption="A"),
+        InputMediaPhoto(media=BufferedInputFile(png_bytes(3, 4), "b.png")),
+    ]
+    messages = await bot.send_media_group(ALICE.id, media)
+    assert len(messages) == 2
+    assert messages[0].media_group_id == messages[1].media_group_id
+    assert messages[0].photo is not None and messages[0].photo[-1].width == 4
+    assert messages[0].caption == "A"
+    assert len(api.sent("sendMediaGroup")[0].files) == 2
+
+    location = await bot.send_location(ALICE.id, latitude=45.75, longitude=4.85)
+    assert location.location is not None and location.location.latitude == 45.75
+
+
+@pytest.mark.asyncio
+async def test_photo_get_file_download_round_trip(api: FakeBotAPI, bot: Bot) -> None:
+    image = png_bytes(1000, 500)
+    api.send_photo(ALICE, image, caption="Fissure au nord")
+    (update,) = await bot.get_updates(timeout=0)
+    message = update.message
+    assert message is not None and message.photo is not None
+    assert message.caption == "Fissure au nord"
+    largest = message.photo[-1]
+    assert (largest.width, largest.height) == (1000, 500)
+    assert message.photo[0].width == 90
+
+    file = await bot.get_file(largest.file_id)
+    assert file.file_path is not None and file.file_size == len(image)
+    buffer = await bot.download(largest)
+    assert isinstance(buffer, io.BytesIO) and buffer.getvalue() == image
+    assert api.sent("downloadFile")[0].params["file_path"] == file.file_path
+
+
+@pytest.mark.asyncio
+async def test_too_big_file(api: FakeBotAPI, bot: Bot) -> None:
+    api.send_document(ALICE, b"x", "video.mp4", "video/mp4", file_size=25 * 1024 * 1024)
+    (update,) = await bot.get_updates(timeout=0)
+    assert update.message is not None and update.message.document is not None
+    assert update.message.document.file_size == 25 * 1024 * 1024
+    with pytest.raises(TelegramBadRequest, match="file is too big"):
+        await bot.get_file(update.message.document.file_id)
+
+
+@pytest.mark.asyncio
+async def test_retry_after(api: FakeBotAPI, bot: Bot) -> None:
+    api.fail_next("sendMessage", 429, retry_after=7)
+    with pytest.raises(TelegramRetryAfter) as caught:
+        await bot.send_message(ALICE.id, "trop vite")
+    assert caught.value.retry_after == 7
+    await bot.send_message(ALICE.id, "ça passe")
+    assert len(api.sent("sendMessage")) == 1
+    assert len(api.sent("sendMessage", include_failed=True)) == 2
+
+
+@pytest.mark.asyncio
+async def test_server_error(api: FakeBotAPI, bot: Bot) -> None:
+    api.fail_next("sendMessage", 500)
+    with pytest.raises(TelegramServerError):
+        await bot.send_message(ALICE.id, "panne")
+
+
+@pytest.mark.asyncio
+async def test_forbidden(api: FakeBotAPI, bot: Bot) -> None:
+    api.fail_next("sendMessage", 403)
+    with pytest.raises(TelegramForbiddenError, match="bot was blocked by the user"):
+        await bot.send_message(ALICE.id, "bloqué")
+    api.block(ALICE.id)
+    with pytest.raises(TelegramForbiddenError):
+        await bot.send_chat_action(ALICE.id, "typing")
+
+
+@pytest.mark.asyncio
+async def test_wrong_token(api: FakeBotAPI) -> None:
+    intruder = make_bot(api, token="654321:WRONG-token")
+    try:
+        with pytest.raises(TelegramUnauthorizedError):
+            await intruder.get_me()
+    finally:
+        await intruder.session.close()
+    assert api.requests[-1].status == 401
+
+
+@pytest.mark.asyncio
+async def test_drop_and_delay(api: FakeBotAPI, bot: Bot) -> None:
+    api.drop_next("sendChatAction")
+    with pytest.raises(TelegramNetworkError):
+        await bot.send_chat_action(ALICE.id, "typing")
+
+    api.delay("sendChatAction", 0.2, times=1)
+    started = time.monotonic()
+    assert await bot.send_chat_action(ALICE.id, "typing")
+    assert time.monotonic() - started >= 0.2
+
+    api.hang("getChat")
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(bot.get_chat(ALICE.id), 0.1)
+
+
+@pytest.mark.asyncio
+async def test_wait_sent_timeout_summarises(api: FakeBotAPI, bot: Bot) -> None:
+    await bot.send_chat_action(ALICE.id, "typing")
+    with pytest.raises(AssertionError, match="sendChatAction chat_id=1001 action='typing' -> ok"):
+        await api.wait_sent(1, timeout=0.1)
+
+
+@pytest.mark.asyncio
+async def test_setup_methods(api: FakeBotAPI, bot: Bot) -> None:
+    assert await bot.delete_webhook(drop_pending_updates=True)
+    assert await bot.set_my_commands([BotCommand(command="releve", description="Relevé")])
+    assert [c.command for c in await bot.get_my_commands()] == ["releve"]
+    assert await bot.set_chat_menu_button(menu_button=MenuButtonCommands())
+    chat = await bot.get_chat(-1001000000001)
+    assert chat.type == "supergroup" and chat.title == "Test group"
+    with pytest.raises(TelegramBadRequest, match="BOT_COMMAND_INVALID"):
+        await bot.set_my_commands([BotCommand(command="Releve", description="x")])

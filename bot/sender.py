@@ -140,17 +140,17 @@ class OutboxSender:
         except (TelegramServerError, TelegramNetworkError) as exc:
             reason = f"{type(exc).__name__}: {exc.message}"
             if delivery.attempts + 1 >= MAX_ATTEMPTS:
-                await self._fail(delivery, reason)
+                await self._fail(delivery, "unreachable", reason)
                 return True
             at = utcnow() + backoff(delivery.attempts + 1)
             await self._update(delivery_id, lambda d: outbox.mark_retry(d, at, reason))
             return False
         except TelegramForbiddenError as exc:
-            await self._fail(delivery, f"the recipient blocked the bot ({exc.message})")
+            await self._fail(delivery, "blocked", f"the recipient blocked the bot ({exc.message})")
         except TelegramAPIError as exc:
-            await self._fail(delivery, f"Telegram refused it: {exc.message}")
+            await self._fail(delivery, "refused", f"Telegram refused it: {exc.message}")
         except FileNotFoundError as exc:
-            await self._fail(delivery, f"file missing: {exc.filename}")
+            await self._fail(delivery, "missing", f"file missing: {exc.filename}")
         else:
             message_id = sent.message_id if isinstance(sent, Message) else None
             await self._update(delivery_id, lambda d: outbox.mark_sent(d, message_id))
@@ -179,8 +179,10 @@ class OutboxSender:
             if delivery is not None:
                 change(delivery)
 
-    async def _fail(self, delivery: Delivery, reason: str) -> None:
-        """Mark the delivery failed and, unless it was for the office, tell the office."""
+    async def _fail(self, delivery: Delivery, why: str, reason: str) -> None:
+        """Mark the delivery failed with `reason` (for the logs and the record) and,
+        unless it was for the office, tell the office why in its language
+        (`why` names the text: blocked, refused, unreachable or missing)."""
         log.warning("delivery %s to %s failed: %s", delivery.id, delivery.chat_id, reason)
         async with self.db.transaction() as session:
             row = await session.get(Delivery, delivery.id)
@@ -196,12 +198,8 @@ class OutboxSender:
                         "outbox.failed",
                         delivery_id=row.id,
                         chat_id=row.chat_id,
-                        reason=_escape(reason),
+                        reason=gettext(self.office_language, f"outbox.why_{why}"),
                     ),
                     intervention_id=row.intervention_id,
                 )
         self.wake()
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,10 +1,12 @@
 """The database: one engine per process, one session per unit of work.
 
-SQLite (the embedded default) runs in WAL mode with a busy timeout, foreign keys
-on, and every transaction started with BEGIN IMMEDIATE: SQLite has one writer at
-a time, and taking the write lock up front makes concurrent units of work wait
-their turn instead of failing halfway with "database is locked". PostgreSQL runs
-them in parallel.
+SQLite (the embedded default) runs in WAL mode with a busy timeout and foreign
+keys on. It has one writer at a time, so a unit of work reads without holding
+anything (each read sees the latest committed data, as PostgreSQL's default
+isolation does) and takes the write lock with BEGIN IMMEDIATE just before its
+first write, keeping it until it commits. Units of work of different chats thus
+run side by side and only queue for the short moment they write; none fails
+halfway with "database is locked". PostgreSQL needs none of this.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from sqlalchemy.ext.asyncio import (
 )
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: Statements that change the database: the first one of a unit of work takes the write lock.
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER", "SAVEPOINT")
 
 
 class DatabaseUnavailable(Exception):
@@ -61,7 +65,7 @@ def create_engine(url: str, pool_size: int = 20) -> AsyncEngine:
 def _tune_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy, not the driver, decide when transactions begin.
+        # The driver must not open transactions by itself: see lock_before_first_write.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -70,9 +74,11 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
-    def on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def lock_before_first_write(connection: Any, cursor: Any, statement: str, *_args: Any) -> None:
+        driver = connection.connection.driver_connection
+        if not driver.in_transaction and statement.lstrip()[:9].upper().startswith(_WRITES):
+            cursor.execute("BEGIN IMMEDIATE")
 
 
 class Database:

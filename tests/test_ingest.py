@@ -1,0 +1,164 @@
+"""Receiving updates: stored once, handled once, in order per chat, in parallel across chats."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Any
+
+from aiogram import Dispatcher, Router
+from aiogram.types import Message
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from bot.ingest import Ingest, chat_of
+from storage.db import Database
+from storage.models import Delivery, InboxUpdate, UpdateState
+from tests.conftest import Harness
+from tests.mocked import Person, Updates, recording_bot
+
+PAUL = Person(20, "Paul")
+LEA = Person(21, "Léa", language_code="en")
+
+
+def probe_dispatcher(
+    seen: list[tuple[int, str]], active: list[int], peak: list[int], fail: set[str]
+) -> Dispatcher:
+    """A Dispatcher whose one handler records what it handles, slowly, and how many
+    updates are being handled at the same time."""
+    router = Router()
+
+    @router.message()
+    async def record(message: Message) -> None:
+        active[0] += 1
+        peak[0] = max(peak[0], active[0])
+        try:
+            await asyncio.sleep(random.uniform(0, 0.01))
+            text = message.text or ""
+            if text in fail:
+                fail.discard(text)
+                raise OperationalError("INSERT", {}, Exception("database is locked"))
+            seen.append((message.chat.id, text))
+        finally:
+            active[0] -= 1
+
+    dispatcher = Dispatcher()
+    dispatcher.include_router(router)
+    return dispatcher
+
+
+def make_ingest(
+    database: Database, fail: set[str] | None = None
+) -> tuple[Ingest, list[tuple[int, str]], list[int]]:
+    seen: list[tuple[int, str]] = []
+    peak = [0]
+    dispatcher = probe_dispatcher(seen, [0], peak, fail if fail is not None else set())
+    bot, _ = recording_bot()
+    return Ingest(bot, dispatcher, database, workers=8), seen, peak
+
+
+async def states(database: Database) -> dict[int, str]:
+    async with database.sessions() as session:
+        rows = (await session.scalars(select(InboxUpdate))).all()
+    return {row.update_id: row.state for row in rows}
+
+
+async def test_updates_of_one_chat_are_handled_in_order_and_chats_in_parallel(
+    database: Database,
+) -> None:
+    ingest, seen, peak = make_ingest(database)
+    updates = Updates()
+    people = [Person(100 + n, f"Tech {n}") for n in range(10)]
+    batch = [updates.message(p, f"{p.id}-{i}") for i in range(8) for p in people]
+    await ingest.store(batch)
+    await ingest.wait_idle()
+    assert len(seen) == 80
+    for person in people:
+        texts = [text for chat, text in seen if chat == person.id]
+        assert texts == [f"{person.id}-{i}" for i in range(8)]
+    assert peak[0] > 1, "different chats should be handled at the same time"
+    assert set((await states(database)).values()) == {UpdateState.DONE}
+
+
+async def test_an_update_delivered_twice_is_stored_once_and_handled_once(
+    database: Database,
+) -> None:
+    ingest, seen, _ = make_ingest(database)
+    update = Updates().message(PAUL, "photo 1")
+    assert await ingest.store([update, update]) == [update["update_id"]]
+    await ingest.wait_idle()
+    assert await ingest.store([update]) == []
+    await ingest.wait_idle()
+    assert seen == [(PAUL.id, "photo 1")]
+
+
+async def test_updates_stored_before_a_crash_are_handled_at_the_next_start(
+    database: Database,
+) -> None:
+    updates = Updates()
+    payloads = [updates.message(PAUL, f"answer {n}") for n in range(5)]
+    async with database.transaction() as session:
+        for payload in payloads:
+            session.add(
+                InboxUpdate(update_id=payload["update_id"], chat_id=PAUL.id, payload=payload)
+            )
+    ingest, seen, _ = make_ingest(database)
+    assert await ingest.recover() == 5
+    await ingest.wait_idle()
+    assert [text for _, text in seen] == [f"answer {n}" for n in range(5)]
+
+
+async def test_a_briefly_locked_database_delays_an_update_without_losing_it(
+    database: Database,
+) -> None:
+    ingest, seen, _ = make_ingest(database, fail={"first"})
+    updates = Updates()
+    await ingest.store([updates.message(PAUL, "first"), updates.message(PAUL, "second")])
+    await ingest.wait_idle()
+    assert seen == [(PAUL.id, "first"), (PAUL.id, "second")]
+
+
+async def test_a_handler_bug_rolls_back_its_changes_and_tells_the_person(
+    harness: Harness, monkeypatch: Any
+) -> None:
+    """The update is marked failed (not retried forever), nothing it wrote is kept,
+    and the person is told their earlier answers are safe."""
+    from handlers import common
+
+    async def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("bug in a handler")
+
+    await harness.say(PAUL, "/start")
+    monkeypatch.setattr(common.invites, "claim", broken)
+    calls = await harness.say(PAUL, "/start inv_whatever")
+    assert calls == []
+    sent = await harness.deliver()
+    assert "un problème est survenu" in sent[0].text and sent[0].chat_id == PAUL.id
+    async with harness.db.sessions() as session:
+        failed = (
+            await session.scalars(
+                select(InboxUpdate).where(InboxUpdate.state == UpdateState.FAILED)
+            )
+        ).all()
+        deliveries = (await session.scalars(select(Delivery))).all()
+    assert len(failed) == 1 and "bug in a handler" in (failed[0].error or "")
+    assert len(deliveries) == 1
+
+
+def test_each_kind_of_update_is_queued_behind_its_chat() -> None:
+    updates = Updates()
+    assert chat_of(updates.message(PAUL, "hi", chat_id=-100)) == -100
+    message = updates.message(PAUL, "hi")
+    press: dict[str, Any] = {
+        "update_id": 9,
+        "callback_query": {
+            "id": "1",
+            "from": PAUL.as_json(),
+            "chat_instance": "x",
+            "message": message["message"],
+        },
+    }
+    assert chat_of(press) == PAUL.id
+    inline = {"update_id": 10, "callback_query": {"id": "2", "from": LEA.as_json()}}
+    assert chat_of(inline) == LEA.id
+    assert chat_of({"update_id": 11}) == 0

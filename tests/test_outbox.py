@@ -1,0 +1,169 @@
+"""Deliveries: sent once, in order, within Telegram's limits; retried or failed with a reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select, update
+
+from bot.ratelimit import RateLimiter
+from bot.sender import MAX_ATTEMPTS, OutboxSender
+from storage import outbox
+from storage.models import Delivery, DeliveryState
+from tests.conftest import OFFICE_CHAT, Harness
+
+TECH_CHAT = 20
+
+
+async def queue(harness: Harness, *texts: str, chat_id: int = TECH_CHAT) -> None:
+    async with harness.db.transaction() as session:
+        for text in texts:
+            outbox.message(session, chat_id, text)
+
+
+async def deliveries(harness: Harness) -> list[Delivery]:
+    async with harness.db.sessions() as session:
+        return list((await session.scalars(select(Delivery).order_by(Delivery.id))).all())
+
+
+async def make_due(harness: Harness) -> None:
+    """Pretend the waiting time of every pending delivery has passed."""
+    async with harness.db.transaction() as session:
+        past = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+        await session.execute(update(Delivery).values(next_attempt_at=past))
+
+
+async def test_a_queued_message_is_sent_once_and_marked_sent(harness: Harness) -> None:
+    await queue(harness, "Bonjour")
+    calls = await harness.deliver()
+    assert [(c.method, c.chat_id, c.text) for c in calls] == [("sendMessage", TECH_CHAT, "Bonjour")]
+    assert calls[0].params["parse_mode"] == "HTML"
+    (row,) = await deliveries(harness)
+    assert row.state == DeliveryState.SENT and row.telegram_message_id is not None
+    assert await harness.deliver() == []
+
+
+async def test_messages_to_one_chat_leave_in_the_order_they_were_queued(harness: Harness) -> None:
+    await queue(harness, *[f"n°{n}" for n in range(6)])
+    calls = await harness.deliver()
+    assert [c.text for c in calls] == [f"n°{n}" for n in range(6)]
+
+
+async def test_a_429_waits_retry_after_without_counting_an_attempt(harness: Harness) -> None:
+    await queue(harness, "premier", "second")
+    harness.session.fail_next("sendMessage", 429, "Too Many Requests: retry after 7", retry_after=7)
+    calls = await harness.deliver()
+    assert [c.text for c in calls] == ["premier"], "the second must wait behind the first"
+    first, second = await deliveries(harness)
+    assert first.state == DeliveryState.PENDING and first.attempts == 0
+    assert second.state == DeliveryState.PENDING and second.attempts == 0
+    wait = (first.next_attempt_at - dt.datetime.now(dt.UTC)).total_seconds()
+    assert 5 < wait <= 7
+    await make_due(harness)
+    harness.sender.limiter = RateLimiter(per_chat_interval=0)
+    calls = await harness.deliver()
+    assert [c.text for c in calls] == ["premier", "second"]
+
+
+async def test_server_errors_are_retried_with_growing_delays_then_given_up(
+    harness: Harness,
+) -> None:
+    await queue(harness, "rapport")
+    delays = []
+    for _ in range(MAX_ATTEMPTS - 1):
+        harness.session.fail_next("sendMessage", 502, "Bad Gateway")
+        await harness.deliver()
+        (row,) = await deliveries(harness)
+        assert row.state == DeliveryState.PENDING
+        delays.append((row.next_attempt_at - dt.datetime.now(dt.UTC)).total_seconds())
+        await make_due(harness)
+    assert delays == sorted(delays) and delays[0] < delays[-1]
+    harness.session.fail_next("sendMessage", 502, "Bad Gateway")
+    await harness.deliver()
+    rows = await deliveries(harness)
+    assert rows[0].state == DeliveryState.FAILED and "Bad Gateway" in (rows[0].last_error or "")
+    assert rows[0].attempts == MAX_ATTEMPTS
+
+
+async def test_a_blocked_recipient_fails_the_delivery_and_the_office_is_told(
+    harness: Harness,
+) -> None:
+    await queue(harness, "Votre rapport")
+    harness.session.fail_next("sendMessage", 403, "Forbidden: bot was blocked by the user")
+    calls = await harness.deliver()
+    assert [c.chat_id for c in calls] == [TECH_CHAT, OFFICE_CHAT]
+    assert "le destinataire a bloqué le bot" in calls[1].text
+    failed, notice = await deliveries(harness)
+    assert failed.state == DeliveryState.FAILED and "blocked" in (failed.last_error or "")
+    assert notice.state == DeliveryState.SENT
+
+
+async def test_a_failed_delivery_to_the_office_does_not_notify_the_office_again(
+    harness: Harness,
+) -> None:
+    await queue(harness, "Nouveau rapport", chat_id=OFFICE_CHAT)
+    harness.session.fail_next("sendMessage", 400, "Bad Request: chat not found")
+    calls = await harness.deliver()
+    assert len(calls) == 1
+    (row,) = await deliveries(harness)
+    assert row.state == DeliveryState.FAILED and "chat not found" in (row.last_error or "")
+
+
+async def test_a_document_is_uploaded_from_the_file_store(harness: Harness) -> None:
+    stored = harness.files.save("reports", b"%PDF-1.7 test", ".pdf")
+    async with harness.db.transaction() as session:
+        outbox.document(session, TECH_CHAT, stored.path, "OT-2026-0001.pdf", caption="Rapport")
+    calls = await harness.deliver()
+    assert calls[0].method == "sendDocument" and calls[0].params["caption"] == "Rapport"
+    (row,) = await deliveries(harness)
+    assert row.state == DeliveryState.SENT
+
+
+async def test_a_document_whose_file_is_missing_fails_with_that_reason(harness: Harness) -> None:
+    async with harness.db.transaction() as session:
+        outbox.document(session, TECH_CHAT, "reports/gone.pdf", "OT.pdf")
+    await harness.deliver()
+    rows = await deliveries(harness)
+    assert rows[0].state == DeliveryState.FAILED and "missing" in (rows[0].last_error or "")
+
+
+async def test_the_sender_waits_for_the_chat_limit(harness: Harness) -> None:
+    sender = OutboxSender(harness.bot, harness.db, harness.files, limiter=RateLimiter())
+    await queue(harness, "un", "deux")
+    pause = await sender.send_due()
+    assert [c.text for c in harness.session.sent()] == ["un"]
+    assert 0.5 < pause <= 1.0
+
+
+def test_one_message_a_second_per_chat() -> None:
+    limiter = RateLimiter()
+    assert limiter.delay(5, now=100.0) == 0
+    limiter.record(5, now=100.0)
+    assert 0.59 < limiter.delay(5, now=100.4) <= 0.6 + 1e-9
+    assert limiter.delay(6, now=100.4) == 0, "another chat is not held back"
+    assert limiter.delay(5, now=101.0) == 0
+
+
+def test_twenty_messages_a_minute_in_a_group() -> None:
+    limiter = RateLimiter()
+    for n in range(20):
+        now = 1000.0 + n * 1.0
+        assert limiter.delay(OFFICE_CHAT, now) == 0
+        limiter.record(OFFICE_CHAT, now)
+    assert limiter.delay(OFFICE_CHAT, 1020.0) == 40.0
+    assert limiter.delay(OFFICE_CHAT, 1060.5) == 0
+
+
+def test_the_bot_wide_limit_per_second() -> None:
+    limiter = RateLimiter(total_per_second=25)
+    for chat in range(25):
+        limiter.record(chat + 1, now=50.0)
+    assert 0.99 < limiter.delay(999, now=50.001) <= 1.0
+    assert limiter.delay(999, now=51.0) == 0
+
+
+def test_retry_after_pauses_only_that_chat() -> None:
+    limiter = RateLimiter()
+    limiter.pause(7, until=130.0)
+    assert limiter.delay(7, now=100.0) == 30.0
+    assert limiter.delay(8, now=100.0) == 0

@@ -21,27 +21,11 @@ from aiogram.client.session.base import BaseSession
 from aiogram.enums import ParseMode
 from aiogram.methods.base import TelegramMethod, TelegramType
 
+from tests.fakeapi import FakeUser as Person
+
 BOT_ID = 424242
 BOT_USERNAME = "terrain_test_bot"
 TOKEN = f"{BOT_ID}:TEST-token-for-recording"
-
-
-@dataclass(frozen=True)
-class Person:
-    """Someone writing to the bot in a test."""
-
-    id: int
-    first_name: str
-    username: str | None = None
-    language_code: str | None = "fr"
-
-    def as_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": self.first_name}
-        if self.username:
-            data["username"] = self.username
-        if self.language_code:
-            data["language_code"] = self.language_code
-        return data
 
 
 @dataclass
@@ -195,7 +179,7 @@ class Updates:
             "message_id": next(self._message_ids),
             "date": int(time.time()),
             "chat": _chat(chat_id if chat_id is not None else person.id),
-            "from": person.as_json(),
+            "from": person.to_dict(),
             **extra,
         }
         if text:
@@ -212,7 +196,7 @@ class Updates:
             "update_id": next(self._update_ids),
             "callback_query": {
                 "id": str(next(self._update_ids)),
-                "from": person.as_json(),
+                "from": person.to_dict(),
                 "chat_instance": "ci",
                 "data": data,
                 "message": {

@@ -153,12 +153,12 @@ def test_each_kind_of_update_is_queued_behind_its_chat() -> None:
         "update_id": 9,
         "callback_query": {
             "id": "1",
-            "from": PAUL.as_json(),
+            "from": PAUL.to_dict(),
             "chat_instance": "x",
             "message": message["message"],
         },
     }
     assert chat_of(press) == PAUL.id
-    inline = {"update_id": 10, "callback_query": {"id": "2", "from": LEA.as_json()}}
+    inline = {"update_id": 10, "callback_query": {"id": "2", "from": LEA.to_dict()}}
     assert chat_of(inline) == LEA.id
     assert chat_of({"update_id": 11}) == 0

@@ -3,7 +3,8 @@ which reaches the admins, who decide with one tap."""
 
 from __future__ import annotations
 
-from aiogram import Router
+from aiogram import F, Router
+from aiogram.enums import ChatType
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram.utils.text_decorations import html_decoration as hd
@@ -121,10 +122,15 @@ async def decide_access_refused(query: CallbackQuery, t: Translator) -> None:
     await query.answer(t("errors.not_allowed"), show_alert=True)
 
 
-@router.message(Known(False))
+@router.message(Known(False), F.chat.type == ChatType.PRIVATE)
 async def unknown_person(message: Message, t: Translator) -> None:
     """Answers anyone unknown politely, with the request-access button, and nothing else."""
     await message.answer(t("start.unknown"), reply_markup=ask_access_keyboard(t))
+
+
+@router.message(Known(False))
+async def unknown_person_in_a_group(message: Message) -> None:
+    """Someone unknown chatting in a group the bot is in: not addressed to the bot."""
 
 
 @router.callback_query(Known(False))

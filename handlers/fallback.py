@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from aiogram import Router
+from aiogram import F, Router
+from aiogram.enums import ChatType
 from aiogram.types import CallbackQuery, Message
 
 from handlers.i18n import Translator
@@ -10,10 +11,15 @@ from handlers.i18n import Translator
 router = Router(name="fallback")
 
 
-@router.message()
+@router.message(F.chat.type == ChatType.PRIVATE)
 async def not_understood(message: Message, t: Translator) -> None:
     """Says the message was not understood and points to /help."""
     await message.answer(t("errors.not_understood"))
+
+
+@router.message()
+async def group_chatter(message: Message) -> None:
+    """Messages in a group that no command took are people talking to each other."""
 
 
 @router.callback_query()

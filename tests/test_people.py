@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 
 from storage import users
 from storage.models import AccessRequest, Invite, Role, User
-from tests.conftest import ADMIN, Harness, texts
+from tests.conftest import ADMIN, OFFICE_CHAT, Harness, texts
 from tests.mocked import Person, button
 
 STRANGER = Person(77, "Marc", "marc_b", "fr")
@@ -216,3 +216,11 @@ async def test_a_disabled_person_is_treated_as_unknown(harness: Harness) -> None
         await session.execute(update(User).values(active=False).where(User.telegram_id == TECH.id))
     calls = await harness.say(TECH, "/help")
     assert "Je ne vous connais pas encore" in calls[0].text
+
+
+async def test_people_talking_in_the_office_group_are_not_answered(harness: Harness) -> None:
+    await register(harness, TECH, Role.TECHNICIAN)
+    assert await harness.say(STRANGER, "on déjeune où ?", chat_id=OFFICE_CHAT) == []
+    assert await harness.say(TECH, "à la brasserie", chat_id=OFFICE_CHAT) == []
+    calls = await harness.say(TECH, "/help", chat_id=OFFICE_CHAT)
+    assert calls[0].chat_id == OFFICE_CHAT and "/lang" in calls[0].text

@@ -1,7 +1,8 @@
 """Every text a person reads, in French (the default) and English.
 
-Catalogs are TOML files in `handlers/locales/`, one per language, with the same
-keys; `{name}` placeholders are filled with `str.format`. Values are HTML-ready:
+Catalogs are TOML files in `handlers/locales/<language>/`, one file per area of
+the product, merged; both languages have the same keys, and `{name}` placeholders
+are filled with `str.format`. Values are HTML-ready:
 whatever a person typed must be escaped by the caller before it is passed in.
 """
 
@@ -30,8 +31,16 @@ def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, str]:
 @cache
 def catalog(language: str) -> dict[str, str]:
     """The catalog of `language`, keys flattened to "section.key"."""
-    text = (files("handlers") / "locales" / f"{language}.toml").read_text(encoding="utf-8")
-    return _flatten(tomllib.loads(text))
+    merged: dict[str, str] = {}
+    folder = files("handlers") / "locales" / language
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".toml"):
+            texts = _flatten(tomllib.loads(entry.read_text(encoding="utf-8")))
+            clash = merged.keys() & texts.keys()
+            if clash:
+                raise ValueError(f"{language}/{entry.name} repeats {sorted(clash)}")
+            merged.update(texts)
+    return merged
 
 
 def pick_language(chosen: str | None, telegram_code: str | None, default: str) -> str:

@@ -1,0 +1,97 @@
+"""Money, numbers, dates and sizes written the way the document's language writes them.
+
+Babel does the locale rules. French: "1 234,56 €" (narrow no-break space between
+thousands, no-break space before the euro sign), "22/11/2026 14:30", "20 %".
+English: "€1,234.56", "22 Nov 2026, 14:30" (day first and the month in letters,
+so that neither a British nor an American reader can misread it; 24-hour clock as
+on the French side), "20%".
+
+The chat handlers may use the same `Formatter` for their summaries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+from babel.numbers import format_currency, format_decimal, format_percent
+
+from reports.data import Language
+
+_LOCALES: dict[Language, str] = {"fr": "fr_FR", "en": "en_GB"}
+_DATETIME_PATTERNS: dict[Language, str] = {"fr": "dd/MM/yyyy HH:mm", "en": "d MMM yyyy, HH:mm"}
+_DATE_PATTERNS: dict[Language, str] = {"fr": "dd/MM/yyyy", "en": "d MMM yyyy"}
+_SIZE_UNITS: dict[Language, tuple[str, ...]] = {
+    "fr": ("o", "Ko", "Mo", "Go"),
+    "en": ("B", "KB", "MB", "GB"),
+}
+
+
+class Formatter:
+    """Formats values for one language and one time zone."""
+
+    def __init__(self, language: Language, timezone: str | dt.tzinfo = "Europe/Paris") -> None:
+        if language not in _LOCALES:
+            raise ValueError(f"unsupported language: {language!r}")
+        self.language: Language = language
+        self.locale = _LOCALES[language]
+        self.tz: dt.tzinfo = ZoneInfo(timezone) if isinstance(timezone, str) else timezone
+
+    def money(self, amount: Decimal, currency: str = "EUR") -> str:
+        """An amount with its currency: "1 234,56 €" / "€1,234.56"."""
+        return format_currency(amount, currency, locale=self.locale)
+
+    def number(self, value: Decimal | int | float) -> str:
+        """A quantity with as many decimals as it has (up to 3): "2,5" / "2.5"."""
+        return format_decimal(value, format="#,##0.###", locale=self.locale)
+
+    def hours(self, value: Decimal) -> str:
+        """A duration in hours: "2,5 h" / "2.5 h"."""
+        return f"{self.number(value)}\u00a0h"
+
+    def percent(self, fraction: Decimal) -> str:
+        """A rate given as a fraction: 0.055 -> "5,5 %" / "5.5%"."""
+        return format_percent(fraction, locale=self.locale, decimal_quantization=False)
+
+    def local(self, moment: dt.datetime) -> dt.datetime:
+        """`moment` in the document's time zone. Naive datetimes are refused."""
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            raise ValueError(f"a timezone-aware datetime is required, got {moment!r}")
+        return moment.astimezone(self.tz)
+
+    def datetime(self, moment: dt.datetime) -> str:
+        """Date and time: "22/11/2026 14:30" / "22 Nov 2026, 14:30"."""
+        return format_datetime(
+            self.local(moment), _DATETIME_PATTERNS[self.language], locale=self.locale
+        )
+
+    def date(self, moment: dt.datetime) -> str:
+        """The date alone: "22/11/2026" / "22 Nov 2026"."""
+        return format_datetime(
+            self.local(moment), _DATE_PATTERNS[self.language], locale=self.locale
+        )
+
+    def time(self, moment: dt.datetime) -> str:
+        """The time alone, 24-hour clock: "14:30"."""
+        return format_datetime(self.local(moment), "HH:mm", locale=self.locale)
+
+    def span(self, start: dt.datetime, end: dt.datetime) -> str:
+        """A start and an end, the date said once when both fall on the same day."""
+        if self.local(start).date() == self.local(end).date():
+            return f"{self.datetime(start)} – {self.time(end)}"
+        return f"{self.datetime(start)} – {self.datetime(end)}"
+
+    def size(self, size: int) -> str:
+        """A file size: "1,2 Mo" / "1.2 MB"."""
+        units = _SIZE_UNITS[self.language]
+        value = Decimal(max(size, 0))
+        unit = 0
+        while value >= 1024 and unit < len(units) - 1:
+            value /= 1024
+            unit += 1
+        shown = format_decimal(
+            value, format="#,##0" if unit == 0 else "#,##0.#", locale=self.locale
+        )
+        return f"{shown}\u00a0{units[unit]}"

@@ -17,6 +17,7 @@ from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramNetworkError, TelegramServerError
 from aiogram.types import BotCommand, User
 
+from bot import requests
 from bot.config import Settings
 from bot.fsm import DatabaseStorage
 from bot.ingest import Ingest
@@ -40,11 +41,12 @@ class TokenRejected(Exception):
 def build_bot(settings: Settings) -> Bot:
     """A Bot talking to TELEGRAM_API_URL (methods and file downloads), HTML by default."""
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
-    return Bot(
+    bot = Bot(
         settings.bot_token,
         session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML),
     )
+    return requests.install(bot)
 
 
 def build_dispatcher() -> Dispatcher:

@@ -12,11 +12,9 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
 from alembic.util.exc import CommandError
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import app
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import setup_logging
 from storage import migrate, users
@@ -85,6 +83,11 @@ async def _migrate_or_fail(db: Database) -> None:
 
 
 async def _run(settings: Settings, _args: argparse.Namespace) -> int:
+    # Telegram's side is imported only by the commands that talk to it: it takes seconds.
+    from aiogram.exceptions import TelegramUnauthorizedError
+
+    from bot import app
+
     db = await _open_database(settings)
     try:
         await _migrate_or_fail(db)
@@ -116,6 +119,10 @@ async def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 async def _check(settings: Settings, _args: argparse.Namespace) -> int:
     """Print what was found; exit 2 if anything is wrong."""
+    from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+
+    from bot import app
+
     ok = True
     print(f"settings: ok (language {settings.default_language}, time zone {settings.timezone})")
     print(f"Bot API: {settings.telegram_api_url}")

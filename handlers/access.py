@@ -94,23 +94,24 @@ async def decide_access(
         await query.answer(t("access.already_decided"), show_alert=True)
         return
     requester = Translator(pick_language(None, request.language, options.default_language))
+    if callback_data.role not in (REFUSE, *GRANTABLE):
+        await query.answer(t("errors.old_button"), show_alert=True)
+        return
+    if not await users.decide_access_request(session, request, callback_data.role, user):
+        await query.answer(t("access.already_decided"), show_alert=True)
+        return
     if callback_data.role == REFUSE:
-        await users.decide_access_request(session, request, REFUSE, user)
         outbox.message(session, request.telegram_id, requester("access.refused"))
         outcome = t("access.decided_refused", name=hd.quote(request.name))
-    elif callback_data.role in GRANTABLE:
+    else:
         role = Role(callback_data.role)
         await users.add(session, request.telegram_id, request.name, role, request.username)
-        await users.decide_access_request(session, request, role, user)
         outbox.message(
             session,
             request.telegram_id,
             requester("access.granted", role=role_name(requester, role)),
         )
         outcome = t("access.decided_granted", name=hd.quote(request.name), role=role_name(t, role))
-    else:
-        await query.answer(t("errors.old_button"), show_alert=True)
-        return
     await query.answer(outcome)
     if isinstance(query.message, Message):
         await query.message.edit_text(outcome)

@@ -6,7 +6,7 @@ import datetime as dt
 import secrets
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Invite, Role, User, utcnow
@@ -49,16 +49,28 @@ async def create(
 
 
 async def claim(session: AsyncSession, code: str) -> Invite:
-    """The invite behind `code`, locked for this unit of work, or InviteRefused
-    saying why it cannot be used. Call `mark_used` once the person is registered."""
-    invite = await session.scalar(select(Invite).where(Invite.code == code).with_for_update())
+    """Take the invite behind `code` for this unit of work, or raise InviteRefused
+    saying why it cannot be used. Call `mark_used` once the person is registered.
+
+    The invite is taken by one conditional UPDATE, so two people opening the same
+    link at the same instant cannot both use it (on SQLite and PostgreSQL alike).
+    """
+    now = utcnow()
+    taken = await session.execute(
+        update(Invite)
+        .where(Invite.code == code, Invite.used_at.is_(None), Invite.expires_at > now)
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    invite = await session.scalar(select(Invite).where(Invite.code == code))
+    if taken.rowcount == 1 and invite is not None:  # type: ignore[attr-defined]
+        await session.refresh(invite)
+        return invite
     if invite is None:
         raise InviteRefused(InviteProblem.UNKNOWN)
     if invite.used_at is not None:
         raise InviteRefused(InviteProblem.USED)
-    if invite.expires_at <= utcnow():
-        raise InviteRefused(InviteProblem.EXPIRED)
-    return invite
+    raise InviteRefused(InviteProblem.EXPIRED)
 
 
 def mark_used(invite: Invite, user: User) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AccessRequest, Role, User, utcnow
@@ -64,7 +64,13 @@ async def open_access_request(session: AsyncSession, telegram_id: int) -> Access
 
 async def decide_access_request(
     session: AsyncSession, request: AccessRequest, decision: str, decided_by: User
-) -> None:
-    request.decision = decision
-    request.decided_by_id = decided_by.id
-    request.decided_at = utcnow()
+) -> bool:
+    """Record the decision unless another admin decided first (False then)."""
+    decided = await session.execute(
+        update(AccessRequest)
+        .where(AccessRequest.id == request.id, AccessRequest.decision.is_(None))
+        .values(decision=decision, decided_by_id=decided_by.id, decided_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    await session.refresh(request)
+    return decided.rowcount == 1  # type: ignore[attr-defined,no-any-return]

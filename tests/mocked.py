@@ -21,6 +21,7 @@ from aiogram.client.session.base import BaseSession
 from aiogram.enums import ParseMode
 from aiogram.methods.base import TelegramMethod, TelegramType
 
+from bot import requests
 from tests.fakeapi import FakeUser as Person
 
 BOT_ID = 424242
@@ -66,6 +67,8 @@ class RecordingSession(BaseSession):
 
     calls: list[Call] = field(default_factory=list)
     failures: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: Files the bot may download, by file_id: (file_path, bytes).
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
     _message_ids: Any = field(default_factory=lambda: itertools.count(1000))
 
     def __post_init__(self) -> None:
@@ -89,8 +92,12 @@ class RecordingSession(BaseSession):
         chunk_size: int = 65536,
         raise_for_status: bool = True,
     ) -> AsyncGenerator[bytes, None]:
+        for path, data in self.files.values():
+            if url.endswith("/" + path):
+                self.calls.append(Call("download", {"file_path": path}))
+                yield data
+                return
         raise AssertionError(f"unexpected download of {url}")
-        yield b""  # pragma: no cover
 
     async def make_request(
         self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None
@@ -131,9 +138,19 @@ class RecordingSession(BaseSession):
                 "first_name": "Terrain",
                 "username": BOT_USERNAME,
             }
+        if name == "getFile":
+            if params["file_id"] not in self.files:
+                raise AssertionError(f"getFile of an unknown file {params['file_id']}")
+            path, data = self.files[params["file_id"]]
+            return {
+                "file_id": params["file_id"],
+                "file_unique_id": "u" + params["file_id"],
+                "file_size": len(data),
+                "file_path": path,
+            }
         if name == "sendMessage":
             content = {"text": params["text"]}
-            if "reply_markup" in params:
+            if "inline_keyboard" in params.get("reply_markup", {}):
                 content["reply_markup"] = params["reply_markup"]
             return self._message(params, **content)
         if name == "editMessageText":
@@ -162,7 +179,7 @@ class RecordingSession(BaseSession):
 def recording_bot() -> tuple[Bot, RecordingSession]:
     session = RecordingSession()
     bot = Bot(TOKEN, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
-    return bot, session
+    return requests.install(bot), session
 
 
 class Updates:
@@ -188,6 +205,68 @@ class Updates:
                 command = text.split()[0]
                 message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
         return {"update_id": next(self._update_ids), "message": message}
+
+    def photo(
+        self,
+        person: Person,
+        session: RecordingSession,
+        data: bytes,
+        *,
+        caption: str | None = None,
+        media_group_id: str | None = None,
+        file_id: str | None = None,
+    ) -> dict[str, Any]:
+        """A photo message whose largest size the bot can download from `session`."""
+        file_id = file_id or f"photo{next(self._update_ids)}"
+        session.files[file_id] = (f"photos/{file_id}.jpg", data)
+        sizes = [
+            {
+                "file_id": f"{file_id}-s",
+                "file_unique_id": f"u{file_id}-s",
+                "width": 90,
+                "height": 67,
+                "file_size": 1000,
+            },
+            {
+                "file_id": file_id,
+                "file_unique_id": "u" + file_id,
+                "width": 1280,
+                "height": 960,
+                "file_size": len(data),
+            },
+        ]
+        extra: dict[str, Any] = {"photo": sizes}
+        if caption:
+            extra["caption"] = caption
+        if media_group_id:
+            extra["media_group_id"] = media_group_id
+        return self.message(person, "", **extra)
+
+    def document(
+        self,
+        person: Person,
+        session: RecordingSession,
+        data: bytes,
+        file_name: str,
+        mime_type: str,
+        *,
+        file_size: int | None = None,
+        caption: str | None = None,
+    ) -> dict[str, Any]:
+        """A file sent as a document (its declared size may be faked with file_size)."""
+        file_id = f"doc{next(self._update_ids)}"
+        session.files[file_id] = (f"documents/{file_id}", data)
+        document = {
+            "file_id": file_id,
+            "file_unique_id": "u" + file_id,
+            "file_name": file_name,
+            "mime_type": mime_type,
+            "file_size": file_size if file_size is not None else len(data),
+        }
+        extra: dict[str, Any] = {"document": document}
+        if caption:
+            extra["caption"] = caption
+        return self.message(person, "", **extra)
 
     def press(self, person: Person, on: Call, data: str) -> dict[str, Any]:
         """A press on a button `data` of the recorded message `on`."""

@@ -224,3 +224,29 @@ async def test_people_talking_in_the_office_group_are_not_answered(harness: Harn
     assert await harness.say(TECH, "à la brasserie", chat_id=OFFICE_CHAT) == []
     calls = await harness.say(TECH, "/help", chat_id=OFFICE_CHAT)
     assert calls[0].chat_id == OFFICE_CHAT and "/lang" in calls[0].text
+
+
+async def test_two_people_opening_one_invite_at_the_same_instant_register_once(
+    harness: Harness,
+) -> None:
+    import asyncio
+
+    from storage import invites
+
+    async with harness.db.transaction() as session:
+        invite = await invites.create(session, Role.TECHNICIAN, None, dt.timedelta(days=1))
+        code = invite.code
+
+    async def open_link(telegram_id: int) -> bool:
+        try:
+            async with harness.db.transaction() as session:
+                taken = await invites.claim(session, code)
+                await asyncio.sleep(0.05)  # the welcome message on its way
+                person = await users.add(session, telegram_id, "X", Role.TECHNICIAN)
+                invites.mark_used(taken, person)
+            return True
+        except invites.InviteRefused:
+            return False
+
+    outcomes = await asyncio.gather(open_link(501), open_link(502))
+    assert sorted(outcomes) == [False, True]

@@ -25,8 +25,9 @@ from bot.middlewares import PersonMiddleware
 from bot.scheduler import build_scheduler
 from bot.sender import OutboxSender
 from handlers import setup_routers
-from handlers.context import Options
+from handlers.context import CompanyInfo, Options, Pricing
 from handlers.i18n import gettext
+from handlers.technician.plan import load_templates
 from storage import migrate
 from storage.db import Database
 from storage.files import FileStore
@@ -58,12 +59,32 @@ def build_dispatcher() -> Dispatcher:
 
 
 def build_options(settings: Settings) -> Options:
+    logo = settings.company_logo.read_bytes() if settings.company_logo else None
     return Options(
         admin_ids=frozenset(settings.admin_ids),
         office_chat_id=settings.office_chat_id,
         tz=settings.tz,
         invite_valid_for=dt.timedelta(days=settings.invite_days),
         default_language=settings.default_language,
+        pricing=Pricing(
+            labour_rate=settings.labour_rate,
+            vat_percent=settings.vat_rate,
+            travel_mode=settings.travel_mode,
+            travel_flat=settings.travel_flat,
+            travel_km_rate=settings.travel_km_rate,
+            payment_terms=settings.payment_terms,
+        ),
+        company=CompanyInfo(
+            name=settings.company_name,
+            address=settings.company_address,
+            phone=settings.company_phone,
+            email=settings.company_email,
+            siret=settings.company_siret,
+            vat_number=settings.company_vat_number,
+            logo=logo,
+        ),
+        download_limit=20 * 1024 * 1024 if settings.public_bot_api else None,
+        photo_max_side=settings.photo_max_side,
     )
 
 
@@ -77,7 +98,7 @@ async def set_commands(bot: Bot) -> None:
     for language in ("fr", "en"):
         commands = [
             BotCommand(command=name, description=gettext(language, f"menu.{name}"))
-            for name in ("start", "help", "lang", "cancel")
+            for name in ("today", "list", "new", "resume", "help", "lang", "cancel", "start")
         ]
         await bot.set_my_commands(commands, language_code=language)
 
@@ -106,7 +127,11 @@ async def run(settings: Settings, db: Database) -> None:
             polling_timeout=settings.polling_timeout,
             default_language=settings.default_language,
             after_commit=sender.wake,
-            handler_kwargs={"options": build_options(settings), "files": files},
+            handler_kwargs={
+                "options": build_options(settings),
+                "files": files,
+                "templates": load_templates(settings.templates_dir),
+            },
         )
         with contextlib.suppress(TelegramNetworkError, TelegramServerError):
             await set_commands(bot)

@@ -87,12 +87,15 @@ async def _run(settings: Settings, _args: argparse.Namespace) -> int:
     from aiogram.exceptions import TelegramUnauthorizedError
 
     from bot import app
+    from handlers.technician.plan import TemplateError
 
     db = await _open_database(settings)
     try:
         await _migrate_or_fail(db)
         try:
             await app.run(settings, db)
+        except TemplateError as exc:
+            raise Problem(str(exc)) from None
         except TelegramUnauthorizedError:
             raise Problem(
                 f"BOT_TOKEN was rejected by the Bot API at {settings.telegram_api_url}"
@@ -122,6 +125,7 @@ async def _check(settings: Settings, _args: argparse.Namespace) -> int:
     from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
 
     from bot import app
+    from handlers.technician.plan import TemplateError, load_templates
 
     ok = True
     print(f"settings: ok (language {settings.default_language}, time zone {settings.timezone})")
@@ -129,6 +133,12 @@ async def _check(settings: Settings, _args: argparse.Namespace) -> int:
     print(f"data folder: {settings.data_dir.resolve()}")
     office = settings.office_chat_id if settings.office_chat_id is not None else "not set"
     print(f"office chat: {office}; admins: {', '.join(map(str, settings.admin_ids)) or 'none'}")
+    try:
+        templates = load_templates(settings.templates_dir)
+        print(f"templates: ok ({', '.join(sorted(templates))})")
+    except TemplateError as exc:
+        print(f"templates: FAILED, {exc}")
+        ok = False
     db = Database(settings.db_url)
     try:
         await db.ping()

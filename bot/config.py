@@ -7,6 +7,7 @@ that into exit status 2.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -40,6 +41,15 @@ class Settings(BaseSettings):
     polling_timeout: int = Field(default=30, ge=0, le=50)
     workers: int = Field(default=16, ge=1, le=200)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    labour_rate: Decimal = Field(default=Decimal("55.00"), ge=0, le=10_000)
+    vat_rate: Decimal = Field(default=Decimal("20"), ge=0, le=100)
+    travel_mode: Literal["flat", "km"] = "flat"
+    travel_flat: Decimal = Field(default=Decimal("30.00"), ge=0, le=10_000)
+    travel_km_rate: Decimal = Field(default=Decimal("0.60"), ge=0, le=100)
+    payment_terms: str = "Paiement à réception de facture, sous 30 jours."
+    templates_dir: Path | None = None
+    photo_max_side: int = Field(default=1600, ge=320, le=6000)
 
     company_name: str = "Terrain"
     company_address: str = ""
@@ -76,10 +86,17 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
-    @field_validator("company_logo", mode="before")
+    @field_validator("company_logo", "templates_dir", mode="before")
     @classmethod
-    def _empty_logo(cls, value: object) -> object:
+    def _empty_path(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("company_logo")
+    @classmethod
+    def _logo_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"no such file: {value}")
+        return value
 
     @field_validator("office_chat_id", mode="before")
     @classmethod
@@ -96,6 +113,11 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def public_bot_api(self) -> bool:
+        """True on Telegram's own Bot API server, which serves files of 20 MB at most."""
+        return self.telegram_api_url == PUBLIC_BOT_API
 
 
 def load_settings(env_file: str | Path | None = ".env") -> Settings:

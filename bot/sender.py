@@ -157,7 +157,8 @@ class OutboxSender:
         return True
 
     async def _call(self, delivery: Delivery) -> Any:
-        options = dict(delivery.options or {})
+        # Keys starting with "_" are the outbox's own notes, not Bot API parameters.
+        options = {k: v for k, v in (delivery.options or {}).items() if not k.startswith("_")}
         chat_id = delivery.chat_id
         if chat_id is None:
             raise TelegramAPIError(method=None, message="no chat to send to")  # type: ignore[arg-type]

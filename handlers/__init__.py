@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import access, common, fallback, office
+from handlers import access, common, fallback, office, technician
 
 
 def setup_routers() -> list[Router]:
     """The routers, in order: greetings and invites, the gate for unknown people,
-    the office, then the fallback that answers whatever nobody else took."""
-    return [common.router, access.router, office.router, fallback.router]
+    the office, the technician's area, then the fallback that answers whatever
+    nobody else took."""
+    return [common.router, access.router, office.router, technician.router(), fallback.router]

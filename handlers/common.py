@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiogram import F, Router
+from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -29,7 +30,10 @@ def ask_access_keyboard(t: Translator) -> InlineKeyboardMarkup:
 
 
 def help_text(t: Translator, user: User) -> str:
-    lines = [t("help.title", role=role_name(t, user.role)), t("help.common")]
+    lines = [t("help.title", role=role_name(t, user.role))]
+    if user.role == Role.TECHNICIAN:
+        lines.append(t("help.technician"))
+    lines.append(t("help.common"))
     if user.role in (Role.DISPATCHER, Role.ADMIN):
         lines.append(t("help.office"))
     return "\n".join(lines)
@@ -113,9 +117,10 @@ async def set_language(query: CallbackQuery, callback_data: ChooseLanguage, user
 
 @router.message(Command("cancel"), Known())
 async def cancel(message: Message, state: FSMContext, t: Translator) -> None:
-    """Leaves whatever multi-step conversation is under way."""
+    """Leaves whatever multi-step conversation is under way (a report being filled in
+    is paused by the technician's area, which gets /cancel when nothing else is)."""
     if await state.get_state() is None:
-        await message.answer(t("cancel.nothing"))
-        return
+        raise SkipHandler
+
     await state.clear()
     await message.answer(t("cancel.done"))

@@ -4,8 +4,34 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal
 from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """The company's pricing defaults (excl. VAT); templates and interventions override."""
+
+    labour_rate: Decimal = Decimal("55.00")
+    vat_percent: Decimal = Decimal("20")
+    travel_mode: str = "flat"
+    travel_flat: Decimal = Decimal("30.00")
+    travel_km_rate: Decimal = Decimal("0.60")
+    payment_terms: str = ""
+
+
+@dataclass(frozen=True)
+class CompanyInfo:
+    """The company block printed on reports."""
+
+    name: str = "Terrain"
+    address: str = ""
+    phone: str = ""
+    email: str = ""
+    siret: str = ""
+    vat_number: str = ""
+    logo: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -15,6 +41,11 @@ class Options:
     tz: ZoneInfo
     invite_valid_for: dt.timedelta
     default_language: str
+    pricing: Pricing = field(default_factory=Pricing)
+    company: CompanyInfo = field(default_factory=CompanyInfo)
+    #: Telegram's own Bot API serves files of 20 MB at most; a self-hosted one does not.
+    download_limit: int | None = 20 * 1024 * 1024
+    photo_max_side: int = 1600
 
     def local(self, moment: dt.datetime) -> str:
         """A moment as the company reads it: 22/11/2026 14:30 in its time zone."""

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.enums import ChatType
+from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
 from handlers.i18n import Translator
 
 router = Router(name="fallback")
+
+
+@router.message(Command("cancel"))
+async def nothing_to_cancel(message: Message, t: Translator) -> None:
+    """/cancel with nothing under way."""
+    await message.answer(t("cancel.nothing"))
 
 
 @router.message(F.chat.type == ChatType.PRIVATE)

@@ -1,10 +1,14 @@
-"""Interventions: yearly numbering and status changes with their audit trail."""
+"""Interventions: yearly numbering, status changes with their audit trail, and the
+lists the technician and the office look at."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from storage.models import Counter, Intervention, StatusChange, User
 from storage.status import Status, check_move
@@ -102,3 +106,47 @@ async def by_number(session: AsyncSession, number: str) -> Intervention | None:
     return await session.scalar(
         select(Intervention).where(Intervention.number == number.strip().upper())
     )
+
+
+async def get(session: AsyncSession, intervention_id: int) -> Intervention | None:
+    """The intervention with its client, site, checklist, parts and attachments loaded."""
+    return await session.scalar(
+        select(Intervention)
+        .options(
+            selectinload(Intervention.client),
+            selectinload(Intervention.site),
+            selectinload(Intervention.checklist),
+            selectinload(Intervention.parts),
+            selectinload(Intervention.attachments),
+        )
+        .where(Intervention.id == intervention_id)
+    )
+
+
+async def for_technician(
+    session: AsyncSession, technician_id: int, statuses: Iterable[Status]
+) -> Sequence[Intervention]:
+    """A technician's interventions in `statuses`, by scheduled time (unscheduled last)."""
+    query = (
+        select(Intervention)
+        .options(selectinload(Intervention.client), selectinload(Intervention.site))
+        .where(
+            Intervention.technician_id == technician_id,
+            Intervention.status.in_([s.value for s in statuses]),
+        )
+        .order_by(Intervention.scheduled_at.is_(None), Intervention.scheduled_at, Intervention.id)
+    )
+    return (await session.scalars(query)).all()
+
+
+async def client_history(
+    session: AsyncSession, client_id: int, *, before: Intervention, limit: int = 5
+) -> Sequence[Intervention]:
+    """The client's earlier interventions, newest first (not the given one)."""
+    query = (
+        select(Intervention)
+        .where(Intervention.client_id == client_id, Intervention.id != before.id)
+        .order_by(Intervention.created_at.desc(), Intervention.id.desc())
+        .limit(limit)
+    )
+    return (await session.scalars(query)).all()

@@ -102,6 +102,9 @@ class User(Base):
     #: "fr" or "en" once chosen with /lang; None follows Telegram's language_code.
     language: Mapped[str | None] = mapped_column(String(8))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: The intervention a technician's answers go to (checked on use, so no foreign key:
+    #: users and interventions would otherwise point at each other).
+    current_intervention_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
@@ -116,6 +119,8 @@ class Client(Base):
     phone: Mapped[str | None] = mapped_column(String(50))
     email: Mapped[str | None] = mapped_column(String(254))
     address: Mapped[str | None] = mapped_column(Text)
+    #: The language of the client's reports ("fr" or "en"); None: the company's default.
+    language: Mapped[str | None] = mapped_column(String(8))
     #: The Telegram account linked to this client, once they opened their link.
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -165,7 +170,11 @@ class Intervention(Base):
     results_met: Mapped[str | None] = mapped_column(String(10))
     results_comment: Mapped[str | None] = mapped_column(Text)
     remarks: Mapped[str | None] = mapped_column(Text)
+    worked_hours: Mapped[Decimal | None] = mapped_column(Numeric(6, 2))
+    #: "flat" (a fixed travel fee) or "km" (kilometres × rate).
+    travel_mode: Mapped[str | None] = mapped_column(String(10))
     travel_km: Mapped[Decimal | None] = mapped_column(Numeric(10, 1))
+    travel_km_rate: Mapped[Decimal | None] = mapped_column(Numeric(8, 3))
     travel_flat: Mapped[Decimal | None]
     labour_rate: Mapped[Decimal | None]
     vat_rate: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
@@ -271,6 +280,21 @@ class Signature(Base):
     signer_name: Mapped[str] = mapped_column(String(200))
     attachment_id: Mapped[int] = mapped_column(ForeignKey("attachments.id"))
     signed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class IssuedReport(Base):
+    """A PDF report as issued: its fingerprint and the code printed on it, so a PDF
+    sent back later is told authentic, modified or unknown."""
+
+    __tablename__ = "issued_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    intervention_id: Mapped[int] = mapped_column(ForeignKey("interventions.id"), index=True)
+    attachment_id: Mapped[int] = mapped_column(ForeignKey("attachments.id"))
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    language: Mapped[str] = mapped_column(String(8))
+    issued_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class StatusChange(Base):
@@ -384,6 +408,9 @@ class Delivery(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[dt.datetime | None]
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    #: Deliveries sharing a key while still waiting are merged into one (for example
+    #: one confirmation for an album of ten photos).
+    coalesce_key: Mapped[str | None] = mapped_column(String(100), index=True)
 
 
 class ConversationState(Base):

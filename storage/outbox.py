@@ -59,6 +59,24 @@ def document(
     return delivery
 
 
+async def waiting(
+    session: AsyncSession, coalesce_key: str, not_before: dt.datetime
+) -> Delivery | None:
+    """The pending delivery under `coalesce_key` still waiting after `not_before`, which
+    a new event may merge into (one the sender may already be taking is left alone)."""
+    query = (
+        select(Delivery)
+        .where(
+            Delivery.coalesce_key == coalesce_key,
+            Delivery.state == DeliveryState.PENDING,
+            Delivery.next_attempt_at > not_before,
+        )
+        .order_by(Delivery.id.desc())
+        .limit(1)
+    )
+    return await session.scalar(query)
+
+
 async def due(session: AsyncSession, now: dt.datetime, limit: int = 100) -> Sequence[Delivery]:
     """Pending deliveries whose time has come, oldest first."""
     query = (

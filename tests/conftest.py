@@ -6,24 +6,26 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from aiogram import Dispatcher
-from sqlalchemy import text
+from sqlalchemy import text, update
 
 from bot.app import build_dispatcher
 from bot.ingest import Ingest
 from bot.ratelimit import RateLimiter
 from bot.sender import OutboxSender
 from handlers.context import Options
-from storage import migrate
+from handlers.technician.plan import Template, load_templates
+from storage import interventions, migrate, users
 from storage.db import Database
 from storage.files import FileStore
-from storage.models import Base
-from tests.mocked import Call, Person, RecordingSession, Updates, recording_bot
+from storage.models import Base, Client, Delivery, DeliveryState, Intervention, Role
+from tests.mocked import Call, Person, RecordingSession, Updates, button, recording_bot
 
 ADMIN = Person(1, "Alice", "alice_admin", "fr")
 OFFICE_CHAT = -100500
@@ -93,8 +95,15 @@ class Harness:
     """Sends updates through store-then-handle, as the running bot does, and
     returns the Bot API calls each one caused."""
 
-    def __init__(self, db: Database, files: FileStore, options: Options) -> None:
+    def __init__(
+        self,
+        db: Database,
+        files: FileStore,
+        options: Options,
+        templates: dict[str, Template] | None = None,
+    ) -> None:
         self.db = db
+        self.templates = templates if templates is not None else load_templates()
         self.files = files
         self.options = options
         self.bot, self.session = recording_bot()
@@ -112,7 +121,7 @@ class Harness:
             self.bot,
             shared_dispatcher(),
             db,
-            handler_kwargs={"options": options, "files": files},
+            handler_kwargs={"options": options, "files": files, "templates": self.templates},
         )
 
     @property
@@ -132,8 +141,17 @@ class Harness:
     async def press(self, person: Person, on: Call, data: str) -> list[Call]:
         return await self.feed(self.updates.press(person, on, data))
 
-    async def deliver(self) -> list[Call]:
-        """Send everything the outbox holds; the calls that made."""
+    async def deliver(self, *, now: bool = False) -> list[Call]:
+        """Send everything the outbox holds that is due (with now=True, also what waits
+        to be merged, such as a photo confirmation); the calls that made."""
+        if now:
+            async with self.db.transaction() as session:
+                past = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+                await session.execute(
+                    update(Delivery)
+                    .where(Delivery.state == DeliveryState.PENDING)
+                    .values(next_attempt_at=past)
+                )
         before = len(self.session.calls)
         while await self.sender.send_due() == 0.0:
             pass
@@ -152,3 +170,63 @@ async def harness(database: Database, tmp_path: Path) -> AsyncIterator[Harness]:
 
 def texts(calls: list[Call], method: str = "sendMessage") -> list[str]:
     return [call.text for call in calls if call.method == method]
+
+
+TECHNICIAN = Person(20, "Paul", "paul_tech", "fr")
+
+
+@dataclass
+class Job:
+    """A planned intervention assigned to TECHNICIAN, for wizard tests."""
+
+    id: int
+    number: str
+    client_id: int
+
+
+async def plan_job(
+    db: Database,
+    *,
+    template: str = "maintenance",
+    technician: Person = TECHNICIAN,
+    client_name: str = "Boulangerie Martin",
+    scheduled: dt.datetime | None = None,
+) -> Job:
+    """Register the technician (if needed), a client and a planned intervention."""
+    async with db.transaction() as session:
+        person = await users.by_telegram_id(session, technician.id)
+        if person is None:
+            person = await users.add(session, technician.id, technician.first_name, Role.TECHNICIAN)
+        client = Client(
+            name=client_name,
+            contact_name="Mme Martin",
+            phone="01 23 45 67 89",
+            address="12 rue de la Paix, 75002 Paris",
+        )
+        session.add(client)
+        await session.flush()
+        made = await interventions.create(
+            session,
+            year=2026,
+            client_id=client.id,
+            kind=template,
+            template=template,
+            technician=person,
+            scheduled_at=scheduled or dt.datetime.now(dt.UTC),
+            request="La chaudière fait un bruit anormal.",
+        )
+        return Job(made.id, made.number, client.id)
+
+
+async def start_job(harness: Harness, job: Job, technician: Person = TECHNICIAN) -> list[Call]:
+    """/today, open the intervention, press Start: the calls of the last press."""
+    listing = (await harness.say(technician, "/today"))[0]
+    card = (await harness.press(technician, listing, button(listing, job.number)))[-1]
+    return await harness.press(technician, card, button(card, "Commencer"))
+
+
+async def load_job(db: Database, job: Job) -> Intervention:
+    async with db.sessions() as session:
+        found = await interventions.get(session, job.id)
+    assert found is not None
+    return found

@@ -1,0 +1,31 @@
+"""The technician's area: finding an intervention, opening one on the spot, and the
+report wizard with all its sections."""
+
+from __future__ import annotations
+
+from aiogram import Router
+
+from handlers.technician import (  # noqa: F401 (steps register)
+    acceptance,
+    checklist,
+    entry,
+    new,
+    parts,
+    photos,
+    review,
+    sections,
+    submit,
+    wizard,
+)
+from handlers.technician.desk import DeskMiddleware
+
+
+def router() -> Router:
+    """The technician's routers, in the order they are tried, sharing the desk. /new
+    comes first: while it is under way it takes text, and it lets another command or
+    button end it before entry's handlers run."""
+    area = Router(name="technician")
+    area.message.middleware(DeskMiddleware())
+    area.callback_query.middleware(DeskMiddleware())
+    area.include_routers(new.router, entry.router, wizard.router)
+    return area

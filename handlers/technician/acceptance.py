@@ -1,0 +1,246 @@
+"""Acceptance of the work (réception des travaux): who accepts for the client, with
+or without reservations, the client's signature, and the technician's own.
+
+A signature arrives as a photo of a signature on paper or on a screen. It is
+cleaned (paper removed, ink kept, cropped, transparent) and shown back for
+confirmation; the original photo is kept as well. A technician's signature is
+captured once and reused on every report; each report keeps the one it used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.parsing import ParseError, clean_text
+from handlers.technician.photos import Refused, download, incoming_file
+from handlers.technician.plan import Kind
+from handlers.technician.sections import not_expected, preview, refuse
+from handlers.technician.visit import KINDS, StepKind, Visit, Wz
+from reports.images import ImageRejected, prepare_signature
+from storage.models import Attachment, AttachmentKind, Signature, utcnow
+
+NAME_LIMIT = 200
+CLIENT = "client"
+TECHNICIAN = "technician"
+
+
+async def own_signature(session: AsyncSession, user_id: int) -> Signature | None:
+    """The technician's reusable signature (the latest captured), if any."""
+    query = (
+        select(Signature)
+        .where(Signature.user_id == user_id, Signature.intervention_id.is_(None))
+        .order_by(Signature.id.desc())
+        .limit(1)
+    )
+    return await session.scalar(query)
+
+
+async def report_signature(
+    session: AsyncSession, intervention_id: int, signer: str
+) -> Signature | None:
+    query = (
+        select(Signature)
+        .where(Signature.intervention_id == intervention_id, Signature.signer == signer)
+        .order_by(Signature.id.desc())
+        .limit(1)
+    )
+    return await session.scalar(query)
+
+
+async def acceptance_prompt(visit: Visit) -> None:
+    t, job = visit.t, visit.job
+    stage = visit.data.get("stage", "name")
+    if stage == "name":
+        rows = []
+        suggestion = visit.client.contact_name or job.client_signer_name
+        if suggestion:
+            rows.append([visit.button(t("acceptance.use_name", name=suggestion[:40]), "name")])
+        await visit.ask(t("acceptance.ask_name"), *rows)
+    elif stage == "reserve":
+        await visit.ask(
+            t("acceptance.ask_reserve", name=preview(job.client_signer_name or "")),
+            [
+                visit.button(t("acceptance.without"), "reserve", "no"),
+                visit.button(t("acceptance.with"), "reserve", "yes"),
+            ],
+        )
+    elif stage == "reservations":
+        await visit.ask(t("acceptance.ask_reservations"))
+    elif stage == "client_signature":
+        await visit.ask(
+            t("acceptance.ask_client_signature", name=preview(job.client_signer_name or ""))
+        )
+    elif stage == "client_check":
+        await visit.ask(
+            t("acceptance.check_client"),
+            [
+                visit.button(t("acceptance.signature_ok"), "client_ok"),
+                visit.button(t("acceptance.signature_again"), "client_again"),
+            ],
+        )
+    elif stage == "own_signature":
+        mine = await own_signature(visit.session, visit.user.id)
+        if mine is not None and not visit.data.get("new_own"):
+            await visit.ask(
+                t("acceptance.use_own"),
+                [
+                    visit.button(t("acceptance.own_ok"), "own_ok"),
+                    visit.button(t("acceptance.own_new"), "own_new"),
+                ],
+            )
+        else:
+            await visit.ask(t("acceptance.ask_own_signature"))
+
+
+async def _clean_and_keep(
+    visit: Visit, message: Message, signer: str, name: str
+) -> Signature | None:
+    """Download the photo, clean it into a transparent PNG, keep both, show it back."""
+    incoming = incoming_file(message)
+    if incoming is None:
+        await not_expected(visit, message, "acceptance.signature_expected")
+        return None
+    try:
+        original = await download(visit, incoming)
+        cleaned = await asyncio.to_thread(prepare_signature, original)
+    except Refused as refused:
+        await message.answer(visit.t(refused.key, **refused.values))
+        return None
+    except ImageRejected as rejected:
+        key = (
+            "acceptance.no_ink"
+            if rejected.reason == "not_a_signature"
+            else f"photos.rejected_{rejected.reason}"
+        )
+        await message.answer(visit.t(key))
+        return None
+    folder = "signatures"
+    kept_original = await asyncio.to_thread(visit.files.save, folder, original, ".jpg")
+    kept_clean = await asyncio.to_thread(visit.files.save, folder, cleaned, ".png")
+    intervention_id = visit.job.id if signer == CLIENT else None
+    kept = [
+        Attachment(
+            intervention_id=intervention_id,
+            kind=AttachmentKind.SIGNATURE,
+            path=stored.path,
+            mime_type=mime,
+            size=stored.size,
+            sha256=stored.sha256,
+            caption=f"{signer} signature, {what}",
+            received_at=utcnow(),
+        )
+        for stored, mime, what in (
+            (kept_original, incoming.mime_type, "original photo"),
+            (kept_clean, "image/png", "cleaned"),
+        )
+    ]
+    visit.session.add_all(kept)
+    await visit.session.flush()
+    signature = Signature(
+        intervention_id=intervention_id,
+        user_id=visit.user.id if signer == TECHNICIAN else None,
+        signer=signer,
+        signer_name=name,
+        attachment_id=kept[1].id,
+        signed_at=utcnow(),
+    )
+    visit.session.add(signature)
+    await visit.bot.send_document(
+        visit.chat_id,
+        BufferedInputFile(cleaned, filename="signature.png"),
+        caption=visit.t("acceptance.cleaned"),
+    )
+    return signature
+
+
+async def acceptance_answer(visit: Visit, message: Message) -> None:
+    job, stage = visit.job, visit.data.get("stage", "name")
+    if stage in ("name", "reservations"):
+        if not message.text:
+            await not_expected(visit, message, "wizard.text_expected")
+            return
+        try:
+            text = clean_text(message.text, maximum=NAME_LIMIT if stage == "name" else 4000)
+        except ParseError as error:
+            await refuse(visit, message, error)
+            return
+        if stage == "name":
+            job.client_signer_name = text
+            visit.remember(stage="reserve")
+        else:
+            job.reservations = text
+            visit.remember(stage="client_signature")
+        await acceptance_prompt(visit)
+        return
+    if stage == "client_signature":
+        if await _clean_and_keep(visit, message, CLIENT, job.client_signer_name or ""):
+            visit.remember(stage="client_check")
+            await acceptance_prompt(visit)
+        return
+    if stage == "own_signature":
+        mine = await own_signature(visit.session, visit.user.id)
+        if mine is not None and not visit.data.get("new_own"):
+            await not_expected(visit, message, "acceptance.use_buttons")
+            return
+        signature = await _clean_and_keep(visit, message, TECHNICIAN, visit.user.name)
+        if signature is not None:
+            await visit.session.flush()
+            _sign_report_with(visit, signature)
+            await visit.advance()
+        return
+    await not_expected(visit, message, "acceptance.use_buttons")
+
+
+def _sign_report_with(visit: Visit, own: Signature) -> None:
+    """This report keeps the technician's signature it was signed with."""
+    visit.session.add(
+        Signature(
+            intervention_id=visit.job.id,
+            user_id=visit.user.id,
+            signer=TECHNICIAN,
+            signer_name=visit.user.name,
+            attachment_id=own.attachment_id,
+            signed_at=utcnow(),
+        )
+    )
+
+
+async def acceptance_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
+    job, t = visit.job, visit.t
+    await query.answer()
+    if data.a == "name":
+        name = visit.client.contact_name or job.client_signer_name
+        if name:
+            job.client_signer_name = name
+            visit.remember(stage="reserve")
+    elif data.a == "reserve":
+        job.accepted_with_reservations = data.v == "yes"
+        if data.v == "yes":
+            visit.remember(stage="reservations")
+        else:
+            job.reservations = None
+            visit.remember(stage="client_signature")
+    elif data.a == "client_ok":
+        visit.remember(stage="own_signature")
+    elif data.a == "client_again":
+        visit.remember(stage="client_signature")
+    elif data.a == "own_ok":
+        mine = await own_signature(visit.session, visit.user.id)
+        if mine is None:
+            visit.remember(new_own=True)
+        else:
+            _sign_report_with(visit, mine)
+            await visit.advance()
+            return
+    elif data.a == "own_new":
+        visit.remember(new_own=True)
+    else:
+        await visit.say(t("errors.old_button"))
+    await acceptance_prompt(visit)
+
+
+KINDS[Kind.ACCEPTANCE] = StepKind(acceptance_prompt, acceptance_answer, acceptance_press)

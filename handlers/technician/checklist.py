@@ -1,0 +1,255 @@
+"""The methods step: the template's checklist as toggle buttons (✅/⬜), a note on any
+item on request, and a free note on the tools and equipment used.
+
+    checklist ──tick──▶ checklist (the same message, buttons redrawn)
+        │ "📝 Note on an item"            ▲
+        ▼                                 │ text, or "back to the list"
+    picking ──an item──▶ noting ──────────┘
+        │ text (anywhere but noting) is added to the tools and equipment note
+        ▼ "Next" (refused for a required step with nothing ticked or written)
+
+Where the step stands lives in `visit.data` ("picking", "noting"), so a restart
+asks the same question again.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
+from aiogram.utils.text_decorations import html_decoration as hd
+
+from handlers.parsing import ParseError, clean_text
+from handlers.technician.plan import Kind
+from handlers.technician.sections import SECTION_LIMIT, not_expected, preview, refuse
+from handlers.technician.visit import KINDS, StepKind, Visit, Wz
+from storage.models import ChecklistItem
+
+log = logging.getLogger(__name__)
+
+#: Characters of a label on a button (phones cut longer ones in the middle).
+LABEL_WIDTH = 40
+#: The longest note on one item.
+NOTE_LIMIT = 1000
+#: The prompt stays well under Telegram's 4096 characters: notes are shortened to fit.
+PROMPT_LIMIT = 3500
+NOTE_PREVIEWS = (200, 80, 20)
+
+Rows = list[list[InlineKeyboardButton]]
+
+
+def cut(text: str, width: int = LABEL_WIDTH) -> str:
+    """`text` on one line, at most `width` characters (for a button: not escaped)."""
+    text = " ".join(line.strip() for line in text.splitlines() if line.strip())
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+def ensure_items(visit: Visit) -> list[ChecklistItem]:
+    """The intervention's checklist, made from its template the first time (labels in
+    the technician's language)."""
+    items = visit.job.checklist
+    if not items:
+        labels = visit.template.checklist_labels(visit.t.language)
+        for position, label in enumerate(labels, start=1):
+            items.append(ChecklistItem(position=position, label=label[:300], checked=False))
+    return items
+
+
+def _item(visit: Visit, value: object) -> ChecklistItem | None:
+    for item in visit.job.checklist:
+        if str(item.position) == str(value):
+            return item
+    return None
+
+
+def _filled(visit: Visit) -> bool:
+    return any(item.checked for item in visit.job.checklist) or bool(visit.job.methods)
+
+
+# Views -----------------------------------------------------------------------------
+
+
+def _checklist_view(visit: Visit) -> tuple[str, Rows]:
+    """The items as toggles, their notes and the tools note in the text."""
+    t, job = visit.t, visit.job
+    items = job.checklist
+    rows: Rows = []
+    for item in items:
+        mark = "✅" if item.checked else "⬜"
+        noted = " 📝" if item.note else ""
+        label = cut(item.label, LABEL_WIDTH - len(noted))
+        rows.append([visit.button(f"{mark} {label}{noted}", "tick", str(item.position))])
+    tools: list[InlineKeyboardButton] = []
+    if items:
+        tools.append(visit.button(t("wizard.methods.note_button"), "pick"))
+    if job.methods:
+        tools.append(visit.button(t("wizard.methods.clear_tools"), "clear_tools"))
+    rows.append(tools)
+    rows.append([visit.button(t("wizard.next"), "next")])
+
+    intro = t("wizard.methods.prompt" if items else "wizard.methods.prompt_no_checklist")
+    noted_items = [item for item in items if item.note]
+    body = intro
+    for width in NOTE_PREVIEWS:
+        blocks = [intro]
+        if noted_items:
+            blocks.append(
+                "\n".join(
+                    t(
+                        "wizard.methods.note_line",
+                        label=preview(item.label, 2 * width),
+                        note=preview(item.note or "", width),
+                    )
+                    for item in noted_items
+                )
+            )
+        if job.methods:
+            blocks.append(t("wizard.methods.tools", value=preview(job.methods)))
+        body = "\n\n".join(blocks)
+        if len(body) <= PROMPT_LIMIT:
+            break
+    return body, rows
+
+
+def _picking_view(visit: Visit) -> tuple[str, Rows]:
+    """Which item the note is for."""
+    rows: Rows = [
+        [visit.button(cut(item.label), "note", str(item.position))] for item in visit.job.checklist
+    ]
+    rows.append([visit.button(visit.t("wizard.methods.back_to_list"), "list")])
+    return visit.t("wizard.methods.pick"), rows
+
+
+def _noting_view(visit: Visit, item: ChecklistItem) -> tuple[str, Rows]:
+    """The note about to be written for `item`, with the one already there."""
+    t = visit.t
+    body = t("wizard.methods.write_note", label=hd.quote(item.label))
+    row = [visit.button(t("wizard.methods.back_to_list"), "list")]
+    if item.note:
+        body += "\n\n" + t("wizard.current", value=preview(item.note))
+        row.append(visit.button(t("wizard.methods.clear_note"), "clear_note", str(item.position)))
+    return body, [row]
+
+
+def _view(visit: Visit) -> tuple[str, Rows]:
+    noting = _item(visit, visit.data.get("noting")) if "noting" in visit.data else None
+    if noting is not None:
+        return _noting_view(visit, noting)
+    if visit.data.get("picking") and visit.job.checklist:
+        return _picking_view(visit)
+    return _checklist_view(visit)
+
+
+async def _redraw(
+    visit: Visit, query: CallbackQuery, view: tuple[str, Rows], *, buttons_only: bool = False
+) -> None:
+    """Show `view` in the message whose button was pressed; a new prompt when that
+    message cannot be edited."""
+    body, rows = view
+    markup = visit.keyboard(*rows)
+    message = query.message
+    if isinstance(message, Message):
+        try:
+            if buttons_only:
+                await message.edit_reply_markup(reply_markup=markup)
+            else:
+                await message.edit_text(f"{visit.header()}\n\n{body}", reply_markup=markup)
+            return
+        except TelegramBadRequest as error:
+            if "message is not modified" in error.message:
+                return
+            log.info("checklist prompt %s not edited: %s", message.message_id, error.message)
+    await visit.ask(body, *rows)
+
+
+# The step --------------------------------------------------------------------------
+
+
+async def checklist_prompt(visit: Visit) -> None:
+    """Makes the checklist on the first visit, then asks the current question."""
+    ensure_items(visit)
+    body, rows = _view(visit)
+    await visit.ask(body, *rows)
+
+
+async def checklist_answer(visit: Visit, message: Message) -> None:
+    """Stores the note of the item being annotated, or adds the text to the tools and
+    equipment note; then shows the checklist again."""
+    ensure_items(visit)
+    if not message.text:
+        noting = "noting" in visit.data
+        await not_expected(
+            visit, message, "wizard.methods.note_expected" if noting else "wizard.methods.expected"
+        )
+        return
+    if visit.data.get("picking"):
+        await message.answer(visit.t("wizard.methods.pick_expected"))
+        return
+    item = _item(visit, visit.data.get("noting")) if "noting" in visit.data else None
+    try:
+        if item is not None:
+            item.note = clean_text(message.text, maximum=NOTE_LIMIT)
+        else:
+            added = clean_text(message.text, maximum=SECTION_LIMIT)
+            existing = visit.job.methods or ""
+            value = f"{existing}\n{added}" if existing else added
+            if len(value) > SECTION_LIMIT:
+                raise ParseError("parse.too_long", maximum=SECTION_LIMIT, length=len(value))
+            visit.job.methods = value
+    except ParseError as error:
+        await refuse(visit, message, error)
+        return
+    visit.remember(noting=None, picking=None)
+    await checklist_prompt(visit)
+
+
+async def checklist_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
+    """Tick/untick (the message redrawn in place), choose an item to annotate, clear a
+    note, or go on."""
+    t = visit.t
+    ensure_items(visit)
+    if data.a == "next":
+        if visit.required() and not _filled(visit):
+            await query.answer(t("wizard.methods.need_one"), show_alert=True)
+            return
+        await query.answer()
+        await visit.advance()
+        return
+    if data.a == "clear_tools":
+        visit.job.methods = None
+        await query.answer()
+        await _redraw(visit, query, _checklist_view(visit))
+        return
+    if data.a == "list":
+        visit.remember(noting=None, picking=None)
+        await query.answer()
+        await _redraw(visit, query, _checklist_view(visit))
+        return
+    if data.a == "pick" and visit.job.checklist:
+        visit.remember(picking=True, noting=None)
+        await query.answer()
+        await _redraw(visit, query, _picking_view(visit))
+        return
+    item = _item(visit, data.v)
+    if item is None:
+        await query.answer(t("errors.old_button"), show_alert=True)
+        return
+    if data.a == "tick":
+        item.checked = not item.checked
+        await query.answer()
+        await _redraw(visit, query, _checklist_view(visit), buttons_only=True)
+    elif data.a == "note":
+        visit.remember(picking=None, noting=item.position)
+        await query.answer()
+        await _redraw(visit, query, _noting_view(visit, item))
+    elif data.a == "clear_note":
+        item.note = None
+        visit.remember(noting=None, picking=None)
+        await query.answer()
+        await _redraw(visit, query, _checklist_view(visit))
+    else:
+        await query.answer(t("errors.old_button"), show_alert=True)
+
+
+KINDS[Kind.CHECKLIST] = StepKind(checklist_prompt, checklist_answer, checklist_press)

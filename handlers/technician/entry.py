@@ -1,0 +1,235 @@
+"""Getting to a report: /today and /list, opening an intervention (with the client's
+history), Start (arrival time and location pin), /resume, and switching between
+several open interventions."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from aiogram import F, Router
+from aiogram.filters import Command, StateFilter
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import (
+    CallbackQuery,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from aiogram.utils.text_decorations import html_decoration as hd
+
+from handlers.i18n import Translator
+from handlers.technician.desk import WORKING, Desk, technician
+from storage import interventions
+from storage.models import Intervention, utcnow
+from storage.status import OPEN_FOR_TECHNICIAN, Status
+
+router = Router(name="technician-entry")
+
+HISTORY_LENGTH = 5
+SUMMARY_LENGTH = 120
+
+
+class Job(CallbackData, prefix="job"):
+    """Open (a="open") or start (a="start") intervention `i`."""
+
+    i: int
+    a: str
+
+
+def _when(desk: Desk, moment: dt.datetime | None) -> str:
+    return desk.options.local(moment) if moment else desk.t("entry.unscheduled")
+
+
+def _line(desk: Desk, job: Intervention) -> str:
+    where = job.site.address if job.site and job.site.address else job.client.address or ""
+    parts = [f"<b>{job.number}</b>", hd.quote(job.client.name)]
+    if where:
+        parts.append(hd.quote(where))
+    parts.append(_when(desk, job.scheduled_at))
+    parts.append(desk.t(f"status.{job.status}"))
+    return " · ".join(parts)
+
+
+async def _show_list(message: Message, desk: Desk, today_only: bool) -> None:
+    jobs = list(await interventions.for_technician(desk.session, desk.user.id, OPEN_FOR_TECHNICIAN))
+    if today_only:
+        today = utcnow().astimezone(desk.options.tz).date()
+        jobs = [
+            job
+            for job in jobs
+            if job.status != Status.PLANNED
+            or job.scheduled_at is None
+            or job.scheduled_at.astimezone(desk.options.tz).date() <= today
+        ]
+    if not jobs:
+        await message.answer(desk.t("entry.none_today" if today_only else "entry.none"))
+        return
+    builder = InlineKeyboardBuilder()
+    for job in jobs:
+        builder.button(
+            text=f"{job.number} · {job.client.name}"[:60], callback_data=Job(i=job.id, a="open")
+        )
+    builder.adjust(1)
+    title = desk.t("entry.today" if today_only else "entry.list")
+    lines = "\n".join(f"• {_line(desk, job)}" for job in jobs)
+    await message.answer(f"{title}\n\n{lines}", reply_markup=builder.as_markup())
+
+
+@router.message(Command("today"), technician)
+async def today(message: Message, desk: Desk) -> None:
+    """Lists today's interventions (and those started or returned) with a button each."""
+    await _show_list(message, desk, today_only=True)
+
+
+@router.message(Command("list"), technician)
+async def list_all(message: Message, desk: Desk) -> None:
+    """Lists every open intervention of the technician with a button each."""
+    await _show_list(message, desk, today_only=False)
+
+
+async def show_card(desk: Desk, chat_id: int, job: Intervention) -> None:
+    """The intervention's card: client, place, time, request, the client's history,
+    and Start or Continue."""
+    t = desk.t
+    lines = [
+        t("entry.card_title", number=job.number, kind=desk.template(job.template).title(t.language))
+    ]
+    lines.append(t("entry.card_client", client=hd.quote(job.client.name)))
+    address = job.site.address if job.site and job.site.address else job.client.address
+    if address:
+        lines.append(t("entry.card_address", address=hd.quote(address)))
+    if job.client.phone:
+        lines.append(t("entry.card_phone", phone=hd.quote(job.client.phone)))
+    lines.append(t("entry.card_when", when=_when(desk, job.scheduled_at)))
+    if job.request:
+        lines.append(t("entry.card_request", request=hd.quote(job.request)))
+    history = await interventions.client_history(
+        desk.session, job.client_id, before=job, limit=HISTORY_LENGTH
+    )
+    if history:
+        lines.append("\n" + t("entry.history"))
+        for past in history:
+            summary = (past.work_done or past.request or "").strip().replace("\n", " ")
+            if len(summary) > SUMMARY_LENGTH:
+                summary = summary[: SUMMARY_LENGTH - 1] + "…"
+            moment = past.ended_at or past.scheduled_at or past.created_at
+            lines.append(
+                t(
+                    "entry.history_line",
+                    date=moment.astimezone(desk.options.tz).strftime("%d/%m/%Y"),
+                    kind=desk.template(past.template).title(t.language),
+                    number=past.number,
+                    summary=hd.quote(summary) or "—",
+                )
+            )
+    else:
+        lines.append("\n" + t("entry.no_history"))
+    builder = InlineKeyboardBuilder()
+    if job.status == Status.PLANNED or job.status == Status.POSTPONED:
+        builder.button(text=t("entry.start"), callback_data=Job(i=job.id, a="start"))
+    elif job.status in WORKING:
+        builder.button(text=t("entry.continue"), callback_data=Job(i=job.id, a="continue"))
+    await desk.bot.send_message(chat_id, "\n".join(lines), reply_markup=builder.as_markup())
+
+
+@router.callback_query(Job.filter(), technician)
+async def job_button(query: CallbackQuery, callback_data: Job, desk: Desk) -> None:
+    """Open shows the card; Start records the arrival and offers the location; Continue
+    resumes the wizard where it stopped."""
+    chat_id = query.message.chat.id if query.message else query.from_user.id
+    visit = await desk.open(callback_data.i, chat_id)
+    t = desk.t
+    if visit is None:
+        await query.answer(t("errors.not_allowed"), show_alert=True)
+        return
+    job = visit.job
+    await query.answer()
+    if callback_data.a == "open":
+        await show_card(desk, chat_id, job)
+        return
+    if callback_data.a == "start" and job.status in (Status.PLANNED, Status.POSTPONED):
+        if job.status == Status.POSTPONED:
+            await interventions.change_status(desk.session, job, Status.PLANNED, desk.user)
+        await interventions.change_status(desk.session, job, Status.IN_PROGRESS, desk.user)
+        job.started_at = utcnow()
+        desk.user.current_intervention_id = job.id
+        await desk.bot.send_message(
+            chat_id,
+            t("entry.started", number=job.number, time=desk.options.local(job.started_at)),
+            reply_markup=location_keyboard(t),
+        )
+        await visit.prompt()
+        return
+    if job.status in WORKING:
+        desk.user.current_intervention_id = job.id
+        await visit.say(t("entry.now_on", number=job.number, client=hd.quote(visit.client.name)))
+        await visit.prompt()
+        return
+    await desk.bot.send_message(chat_id, t("entry.not_open", status=t(f"status.{job.status}")))
+
+
+def location_keyboard(t: Translator) -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        keyboard=[[KeyboardButton(text=t("entry.share_location"), request_location=True)]],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+
+
+@router.message(F.location, technician, StateFilter(None))
+async def location(message: Message, desk: Desk) -> None:
+    """Stores the pin (and its accuracy) as proof of presence on the open intervention."""
+    visit = await desk.current(message.chat.id)
+    t = desk.t
+    if visit is None or message.location is None:
+        await message.answer(t("wizard.nothing_open"), reply_markup=ReplyKeyboardRemove())
+        return
+    pin = message.location
+    visit.job.location_lat = pin.latitude
+    visit.job.location_lon = pin.longitude
+    visit.job.location_accuracy = pin.horizontal_accuracy
+    accuracy = (
+        t("entry.accuracy", metres=round(pin.horizontal_accuracy))
+        if pin.horizontal_accuracy
+        else ""
+    )
+    await message.answer(
+        t("entry.location_saved", number=visit.job.number, accuracy=accuracy),
+        reply_markup=ReplyKeyboardRemove(),
+    )
+    await visit.prompt()
+
+
+@router.message(Command("resume"), technician)
+async def resume(message: Message, desk: Desk) -> None:
+    """Continues the open report exactly where it stopped; with several under way and
+    none chosen, asks which one."""
+    visit = await desk.current(message.chat.id)
+    if visit is not None:
+        await visit.say(
+            desk.t("entry.now_on", number=visit.job.number, client=hd.quote(visit.client.name))
+        )
+        await visit.prompt()
+        return
+    working = list(await interventions.for_technician(desk.session, desk.user.id, WORKING))
+    if len(working) == 1:
+        only = await desk.open(working[0].id, message.chat.id)
+        if only is not None:
+            desk.user.current_intervention_id = only.job.id
+            await only.say(
+                desk.t("entry.now_on", number=only.job.number, client=hd.quote(only.client.name))
+            )
+            await only.prompt()
+            return
+    if not working:
+        await message.answer(desk.t("entry.nothing_to_resume"))
+        return
+    builder = InlineKeyboardBuilder()
+    for job in working:
+        builder.button(
+            text=f"{job.number} · {job.client.name}"[:60], callback_data=Job(i=job.id, a="continue")
+        )
+    builder.adjust(1)
+    await message.answer(desk.t("entry.which_one"), reply_markup=builder.as_markup())

@@ -1,0 +1,490 @@
+"""/new: a technician opens an intervention on the spot, then fills in its report.
+
+    /new ─▶ client: part of the name ─▶ results as buttons ──tap──────────────┐
+              │                          └─ ➕ New client ─┐                    │
+              └─ ➕ New client ─▶ name ─▶ contact ─▶ phone ─▶ email ─▶ address ─▶ template
+    template (tap) ─▶ intervention created and started ─▶ first question of the report
+
+The conversation is an aiogram FSM, kept in the database with the update's unit of
+work, so it resumes after a restart. Its buttons carry a token of the conversation
+and the step they were shown for: a button of an earlier /new, or of a step that is
+over, gets a polite answer. /cancel (common.py) leaves it; any other command, or a
+button of another conversation, leaves it too, so that answers meant for a report
+are never read as a client's name.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiogram import F, Router
+from aiogram.dispatcher.event.bases import SkipHandler
+from aiogram.filters import Command, StateFilter
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from aiogram.utils.text_decorations import html_decoration as hd
+
+from handlers.i18n import Translator
+from handlers.parsing import ParseError, clean_text
+from handlers.technician.desk import Desk, technician
+from handlers.technician.entry import location_keyboard
+from storage import clients, interventions
+from storage.models import Client, utcnow
+from storage.status import Status
+
+router = Router(name="technician-new")
+
+#: How many clients a search shows, best first.
+RESULTS = 8
+#: Longest button label; the address is added to the client's name when it fits.
+LABEL_MAX = 60
+#: A search needs this many letters or digits.
+QUERY_MIN = 2
+QUERY_MAX = 200
+#: Handlers after `leave_for_command` still see the state it cleared (aiogram reads the
+#: state once per update), so each one refuses commands.
+NOT_COMMAND = ~F.text.startswith("/")
+
+
+class NewSteps(StatesGroup):
+    client = State()
+    name = State()
+    contact = State()
+    phone = State()
+    email = State()
+    address = State()
+    template = State()
+
+
+class NewJob(CallbackData, prefix="nw"):
+    """A button of /new: conversation token `k`, step `s` it was shown for, action `a`
+    (pick, new, again, use, skip, tpl) and its value `v` (a client id, a template)."""
+
+    k: str
+    s: str
+    a: str
+    v: str = ""
+
+
+STEPS: dict[str, State] = {
+    "client": NewSteps.client,
+    "name": NewSteps.name,
+    "contact": NewSteps.contact,
+    "phone": NewSteps.phone,
+    "email": NewSteps.email,
+    "address": NewSteps.address,
+    "template": NewSteps.template,
+}
+
+
+# Reading the new client's details -------------------------------------------------
+
+
+def _one_line(text: str, maximum: int) -> str:
+    return " ".join(clean_text(text, maximum=maximum).split())
+
+
+def read_name(text: str) -> str:
+    return _one_line(text, 200)
+
+
+def read_contact(text: str) -> str:
+    return _one_line(text, 200)
+
+
+_PHONE = re.compile(r"\+?[0-9 .\-/()]+")
+
+
+def read_phone(text: str) -> str:
+    """A phone number as people write it: "01 23 45 67 89", "+33 (0)1 23 45 67 89"."""
+    phone = _one_line(text, 50)
+    digits = sum(char.isdigit() for char in phone)
+    if not _PHONE.fullmatch(phone) or not 6 <= digits <= 20:
+        raise ParseError("new.bad_phone")
+    return phone
+
+
+_EMAIL = re.compile(
+    r"[^\s@<>()\[\],;:\"]+@(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_]{2,}", re.IGNORECASE
+)
+
+
+def read_email(text: str) -> str:
+    """An e-mail address of the shape name@domain.tld, without spaces."""
+    email = clean_text(text, maximum=254)
+    if not _EMAIL.fullmatch(email) or ".." in email:
+        raise ParseError("new.bad_email")
+    return email
+
+
+def read_address(text: str) -> str:
+    return clean_text(text, maximum=500)
+
+
+@dataclass(frozen=True)
+class Detail:
+    """One detail of a new client: its step, the Client column it fills, how it is read."""
+
+    step: str
+    column: str
+    read: Callable[[str], str]
+    required: bool = False
+
+
+DETAILS = (
+    Detail("name", "name", read_name, required=True),
+    Detail("contact", "contact_name", read_contact),
+    Detail("phone", "phone", read_phone),
+    Detail("email", "email", read_email),
+    Detail("address", "address", read_address),
+)
+BY_STEP = {detail.step: detail for detail in DETAILS}
+DETAIL_STATES = tuple(STEPS[detail.step] for detail in DETAILS)
+
+
+# Asking ---------------------------------------------------------------------------
+
+
+def client_label(client: Client) -> str:
+    """The client's name, with the address when there is room for some of it."""
+    name = client.name if len(client.name) <= LABEL_MAX else client.name[: LABEL_MAX - 1] + "…"
+    address = " ".join((client.address or "").split())
+    room = LABEL_MAX - len(name) - 3
+    if not address or room < 8:
+        return name
+    if len(address) > room:
+        address = address[: room - 1].rstrip() + "…"
+    return f"{name} · {address}"
+
+
+async def _prompt(desk: Desk, step: str, data: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup]:
+    """The question of `step` and its buttons."""
+    t, token = desk.t, data["k"]
+    builder = InlineKeyboardBuilder()
+
+    def add(text: str, action: str, value: str = "") -> None:
+        builder.button(text=text, callback_data=NewJob(k=token, s=step, a=action, v=value))
+
+    if step == "client":
+        add(t("new.new_client"), "new")
+        return t("new.ask_client"), builder.as_markup()
+    if step == "template":
+        client = await desk.session.get(Client, data["client_id"])
+        name = hd.quote(client.name) if client else "—"
+        where = f" · {hd.quote(client.address)}" if client and client.address else ""
+        templates = sorted(desk.templates.values(), key=lambda tpl: tpl.title(t.language))
+        for template in templates:
+            add(template.title(t.language), "tpl", template.name)
+        builder.adjust(2)
+        text = t("new.client_line", client=name, address=where) + "\n\n" + t("new.ask_template")
+        return text, builder.as_markup()
+    draft = data.get("draft", {})
+    if step == "name" and data.get("query"):
+        add(t("new.use_query", query=hd.quote(data["query"])), "use")
+    if not BY_STEP[step].required:
+        add(t("new.skip"), "skip")
+    return t(f"new.ask_{step}", name=hd.quote(draft.get("name", ""))), builder.as_markup()
+
+
+async def _ask(desk: Desk, chat_id: int, state: FSMContext, step: str, lead: str = "") -> None:
+    """Moves the conversation to `step` and asks its question (after `lead`, if any)."""
+    await state.set_state(STEPS[step])
+    text, markup = await _prompt(desk, step, await state.get_data())
+    await desk.bot.send_message(chat_id, f"{lead}\n\n{text}" if lead else text, reply_markup=markup)
+
+
+async def _live(query: CallbackQuery, data: NewJob, state: FSMContext, t: Translator) -> bool:
+    """Whether the button belongs to the /new under way and to its current step; if not,
+    says so politely."""
+    step = STEPS.get(data.s)
+    stored = await state.get_data()
+    if step is None or await state.get_state() != step.state or stored.get("k") != data.k:
+        await query.answer(t("errors.old_button"), show_alert=True)
+        return False
+    return True
+
+
+async def _step(state: FSMContext) -> str:
+    """The step under way, as named in STEPS ("NewSteps:email" -> "email")."""
+    return (await state.get_state() or "").partition(":")[2]
+
+
+def _chat_id(query: CallbackQuery) -> int:
+    return query.message.chat.id if query.message else query.from_user.id
+
+
+# Starting and leaving -------------------------------------------------------------
+
+
+@router.message(Command("new"), technician)
+async def new(message: Message, desk: Desk, state: FSMContext) -> None:
+    """Starts a fresh /new (forgetting any earlier one) and asks for the client's name."""
+    await state.clear()
+    await state.set_data({"k": secrets.token_urlsafe(4)})
+    await _ask(desk, message.chat.id, state, "client")
+
+
+@router.message(Command("new"))
+async def new_refused(message: Message, t: Translator) -> None:
+    """Only technicians open interventions on the spot (the office will plan them)."""
+    await message.answer(t("errors.not_allowed"))
+
+
+@router.message(StateFilter(*DETAIL_STATES), technician, Command("skip"))
+async def detail_skipped(message: Message, desk: Desk, state: FSMContext) -> None:
+    """/skip leaves an optional detail empty and asks the next (the name is required)."""
+    step = await _step(state)
+    if BY_STEP[step].required:
+        await message.answer(desk.t("new.name_required"))
+        return
+    await _keep(desk, message.chat.id, state, step, None)
+
+
+@router.message(StateFilter(NewSteps.client, NewSteps.template), technician, Command("skip"))
+async def nothing_to_skip(message: Message, desk: Desk, state: FSMContext) -> None:
+    """/skip where nothing can be skipped: asks the question again."""
+    step = await _step(state)
+    await _ask(desk, message.chat.id, state, step)
+
+
+@router.message(StateFilter(NewSteps), technician, F.text.startswith("/"))
+async def leave_for_command(message: Message, state: FSMContext, t: Translator) -> None:
+    """Another command during /new: /new is left and the command runs."""
+    await state.clear()
+    await message.answer(t("new.left"))
+    raise SkipHandler
+
+
+@router.callback_query(StateFilter(NewSteps), technician, ~NewJob.filter())
+async def leave_for_button(query: CallbackQuery, desk: Desk, state: FSMContext) -> None:
+    """A button of another conversation (a report, /today) during /new: /new is left
+    and the button does what it says."""
+    await state.clear()
+    await desk.bot.send_message(_chat_id(query), desk.t("new.left"))
+    raise SkipHandler
+
+
+# Finding the client ----------------------------------------------------------------
+
+
+@router.message(StateFilter(NewSteps.client), technician, NOT_COMMAND, F.text)
+async def client_typed(message: Message, desk: Desk, state: FSMContext) -> None:
+    """Searches the clients by the typed name and shows the best ones as buttons,
+    with "New client"; asks for more letters when the query is too short."""
+    t = desk.t
+    try:
+        query = _one_line(message.text or "", QUERY_MAX)
+    except ParseError as error:
+        await message.answer(t(error.key, **error.display_values(t.language)))
+        return
+    if sum(char.isalnum() for char in query) < QUERY_MIN:
+        await message.answer(t("new.too_short", minimum=QUERY_MIN))
+        return
+    data = await state.get_data()
+    await state.update_data(query=query)
+    found = await clients.search(desk.session, query, limit=RESULTS)
+    builder = InlineKeyboardBuilder()
+    for client in found:
+        builder.button(
+            text=client_label(client),
+            callback_data=NewJob(k=data["k"], s="client", a="pick", v=str(client.id)),
+        )
+    builder.button(text=t("new.new_client"), callback_data=NewJob(k=data["k"], s="client", a="new"))
+    if not found:
+        builder.button(
+            text=t("new.type_again"), callback_data=NewJob(k=data["k"], s="client", a="again")
+        )
+    builder.adjust(1)
+    key = "new.results" if found else "new.no_result"
+    await message.answer(t(key, query=hd.quote(query)), reply_markup=builder.as_markup())
+
+
+@router.callback_query(NewJob.filter(F.a == "pick"), technician)
+async def client_picked(
+    query: CallbackQuery, callback_data: NewJob, desk: Desk, state: FSMContext
+) -> None:
+    """Keeps the chosen client and asks for the template."""
+    if not await _live(query, callback_data, state, desk.t):
+        return
+    picked = int(callback_data.v) if callback_data.v.isdigit() else 0
+    client = await desk.session.get(Client, picked)
+    if client is None:
+        await query.answer(desk.t("errors.old_button"), show_alert=True)
+        return
+    await query.answer()
+    await state.update_data(client_id=client.id)
+    await _ask(desk, _chat_id(query), state, "template")
+
+
+@router.callback_query(NewJob.filter(F.a == "again"), technician)
+async def search_again(
+    query: CallbackQuery, callback_data: NewJob, desk: Desk, state: FSMContext
+) -> None:
+    """Asks again for part of the client's name."""
+    if not await _live(query, callback_data, state, desk.t):
+        return
+    await query.answer()
+    await _ask(desk, _chat_id(query), state, "client")
+
+
+# Creating a client -----------------------------------------------------------------
+
+
+@router.callback_query(NewJob.filter(F.a == "new"), technician)
+async def client_new(
+    query: CallbackQuery, callback_data: NewJob, desk: Desk, state: FSMContext
+) -> None:
+    """Starts a new client and asks for its name."""
+    if not await _live(query, callback_data, state, desk.t):
+        return
+    await query.answer()
+    await state.update_data(draft={})
+    await _ask(desk, _chat_id(query), state, "name")
+
+
+async def _keep(desk: Desk, chat_id: int, state: FSMContext, step: str, value: str | None) -> None:
+    """Stores one detail of the new client and asks the next; after the last, creates
+    the client and asks for the template."""
+    data = await state.get_data()
+    draft = dict(data.get("draft", {}))
+    draft[BY_STEP[step].column] = value
+    await state.update_data(draft=draft)
+    following = [detail.step for detail in DETAILS]
+    index = following.index(step)
+    if index + 1 < len(following):
+        await _ask(desk, chat_id, state, following[index + 1])
+        return
+    client = await clients.create(
+        desk.session,
+        name=draft["name"],
+        contact_name=draft.get("contact_name"),
+        phone=draft.get("phone"),
+        email=draft.get("email"),
+        address=draft.get("address"),
+    )
+    await state.set_data({"k": data["k"], "client_id": client.id})
+    await _ask(desk, chat_id, state, "template", lead=desk.t("new.client_created"))
+
+
+@router.message(StateFilter(*DETAIL_STATES), technician, NOT_COMMAND, F.text)
+async def detail_typed(message: Message, desk: Desk, state: FSMContext) -> None:
+    """Reads the detail the current step asks for (a bad one is explained and the step
+    stays), then asks the next."""
+    t = desk.t
+    step = await _step(state)
+    try:
+        value = BY_STEP[step].read(message.text or "")
+    except ParseError as error:
+        await message.answer(t(error.key, **error.display_values(t.language)))
+        return
+    await _keep(desk, message.chat.id, state, step, value)
+
+
+@router.callback_query(NewJob.filter(F.a.in_({"skip", "use"})), technician)
+async def detail_pressed(
+    query: CallbackQuery, callback_data: NewJob, desk: Desk, state: FSMContext
+) -> None:
+    """Skip leaves an optional detail empty; Use makes the words searched the client's
+    name. Then asks the next detail."""
+    if not await _live(query, callback_data, state, desk.t):
+        return
+    detail = BY_STEP.get(callback_data.s)
+    if callback_data.a == "skip":
+        allowed = detail is not None and not detail.required
+    else:
+        allowed = callback_data.s == "name"
+    if not allowed:
+        await query.answer(desk.t("errors.old_button"), show_alert=True)
+        return
+    value = None
+    if callback_data.a == "use":
+        try:
+            value = read_name(str((await state.get_data()).get("query", "")))
+        except ParseError:
+            await query.answer(desk.t("errors.old_button"), show_alert=True)
+            return
+    await query.answer()
+    await _keep(desk, _chat_id(query), state, callback_data.s, value)
+
+
+# Choosing the template, and starting ---------------------------------------------------
+
+
+@router.callback_query(NewJob.filter(F.a == "tpl"), technician)
+async def template_picked(
+    query: CallbackQuery, callback_data: NewJob, desk: Desk, state: FSMContext
+) -> None:
+    """Creates the intervention with the chosen template, assigned to this technician,
+    starts it now, offers the location pin and asks the first question of the report."""
+    t = desk.t
+    if not await _live(query, callback_data, state, t):
+        return
+    template = desk.templates.get(callback_data.v)
+    client = await desk.session.get(Client, (await state.get_data()).get("client_id", 0))
+    if template is None or client is None:
+        await query.answer(t("errors.old_button"), show_alert=True)
+        return
+    await query.answer()
+    await state.clear()
+    now = utcnow()
+    job = await interventions.create(
+        desk.session,
+        year=now.astimezone(desk.options.tz).year,
+        client_id=client.id,
+        kind=template.kind,
+        template=template.name,
+        created_by=desk.user,
+        technician=desk.user,
+        scheduled_at=now,
+    )
+    # As Start does in entry.py: in progress, arrived now, answers go to this report.
+    await interventions.change_status(desk.session, job, Status.IN_PROGRESS, desk.user)
+    job.started_at = now
+    desk.user.current_intervention_id = job.id
+    chat_id = _chat_id(query)
+    visit = await desk.open(job.id, chat_id)
+    assert visit is not None  # just created for this technician
+    created = t(
+        "new.created",
+        number=job.number,
+        client=hd.quote(client.name),
+        kind=template.title(t.language),
+    )
+    started = t("entry.started", number=job.number, time=desk.options.local(now))
+    await desk.bot.send_message(chat_id, f"{created}\n{started}", reply_markup=location_keyboard(t))
+    await visit.prompt()
+
+
+# Anything else ----------------------------------------------------------------------
+
+
+@router.message(StateFilter(NewSteps.template), technician, NOT_COMMAND)
+async def template_expected(message: Message, desk: Desk, state: FSMContext) -> None:
+    """Anything but a tap while the template is expected: shows the buttons again."""
+    await _ask(desk, message.chat.id, state, "template", lead=desk.t("new.choose_template"))
+
+
+@router.message(StateFilter(NewSteps.client, *DETAIL_STATES), technician, NOT_COMMAND)
+async def text_expected(message: Message, desk: Desk, state: FSMContext) -> None:
+    """A photo, sticker, voice message... where text is expected: says so and asks again."""
+    step = await _step(state)
+    await _ask(desk, message.chat.id, state, step, lead=desk.t("new.text_expected"))
+
+
+@router.callback_query(NewJob.filter(), technician)
+async def old_press(query: CallbackQuery, t: Translator) -> None:
+    """A /new button this version does not know."""
+    await query.answer(t("errors.old_button"), show_alert=True)
+
+
+@router.callback_query(NewJob.filter())
+async def press_refused(query: CallbackQuery, t: Translator) -> None:
+    """Only technicians open interventions on the spot."""
+    await query.answer(t("errors.not_allowed"), show_alert=True)

@@ -1,0 +1,406 @@
+"""The parts step: any number of lines (reference, designation, quantity, unit price),
+added with as few keystrokes as gloves allow, and removed with one tap.
+
+    list ──"➕ Add" or any text──▶ reference? ─┬─ known parts match ──▶ pick ─┐
+      ▲                                        ├─ looks like a reference ──▶ designation
+      │                                        └─ a designation ─────────────┤
+      │                                                     quantity ◀───────┘
+      │                        "REF; designation; qty; price"   │
+      └──── line added ◀───── (one line, at reference?) ◀── unit price ("Same price")
+
+The line being added is a draft in `visit.data` (it lives on the intervention row),
+so a restart in the middle of a line asks the same question with nothing lost.
+A number that cannot be read is refused with the parse catalog's words; the
+question and the draft stay.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
+
+from handlers.parsing import ParseError, clean_text, parse_money, parse_quantity
+from handlers.technician import money
+from handlers.technician.checklist import cut
+from handlers.technician.plan import Kind
+from handlers.technician.sections import not_expected, preview, refuse
+from handlers.technician.visit import KINDS, StepKind, Visit, Wz
+from reports.totals import line_total
+from storage import parts as known_parts
+from storage.models import Part
+
+#: The highest unit price accepted for one part, in euros (more is a typing slip).
+MAX_UNIT_PRICE = Decimal(100_000)
+REFERENCE_LIMIT = 100
+DESIGNATION_LIMIT = 300
+SUGGESTIONS = 6
+#: Lines shown in the prompt (the last ones; the total counts them all).
+SHOWN_LINES = 20
+REMOVE_PER_ROW = 5
+BUTTON_WIDTH = 60
+
+Rows = list[list[InlineKeyboardButton]]
+Draft = dict[str, Any]
+
+#: What each stage expects when something else arrives.
+EXPECTED = {
+    None: "wizard.parts.expected",
+    "reference": "wizard.parts.expected",
+    "pick": "wizard.parts.expected_pick",
+    "designation": "wizard.parts.expected_designation",
+    "quantity": "wizard.parts.expected_quantity",
+    "price": "wizard.parts.expected_price",
+}
+
+
+def looks_like_reference(text: str) -> bool:
+    """One word with a digit in it ("FLT-200", "6205ZZ"): a reference, not a designation."""
+    return " " not in text.strip() and any(char.isdigit() for char in text)
+
+
+def _draft(visit: Visit) -> Draft:
+    value = visit.data.get("draft")
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def _stage(visit: Visit) -> str | None:
+    stage = visit.data.get("stage")
+    return stage if isinstance(stage, str) and stage in EXPECTED else None
+
+
+def _name(reference: str | None, designation: str | None) -> str:
+    """The reference and designation ("REF · designation"), escaped, for the texts."""
+    shown = [preview(value, 60) for value in (reference, designation) if value]
+    return " · ".join(shown) or "—"
+
+
+def _line_text(visit: Visit, part: Part) -> str:
+    fmt = money.formatter(visit)
+    return visit.t(
+        "wizard.parts.line",
+        name=_name(part.reference, part.designation),
+        quantity=fmt.number(part.quantity),
+        price=fmt.money(part.unit_price),
+        amount=fmt.money(line_total(part.quantity, part.unit_price)),
+    )
+
+
+# Views -----------------------------------------------------------------------------
+
+
+def _list_view(visit: Visit) -> tuple[str, Rows]:
+    """The lines so far with their totals, a ❌ per line, Add and Done."""
+    t, fmt = visit.t, money.formatter(visit)
+    lines = list(visit.job.parts)
+    rows: Rows = []
+    if not lines:
+        body = t("wizard.parts.empty")
+    else:
+        first = max(0, len(lines) - SHOWN_LINES)
+        shown = [
+            f"{number}. {_line_text(visit, part)}"
+            for number, part in enumerate(lines, start=1)
+            if number > first
+        ]
+        if first:
+            shown.insert(0, t("wizard.parts.more", count=first))
+        shown.append(t("wizard.parts.total", amount=fmt.money(money.totals(visit).parts)))
+        body = t("wizard.parts.lines") + "\n" + "\n".join(shown) + "\n\n" + t("wizard.parts.hint")
+        removes = [
+            visit.button(t("wizard.parts.remove", n=number), "rm", str(part.id))
+            for number, part in enumerate(lines, start=1)
+            if number > first
+        ]
+        for start in range(0, len(removes), REMOVE_PER_ROW):
+            rows.append(removes[start : start + REMOVE_PER_ROW])
+    if visit.data.get("removed"):
+        rows.append([visit.button(t("wizard.parts.undo"), "undo")])
+    rows.append(
+        [
+            visit.button(t("wizard.parts.add"), "add"),
+            visit.button(t("wizard.parts.done"), "done"),
+        ]
+    )
+    return body, rows
+
+
+def _draft_view(visit: Visit, stage: str) -> tuple[str, Rows]:
+    """The question about the line being added."""
+    t, fmt = visit.t, money.formatter(visit)
+    draft = _draft(visit)
+    cancel = [visit.button(t("wizard.parts.cancel"), "cancel")]
+    name = _name(draft.get("reference"), draft.get("designation"))
+    if stage == "pick":
+        rows: Rows = []
+        for index, choice in enumerate(draft.get("choices", [])):
+            label = " · ".join(
+                value
+                for value in (
+                    choice.get("reference"),
+                    choice.get("designation"),
+                    fmt.money(Decimal(choice["unit_price"])),
+                )
+                if value
+            )
+            rows.append([visit.button(cut(label, BUTTON_WIDTH), "pick", str(index))])
+        typed = str(draft.get("typed", ""))
+        rows.append([visit.button(t("wizard.parts.new_part", typed=cut(typed, 30)), "new")])
+        rows.append(cancel)
+        return t("wizard.parts.suggest", typed=preview(typed, 60)), rows
+    if stage == "designation":
+        return t("wizard.parts.ask_designation", reference=name), [cancel]
+    if stage == "quantity":
+        return t("wizard.parts.ask_quantity", name=name), [cancel]
+    if stage == "price":
+        quantity = fmt.number(Decimal(draft["quantity"]))
+        row = []
+        if draft.get("last_price") is not None:
+            last = fmt.money(Decimal(draft["last_price"]))
+            row.append(visit.button(t("wizard.parts.same_price", price=last), "same"))
+        return t("wizard.parts.ask_price", name=name, quantity=quantity), [row, cancel]
+    return t("wizard.parts.ask_reference"), [cancel]
+
+
+async def parts_prompt(visit: Visit, notice: str = "") -> None:
+    """The list of lines, or the question about the line being added; `notice` (what
+    was just added or removed) comes first."""
+    if any(part.id is None for part in visit.job.parts):
+        await visit.session.flush()  # the ❌ buttons name lines by id
+    stage = _stage(visit)
+    body, rows = _list_view(visit) if stage is None else _draft_view(visit, stage)
+    # No Skip while a line is being typed: a stray tap would drop it (Cancel is there).
+    await visit.ask(f"{notice}\n\n{body}" if notice else body, *rows, skip=stage is None)
+
+
+# Adding a line ---------------------------------------------------------------------
+
+
+def _add_line(
+    visit: Visit, reference: str | None, designation: str, quantity: Decimal, price: Decimal
+) -> Part:
+    lines = visit.job.parts
+    part = Part(
+        position=max((p.position for p in lines), default=0) + 1,
+        reference=reference or None,
+        designation=designation,
+        quantity=quantity,
+        unit_price=price,
+    )
+    lines.append(part)
+    visit.remember(stage=None, draft=None, removed=None)
+    return part
+
+
+async def _added(visit: Visit, part: Part) -> None:
+    await parts_prompt(visit, visit.t("wizard.parts.added", line=_line_text(visit, part)))
+
+
+async def _one_line(visit: Visit, message: Message, text: str) -> None:
+    """`REF; designation; quantity; price` (or without the reference) at once."""
+    t = visit.t
+    fields = [field.strip() for field in text.split(";")]
+    if len(fields) == 3:
+        fields.insert(0, "")
+    if len(fields) != 4 or not fields[1]:
+        await message.answer(t("wizard.parts.one_line"))
+        return
+    reference, designation, quantity_text, price_text = fields
+    field = "reference"
+    try:
+        reference = clean_text(reference, maximum=REFERENCE_LIMIT) if reference else ""
+        field = "designation"
+        designation = clean_text(designation, maximum=DESIGNATION_LIMIT)
+        field = "quantity"
+        quantity = parse_quantity(quantity_text)
+        field = "price"
+        price = parse_money(price_text, maximum=MAX_UNIT_PRICE)
+    except ParseError as error:
+        problem = t(error.key, **error.display_values(t.language))
+        await message.answer(
+            t("wizard.parts.field_error", field=t(f"wizard.parts.field_{field}"), error=problem)
+        )
+        return
+    part = _add_line(visit, reference or None, designation, quantity, price)
+    await _added(visit, part)
+
+
+async def _reference(visit: Visit, message: Message, text: str) -> None:
+    """What was typed at "reference or designation?": known parts to pick from, or
+    the next question."""
+    if ";" in text:
+        await _one_line(visit, message, text)
+        return
+    try:
+        typed = clean_text(text, maximum=DESIGNATION_LIMIT)
+    except ParseError as error:
+        await refuse(visit, message, error)
+        return
+    found = await known_parts.known(visit.session, typed, limit=SUGGESTIONS)
+    if found:
+        choices = [
+            {
+                "reference": known.reference,
+                "designation": known.designation,
+                "unit_price": str(known.unit_price),
+            }
+            for known in found
+        ]
+        visit.remember(stage="pick", draft={"typed": typed, "choices": choices})
+    else:
+        _new_part(visit, typed)
+    await parts_prompt(visit)
+
+
+def _new_part(visit: Visit, typed: str) -> None:
+    """A part never used before: a reference asks its designation, a designation goes
+    straight to the quantity."""
+    if looks_like_reference(typed) and len(typed) <= REFERENCE_LIMIT:
+        visit.remember(stage="designation", draft={"reference": typed})
+    else:
+        visit.remember(stage="quantity", draft={"designation": typed})
+
+
+async def parts_answer(visit: Visit, message: Message) -> None:
+    """Reads the answer to the current question of the line being added (any text
+    on the list starts a new line); stores it and asks the next question."""
+    stage = _stage(visit)
+    if not message.text:
+        await not_expected(visit, message, EXPECTED[stage])
+        return
+    text = message.text
+    draft = _draft(visit)
+    try:
+        if stage in (None, "reference", "pick"):
+            await _reference(visit, message, text)
+            return
+        if stage == "designation":
+            draft["designation"] = clean_text(text, maximum=DESIGNATION_LIMIT)
+            visit.remember(stage="quantity", draft=draft)
+        elif stage == "quantity":
+            draft["quantity"] = str(parse_quantity(text))
+            visit.remember(stage="price", draft=draft)
+        else:
+            price = parse_money(text, maximum=MAX_UNIT_PRICE)
+            await _finish(visit, draft, price)
+            return
+    except ParseError as error:
+        await refuse(visit, message, error)
+        return
+    await parts_prompt(visit)
+
+
+async def _finish(visit: Visit, draft: Draft, price: Decimal) -> None:
+    part = _add_line(
+        visit,
+        draft.get("reference"),
+        str(draft.get("designation") or draft.get("reference") or ""),
+        Decimal(draft["quantity"]),
+        price,
+    )
+    await _added(visit, part)
+
+
+# Buttons ---------------------------------------------------------------------------
+
+
+async def parts_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
+    """Add, pick a known part, same price, cancel the line, remove a line (and undo),
+    Done."""
+    t = visit.t
+    stage = _stage(visit)
+    draft = _draft(visit)
+    if data.a in ("add", "done") and stage is not None:
+        # A button of the list while a line is being added: finish that one first.
+        await query.answer(t("wizard.parts.draft_open"), show_alert=True)
+        await parts_prompt(visit)
+        return
+    if data.a == "add":
+        await query.answer()
+        visit.remember(stage="reference", draft={})
+        await parts_prompt(visit)
+    elif data.a == "done":
+        if not visit.job.parts and visit.required():
+            await query.answer(t("wizard.parts.need_one"), show_alert=True)
+            return
+        await query.answer()
+        await visit.advance()
+    elif data.a == "cancel" and stage is not None:
+        await query.answer()
+        visit.remember(stage=None, draft=None)
+        await parts_prompt(visit)
+    elif data.a == "pick" and stage == "pick" and data.v.isdigit():
+        choices = draft.get("choices", [])
+        index = int(data.v)
+        if index >= len(choices):
+            await query.answer(t("errors.old_button"), show_alert=True)
+            return
+        choice = choices[index]
+        await query.answer()
+        visit.remember(
+            stage="quantity",
+            draft={
+                "reference": choice.get("reference"),
+                "designation": choice["designation"],
+                "last_price": choice["unit_price"],
+            },
+        )
+        await parts_prompt(visit)
+    elif data.a == "new" and stage == "pick":
+        await query.answer()
+        _new_part(visit, str(draft.get("typed", "")))
+        await parts_prompt(visit)
+    elif data.a == "same" and stage == "price" and draft.get("last_price") is not None:
+        await query.answer()
+        await _finish(visit, draft, Decimal(draft["last_price"]))
+    elif data.a == "rm":
+        await _remove(visit, query, data.v)
+    elif data.a == "undo" and visit.data.get("removed"):
+        await query.answer()
+        await _undo(visit)
+    else:
+        await query.answer(t("errors.old_button"), show_alert=True)
+
+
+async def _remove(visit: Visit, query: CallbackQuery, part_id: str) -> None:
+    """Removes the line (kept aside for Undo) and says which one it was."""
+    lines = visit.job.parts
+    found = next(((n, p) for n, p in enumerate(lines, start=1) if str(p.id) == part_id), None)
+    if found is None:
+        await query.answer(visit.t("wizard.parts.gone"), show_alert=True)
+        return
+    number, part = found
+    await query.answer()
+    text = _line_text(visit, part)
+    visit.remember(
+        removed={
+            "position": part.position,
+            "reference": part.reference,
+            "designation": part.designation,
+            "quantity": str(part.quantity),
+            "unit_price": str(part.unit_price),
+        }
+    )
+    lines.remove(part)
+    await parts_prompt(visit, visit.t("wizard.parts.removed", n=number, line=text))
+
+
+async def _undo(visit: Visit) -> None:
+    """Puts the line removed last back where it was."""
+    kept = dict(visit.data["removed"])
+    part = Part(
+        position=int(kept["position"]),
+        reference=kept.get("reference"),
+        designation=str(kept["designation"]),
+        quantity=Decimal(kept["quantity"]),
+        unit_price=Decimal(kept["unit_price"]),
+    )
+    lines = visit.job.parts
+    index = next((i for i, p in enumerate(lines) if p.position > part.position), len(lines))
+    lines.insert(index, part)
+    visit.remember(removed=None)
+    await parts_prompt(visit, visit.t("wizard.parts.restored", line=_line_text(visit, part)))
+
+
+KINDS[Kind.PARTS] = StepKind(parts_prompt, parts_answer, parts_press)

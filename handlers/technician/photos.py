@@ -1,0 +1,295 @@
+"""The photo section: photos sent one by one or as albums, as photos or as files
+(HEIC included), each with its caption and a before/after tag; other documents
+(a PDF plan...) are kept as attachments listed in the report.
+
+Every file is downloaded at once (the largest size of a photo), checked, and
+written under DATA_DIR with a generated name in the same unit of work that
+records it, so an acknowledged photo is never lost. The same photo sent twice
+is kept once. One confirmation answers a whole album: it waits a moment in the
+outbox and later photos of the same burst are merged into it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import io
+import logging
+import mimetypes
+from dataclasses import dataclass
+
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+
+from handlers.technician.plan import Kind
+from handlers.technician.visit import KINDS, StepKind, Visit, Wz
+from reports.images import ImageRejected, inspect_image
+from storage import attachments, outbox
+from storage.models import Attachment, AttachmentKind, utcnow
+
+log = logging.getLogger(__name__)
+
+#: How long a confirmation waits for more photos of the same burst.
+MERGE_WINDOW = dt.timedelta(seconds=2)
+#: A confirmation this close to being sent is left alone and a new one started.
+MERGE_MARGIN = dt.timedelta(milliseconds=500)
+DOWNLOAD_TIMEOUT = 300
+TAGS = ("before", "after")
+DONE_WORDS = frozenset({"terminé", "termine", "fini", "fin", "done", "finished", "ok"})
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A file in a message: what Telegram says about it."""
+
+    file_id: str
+    file_unique_id: str
+    size: int | None
+    file_name: str | None
+    mime_type: str | None
+    as_photo: bool
+
+
+def incoming_file(message: Message) -> Incoming | None:
+    """The file of a photo (its largest size) or document message, if it has one."""
+    if message.photo:
+        largest = max(
+            message.photo, key=lambda size: (size.width * size.height, size.file_size or 0)
+        )
+        return Incoming(
+            largest.file_id, largest.file_unique_id, largest.file_size, None, "image/jpeg", True
+        )
+    if message.document:
+        doc = message.document
+        return Incoming(
+            doc.file_id, doc.file_unique_id, doc.file_size, doc.file_name, doc.mime_type, False
+        )
+    return None
+
+
+class Refused(Exception):
+    """A file that cannot be kept; `key` names the message that says why."""
+
+    def __init__(self, key: str, **values: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.values = values
+
+
+def _suffix(incoming: Incoming, image_format: str | None) -> str:
+    if image_format:
+        return {
+            "JPEG": ".jpg",
+            "PNG": ".png",
+            "WEBP": ".webp",
+            "HEIF": ".heic",
+            "GIF": ".gif",
+            "TIFF": ".tiff",
+        }.get(image_format, ".bin")
+    guessed = mimetypes.guess_extension(incoming.mime_type or "") or ""
+    if incoming.file_name and "." in incoming.file_name:
+        guessed = "." + incoming.file_name.rsplit(".", 1)[1]
+    return guessed.lower()
+
+
+async def download(visit: Visit, incoming: Incoming) -> bytes:
+    """The file's bytes from the Bot API, or Refused("photos.too_big") past its limit."""
+    limit = visit.options.download_limit
+    if limit is not None and incoming.size is not None and incoming.size > limit:
+        raise Refused("photos.too_big", megabytes=limit // (1024 * 1024))
+    try:
+        buffer = io.BytesIO()
+        await visit.bot.download(incoming.file_id, destination=buffer, timeout=DOWNLOAD_TIMEOUT)
+    except TelegramBadRequest as exc:
+        if "too big" in exc.message.lower():
+            raise Refused("photos.too_big", megabytes=20) from None
+        raise
+    return buffer.getvalue()
+
+
+async def keep_file(visit: Visit, message: Message, incoming: Incoming) -> Attachment | None:
+    """Download, check and store one file; None when it was already kept."""
+    job = visit.job
+    if await attachments.by_unique_id(visit.session, job.id, incoming.file_unique_id):
+        return None
+    data = await download(visit, incoming)
+    image_format: str | None = None
+    mime_type = incoming.mime_type
+    looks_like_image = (
+        incoming.as_photo
+        or (mime_type or "").startswith("image/")
+        or (
+            (incoming.file_name or "")
+            .lower()
+            .endswith((".heic", ".heif", ".jpg", ".jpeg", ".png", ".webp"))
+        )
+    )
+    kind = AttachmentKind.DOCUMENT
+    try:
+        info = await asyncio.to_thread(inspect_image, data)
+        image_format, mime_type, kind = info.format, info.mime_type, AttachmentKind.PHOTO
+    except ImageRejected as rejected:
+        if looks_like_image or rejected.reason != "not_an_image":
+            raise Refused(f"photos.rejected_{rejected.reason}") from None
+    stored = await asyncio.to_thread(
+        visit.files.save, f"interventions/{job.number}", data, _suffix(incoming, image_format)
+    )
+    caption = (message.caption or "").strip()[:1000] or None
+    attachment = Attachment(
+        intervention_id=job.id,
+        kind=kind,
+        path=stored.path,
+        file_id=incoming.file_id,
+        file_unique_id=incoming.file_unique_id,
+        file_name=(incoming.file_name or "")[:300] or None,
+        mime_type=mime_type,
+        size=stored.size,
+        sha256=stored.sha256,
+        caption=caption,
+        tag=visit.data.get("tag") if kind == AttachmentKind.PHOTO else None,
+        received_at=utcnow(),
+    )
+    job.attachments.append(attachment)
+    return attachment
+
+
+async def receive(visit: Visit, message: Message) -> bool:
+    """Keep the file of `message` for the report. False when the message has none."""
+    incoming = incoming_file(message)
+    if incoming is None:
+        return False
+    try:
+        kept = await keep_file(visit, message, incoming)
+    except Refused as refused:
+        await message.answer(visit.t(refused.key, **refused.values))
+        return True
+    await confirm(
+        visit,
+        message,
+        duplicate=kept is None,
+        document=kept is not None and kept.kind == AttachmentKind.DOCUMENT,
+    )
+    return True
+
+
+def _counts(visit: Visit) -> tuple[int, int]:
+    photos = sum(1 for a in visit.job.attachments if a.kind == AttachmentKind.PHOTO)
+    documents = sum(1 for a in visit.job.attachments if a.kind == AttachmentKind.DOCUMENT)
+    return photos, documents
+
+
+async def confirm(visit: Visit, message: Message, *, duplicate: bool, document: bool) -> None:
+    """One confirmation per burst of files: merged into a waiting one when there is one."""
+    t = visit.t
+    now = utcnow()
+    key = f"photos:{visit.job.id}"
+    waiting = await outbox.waiting(visit.session, key, now + MERGE_MARGIN)
+    batch = dict(waiting.options.get("_batch", {})) if waiting else {}
+    name = "duplicates" if duplicate else "documents" if document else "photos"
+    batch[name] = int(batch.get(name, 0)) + 1
+    photos, documents = _counts(visit)
+    lines = []
+    if batch.get("photos"):
+        lines.append(t("photos.saved", count=batch["photos"], number=visit.job.number))
+    if batch.get("documents"):
+        lines.append(t("photos.documents_saved", count=batch["documents"]))
+    if batch.get("duplicates"):
+        lines.append(t("photos.duplicates", count=batch["duplicates"]))
+    lines.append(t("photos.total", photos=photos, documents=documents))
+    in_photo_step = visit.step.kind == Kind.PHOTOS
+    if in_photo_step:
+        lines.append(t("photos.more"))
+        markup = photo_keyboard(visit).model_dump(exclude_none=True)
+    else:
+        lines.append(t("photos.kept_for_later", title=visit.title()))
+        markup = None
+    text = "\n".join(lines)
+    options: dict[str, object] = {"_batch": batch}
+    if markup:
+        options["reply_markup"] = markup
+    if waiting is None:
+        delivery = outbox.message(visit.session, visit.chat_id, text, intervention_id=visit.job.id)
+        delivery.coalesce_key = key
+        delivery.options = {"parse_mode": "HTML", **options}
+        delivery.next_attempt_at = now + MERGE_WINDOW
+    else:
+        waiting.text = text
+        waiting.options = {"parse_mode": "HTML", **options}
+        waiting.next_attempt_at = now + MERGE_WINDOW
+
+
+async def keep_stray(visit: Visit, message: Message) -> bool:
+    """A photo or a file sent during another step: kept for the photo section when the
+    report has one (the step then says what it still expects). False otherwise."""
+    if incoming_file(message) is None:
+        return False
+    if not any(key == "photos" for key, _ in visit.template.sections):
+        return False
+    return await receive(visit, message)
+
+
+# The step itself -------------------------------------------------------------
+
+
+def photo_keyboard(visit: Visit) -> InlineKeyboardMarkup:
+    t = visit.t
+    current = visit.data.get("tag")
+    tags = [
+        visit.button(("● " if current == tag else "") + t(f"photos.tag_{tag}"), "tag", tag)
+        for tag in TAGS
+    ]
+    tags.append(visit.button(("● " if current is None else "") + t("photos.tag_none"), "tag", ""))
+    photos, _ = _counts(visit)
+    return visit.keyboard(tags, [visit.button(t("photos.done", count=photos), "done")])
+
+
+async def photos_prompt(visit: Visit) -> None:
+    """How to send photos, the tag for the next ones, and Done."""
+    photos, documents = _counts(visit)
+    body = (
+        visit.t("photos.prompt")
+        + "\n\n"
+        + visit.t("photos.total", photos=photos, documents=documents)
+    )
+    await visit.say(f"{visit.header()}\n\n{body}", photo_keyboard(visit))
+
+
+async def photos_answer(visit: Visit, message: Message) -> None:
+    if await receive(visit, message):
+        return
+    if message.text and message.text.strip().lower().rstrip("!.") in DONE_WORDS:
+        await finish(visit, None)
+        return
+    await message.answer(visit.t("photos.expected"))
+
+
+async def finish(visit: Visit, query: CallbackQuery | None) -> None:
+    photos, _ = _counts(visit)
+    if photos == 0 and visit.required():
+        if query is not None:
+            await query.answer(visit.t("photos.need_one"), show_alert=True)
+        else:
+            await visit.say(visit.t("photos.need_one"))
+        return
+    if query is not None:
+        await query.answer()
+    await visit.advance()
+
+
+async def photos_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
+    if data.a == "tag" and data.v in (*TAGS, ""):
+        visit.remember(tag=data.v or None)
+        await query.answer(visit.t(f"photos.tag_set_{data.v or 'none'}"))
+        if isinstance(query.message, Message):
+            try:
+                await query.message.edit_reply_markup(reply_markup=photo_keyboard(visit))
+            except TelegramBadRequest:
+                log.debug("photo keyboard unchanged")
+        return
+    if data.a == "done":
+        await finish(visit, query)
+        return
+    await query.answer(visit.t("errors.old_button"), show_alert=True)
+
+
+KINDS[Kind.PHOTOS] = StepKind(photos_prompt, photos_answer, photos_press)

@@ -1,0 +1,377 @@
+"""The steps answered with words, choices and figures: the text sections, the results,
+the times and the pricing summary.
+
+Each step says what it expects when it gets something else, and stays where it
+was; nothing already given is lost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.text_decorations import html_decoration as hd
+
+from handlers.parsing import (
+    ParseError,
+    clean_text,
+    parse_datetime,
+    parse_decimal,
+    parse_hours,
+    parse_km,
+    parse_money,
+)
+from handlers.technician import money
+from handlers.technician.plan import Kind
+from handlers.technician.visit import KINDS, StepKind, Visit, Wz
+from storage.models import utcnow
+
+#: A section may hold this much text (several messages appended).
+SECTION_LIMIT = 20_000
+#: Telegram splits what a person types beyond 4096 characters into several messages:
+#: a message this long is probably followed by the rest.
+LONG_MESSAGE = 4000
+PREVIEW = 300
+OUTCOMES = ("yes", "partly", "no")
+
+
+def preview(text: str, limit: int = PREVIEW) -> str:
+    """The beginning of a text, escaped, for showing back."""
+    text = text.strip()
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return hd.quote(text)
+
+
+async def refuse(visit: Visit, message: Message, error: ParseError) -> None:
+    """A clear word about what was not understood; the step stays where it was."""
+    values = error.display_values(visit.t.language)
+    await message.answer(visit.t(error.key, **values))
+
+
+async def not_expected(visit: Visit, message: Message, expected: str) -> None:
+    """Something other than what the step needs: say what it needs. A photo or a file is
+    kept for the photo section when the report has one (see photos.keep_stray)."""
+    from handlers.technician import photos  # photos imports this module
+
+    if await photos.keep_stray(visit, message):
+        return
+    await message.answer(visit.t(expected))
+
+
+# Text sections -------------------------------------------------------------------
+
+
+def _text_value(visit: Visit) -> str:
+    field = visit.step.field or ""
+    return str(getattr(visit.job, field) or "")
+
+
+async def text_prompt(visit: Visit) -> None:
+    """The question, with what was already written and a Keep button when there is some."""
+    key = visit.step.key
+    body = visit.t(f"wizard.{key}.prompt")
+    current = _text_value(visit)
+    rows = []
+    if visit.data.get("continuing"):
+        body = visit.t("wizard.text_continue", length=len(current))
+        rows.append([visit.button(visit.t("wizard.next"), "keep")])
+    elif current:
+        body += "\n\n" + visit.t("wizard.current", value=preview(current))
+        rows.append([visit.button(visit.t("wizard.keep"), "keep")])
+    await visit.ask(body, *rows)
+
+
+async def text_answer(visit: Visit, message: Message) -> None:
+    """Stores the text in the section and goes on; a message long enough to have been
+    cut by Telegram is kept and the rest awaited."""
+    if not message.text:
+        await not_expected(visit, message, "wizard.text_expected")
+        return
+    field = visit.step.field or ""
+    existing = _text_value(visit) if visit.data.get("continuing") else ""
+    try:
+        added = clean_text(message.text, maximum=SECTION_LIMIT)
+        value = f"{existing}\n{added}" if existing else added
+        if len(value) > SECTION_LIMIT:
+            raise ParseError("parse.too_long", maximum=SECTION_LIMIT, length=len(value))
+    except ParseError as error:
+        await refuse(visit, message, error)
+        return
+    setattr(visit.job, field, value)
+    if len(message.text) >= LONG_MESSAGE:
+        visit.remember(continuing=True)
+        await text_prompt(visit)
+        return
+    visit.remember(continuing=None)
+    await visit.advance()
+
+
+async def text_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
+    if data.a == "keep":
+        await query.answer()
+        visit.remember(continuing=None)
+        await visit.advance()
+        return
+    await query.answer(visit.t("errors.old_button"), show_alert=True)
+
+
+KINDS[Kind.TEXT] = StepKind(text_prompt, text_answer, text_press)
+
+
+# Results -------------------------------------------------------------------------
+
+
+async def results_prompt(visit: Visit) -> None:
+    """Objectives met? Yes / partly / no; then a comment."""
+    job = visit.job
+    if visit.data.get("stage") == "comment":
+        body = visit.t("wizard.results.comment", met=visit.t(f"wizard.results.{job.results_met}"))
+        if job.results_comment:
+            body += "\n\n" + visit.t("wizard.current", value=preview(job.results_comment))
+        await visit.ask(body, [visit.button(visit.t("wizard.results.no_comment"), "nocomment")])
+        return
+    choices = [
+        visit.button(
+            ("● " if job.results_met == outcome else "") + visit.t(f"wizard.results.{outcome}"),
+            "met",
+            outcome,
+        )
+        for outcome in OUTCOMES
+    ]
+    await visit.ask(visit.t("wizard.results.prompt"), choices)
+
+
+async def results_answer(visit: Visit, message: Message) -> None:
+    if visit.data.get("stage") != "comment":
+        await not_expected(visit, message, "wizard.results.choose")
+        return
+    if not message.text:
+        await not_expected(visit, message, "wizard.text_expected")
+        return
+    try:
+        visit.job.results_comment = clean_text(message.text, maximum=SECTION_LIMIT)
+    except ParseError as error:
+        await refuse(visit, message, error)
+        return
+    await visit.advance()
+
+
+async def results_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
+    await query.answer()
+    if data.a == "met" and data.v in OUTCOMES:
+        visit.job.results_met = data.v
+        visit.remember(stage="comment")
+        await results_prompt(visit)
+    elif data.a == "nocomment" and visit.job.results_met:
+        await visit.advance()
+
+
+KINDS[Kind.RESULTS] = StepKind(results_prompt, results_answer, results_press)
+
+
+# Times ---------------------------------------------------------------------------
+
+
+def _hours_between(start: dt.datetime, end: dt.datetime) -> Decimal:
+    seconds = Decimal(int((end - start).total_seconds()))
+    return (seconds / Decimal(3600)).quantize(Decimal("0.01"))
+
+
+async def times_prompt(visit: Visit) -> None:
+    """End time (now by default), then the worked hours it gives, then travel."""
+    t, job, fmt = visit.t, visit.job, money.formatter(visit)
+    stage = visit.data.get("stage", "end")
+    if stage == "end":
+        now = utcnow()
+        start = fmt.datetime(job.started_at) if job.started_at else "—"
+        body = t("wizard.times.prompt", start=start)
+        await visit.ask(body, [visit.button(t("wizard.times.now", time=fmt.time(now)), "now")])
+    elif stage == "hours":
+        body = t(
+            "wizard.times.hours",
+            end=fmt.datetime(job.ended_at) if job.ended_at else "—",
+            hours=fmt.hours(job.worked_hours or Decimal(0)),
+        )
+        await visit.ask(body, [visit.button(t("wizard.times.hours_ok"), "hours_ok")])
+    elif money.travel_mode(visit) == "km":
+        rate = fmt.money(job.travel_km_rate or visit.options.pricing.travel_km_rate)
+        await visit.ask(
+            t("wizard.times.km", rate=rate),
+            [visit.button(t("wizard.times.no_travel"), "notravel")],
+        )
+    else:
+        flat = fmt.money(visit.options.pricing.travel_flat)
+        await visit.ask(
+            t("wizard.times.flat"),
+            [
+                visit.button(t("wizard.times.flat_fee", amount=flat), "flat"),
+                visit.button(t("wizard.times.no_travel"), "notravel"),
+            ],
+        )
+
+
+def _set_end(visit: Visit, end: dt.datetime) -> None:
+    job = visit.job
+    job.ended_at = end
+    if job.started_at is not None:
+        job.worked_hours = max(_hours_between(job.started_at, end), Decimal(0))
+    visit.remember(stage="hours")
+
+
+async def times_answer(visit: Visit, message: Message) -> None:
+    if not message.text:
+        await not_expected(visit, message, "wizard.times.expected")
+        return
+    job, stage, text = visit.job, visit.data.get("stage", "end"), message.text
+    try:
+        if stage == "end":
+            local_now = utcnow().astimezone(visit.options.tz)
+            day, moment = parse_datetime(text, today=local_now.date())
+            base = day or (
+                job.started_at.astimezone(visit.options.tz).date()
+                if job.started_at
+                else local_now.date()
+            )
+            end = dt.datetime.combine(base, moment, tzinfo=visit.options.tz)
+            if job.started_at is not None and end <= job.started_at:
+                await message.answer(
+                    visit.t(
+                        "wizard.times.before_start",
+                        start=money.formatter(visit).datetime(job.started_at),
+                    )
+                )
+                return
+            if job.started_at is not None and end - job.started_at > dt.timedelta(hours=24):
+                await message.answer(visit.t("wizard.times.too_long"))
+                return
+            _set_end(visit, end.astimezone(dt.UTC))
+        elif stage == "hours":
+            job.worked_hours = parse_hours(text)
+            visit.remember(stage="travel")
+        elif money.travel_mode(visit) == "km":
+            job.travel_mode = "km"
+            job.travel_km = parse_km(text)
+            await visit.advance()
+            return
+        else:
+            job.travel_mode = "flat"
+            job.travel_flat = parse_money(text, maximum=Decimal(10_000))
+            await visit.advance()
+            return
+    except ParseError as error:
+        await refuse(visit, message, error)
+        return
+    await times_prompt(visit)
+
+
+async def times_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
+    await query.answer()
+    job = visit.job
+    if data.a == "now":
+        _set_end(visit, utcnow())
+    elif data.a == "hours_ok":
+        visit.remember(stage="travel")
+    elif data.a == "flat":
+        job.travel_mode = "flat"
+        job.travel_flat = visit.options.pricing.travel_flat
+        await visit.advance()
+        return
+    elif data.a == "notravel":
+        job.travel_mode = money.travel_mode(visit)
+        job.travel_flat = Decimal(0) if job.travel_mode == "flat" else None
+        job.travel_km = Decimal(0) if job.travel_mode == "km" else None
+        await visit.advance()
+        return
+    await times_prompt(visit)
+
+
+KINDS[Kind.TIMES] = StepKind(times_prompt, times_answer, times_press)
+
+
+# Pricing -------------------------------------------------------------------------
+
+
+def pricing_summary(visit: Visit) -> str:
+    """Labour, travel, parts, totals excl. and incl. VAT, payment terms."""
+    t, fmt = visit.t, money.formatter(visit)
+    totals = money.totals(visit)
+    hours = visit.job.worked_hours or Decimal(0)
+    lines = [
+        t(
+            "wizard.pricing.labour",
+            hours=fmt.hours(hours),
+            rate=fmt.money(money.labour_rate(visit)),
+            amount=fmt.money(totals.labour),
+        ),
+        t("wizard.pricing.travel", amount=fmt.money(totals.travel)),
+        t("wizard.pricing.parts", amount=fmt.money(totals.parts)),
+        t("wizard.pricing.excl_vat", amount=fmt.money(totals.excl_vat)),
+    ]
+    for line in totals.vat:
+        lines.append(
+            t("wizard.pricing.vat", rate=fmt.percent(line.rate), amount=fmt.money(line.amount))
+        )
+    lines.append(t("wizard.pricing.incl_vat", amount=fmt.money(totals.incl_vat)))
+    terms = money.payment_terms(visit)
+    if terms:
+        lines.append(t("wizard.pricing.terms", terms=hd.quote(terms)))
+    return "\n".join(lines)
+
+
+async def pricing_prompt(visit: Visit) -> None:
+    """The pricing summary with buttons to change the rate, the VAT or the terms."""
+    t = visit.t
+    stage = visit.data.get("stage")
+    if stage in ("rate", "vat", "terms"):
+        await visit.ask(
+            t(f"wizard.pricing.ask_{stage}"),
+            [visit.button(t("wizard.pricing.cancel_change"), "summary")],
+        )
+        return
+    await visit.ask(
+        pricing_summary(visit),
+        [visit.button(t("wizard.pricing.ok"), "ok")],
+        [
+            visit.button(t("wizard.pricing.change_rate"), "change", "rate"),
+            visit.button(t("wizard.pricing.change_vat"), "change", "vat"),
+        ],
+        [visit.button(t("wizard.pricing.change_terms"), "change", "terms")],
+    )
+
+
+async def pricing_answer(visit: Visit, message: Message) -> None:
+    stage = visit.data.get("stage")
+    if stage not in ("rate", "vat", "terms") or not message.text:
+        await not_expected(visit, message, "wizard.pricing.use_buttons")
+        return
+    try:
+        if stage == "rate":
+            visit.job.labour_rate = parse_money(message.text, maximum=Decimal(10_000))
+        elif stage == "vat":
+            visit.job.vat_rate = parse_decimal(
+                message.text.replace("%", ""), minimum=Decimal(0), maximum=Decimal(99), places=2
+            )
+        else:
+            visit.job.payment_terms = clean_text(message.text, maximum=1000)
+    except ParseError as error:
+        await refuse(visit, message, error)
+        return
+    visit.remember(stage=None)
+    await pricing_prompt(visit)
+
+
+async def pricing_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
+    await query.answer()
+    if data.a == "ok":
+        await visit.advance()
+        return
+    if data.a == "change" and data.v in ("rate", "vat", "terms"):
+        visit.remember(stage=data.v)
+    else:
+        visit.remember(stage=None)
+    await pricing_prompt(visit)
+
+
+KINDS[Kind.PRICING] = StepKind(pricing_prompt, pricing_answer, pricing_press)

@@ -1,0 +1,233 @@
+"""Submitting: the report is rendered as a PDF (off the event loop), kept with its
+fingerprint and verification code, shown to the technician and sent to the office,
+and the intervention waits for the office's validation."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from functools import partial
+
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.text_decorations import html_decoration as hd
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.i18n import Translator
+from handlers.technician import money
+from handlers.technician.acceptance import CLIENT, TECHNICIAN, report_signature
+from handlers.technician.plan import Kind
+from handlers.technician.review import missing_required
+from handlers.technician.sections import not_expected
+from handlers.technician.visit import KINDS, StepKind, Visit, Wz
+from reports import data as report
+from reports.images import PreparedCache
+from reports.pdf import build_report
+from reports.verify import new_verification_code
+from storage import interventions, outbox
+from storage.files import FileStore
+from storage.models import Attachment, AttachmentKind, IssuedReport, Signature, utcnow
+from storage.status import Status
+
+log = logging.getLogger(__name__)
+
+
+def _reader(files: FileStore, path: str) -> partial[bytes]:
+    return partial(files.read, path)
+
+
+async def _signature_bytes(
+    session: AsyncSession, files: FileStore, signature: Signature | None
+) -> bytes | None:
+    if signature is None:
+        return None
+    attachment = await session.get(Attachment, signature.attachment_id)
+    if attachment is None:
+        return None
+    return await asyncio.to_thread(files.read, attachment.path)
+
+
+async def report_data(visit: Visit, code: str) -> report.ReportData:
+    """Everything the PDF prints, read from the intervention."""
+    job, client, options = visit.job, visit.client, visit.options
+    chosen = client.language or options.default_language
+    language: report.Language = "en" if chosen == "en" else "fr"
+    company = options.company
+    client_signature = await report_signature(visit.session, job.id, CLIENT)
+    own = await report_signature(visit.session, job.id, TECHNICIAN)
+    acceptance = None
+    if job.client_signer_name:
+        acceptance = report.Acceptance(
+            signer_name=job.client_signer_name,
+            with_reservations=bool(job.accepted_with_reservations),
+            reservations=job.reservations or "",
+            signature=await _signature_bytes(visit.session, visit.files, client_signature),
+            signed_at=client_signature.signed_at if client_signature else None,
+        )
+    location = None
+    if job.location_lat is not None and job.location_lon is not None:
+        location = report.Location(job.location_lat, job.location_lon, job.location_accuracy)
+    site_address = job.site.address if job.site and job.site.address else ""
+    photos = tuple(
+        report.Photo(
+            key=a.sha256 or a.path,
+            source=_reader(visit.files, a.path),
+            caption=a.caption or "",
+            tag=report.PhotoTag(a.tag) if a.tag in ("before", "after") else None,
+            received_at=a.received_at,
+        )
+        for a in job.attachments
+        if a.kind == AttachmentKind.PHOTO
+    )
+    others = tuple(
+        report.Attachment(
+            name=a.file_name or a.path.rsplit("/", 1)[-1],
+            mime_type=a.mime_type or "",
+            size=a.size or 0,
+        )
+        for a in job.attachments
+        if a.kind == AttachmentKind.DOCUMENT
+    )
+    return report.ReportData(
+        company=report.Company(
+            name=company.name,
+            address=company.address,
+            phone=company.phone,
+            email=company.email,
+            siret=company.siret,
+            vat_number=company.vat_number,
+            logo=company.logo,
+        ),
+        client=report.Client(
+            name=client.name,
+            contact=client.contact_name or "",
+            address=client.address or "",
+            phone=client.phone or "",
+            email=client.email or "",
+        ),
+        intervention=report.Intervention(
+            number=job.number,
+            kind=visit.template.title(language),
+            technician=visit.user.name,
+            template=visit.template.title(language),
+            scheduled_at=job.scheduled_at,
+            started_at=job.started_at,
+            ended_at=job.ended_at,
+            site_address=site_address,
+            location=location,
+        ),
+        pricing=money.pricing(visit),
+        sections=report.Sections(
+            context=job.context or "",
+            objective=job.objective or "",
+            methods=job.methods or "",
+            checklist=tuple(
+                report.ChecklistItem(item.label, item.checked, item.note or "")
+                for item in job.checklist
+            ),
+            work_done=job.work_done or "",
+            outcome=report.Outcome(job.results_met) if job.results_met else None,
+            outcome_comment=job.results_comment or "",
+            remarks=job.remarks or "",
+        ),
+        parts=tuple(money.part_lines(visit)),
+        acceptance=acceptance,
+        technician_signature=await _signature_bytes(visit.session, visit.files, own),
+        photos=photos,
+        attachments=others,
+        language=language,
+        timezone=options.tz.key,
+        verification_code=code,
+        issued_at=utcnow(),
+    )
+
+
+async def render(visit: Visit, data: report.ReportData) -> bytes:
+    """The PDF, rendered in a worker thread so other chats are answered meanwhile."""
+    cache = PreparedCache(visit.files.root / "cache" / "photos")
+    return await asyncio.to_thread(
+        build_report, data, cache=cache, max_photo_side=visit.options.photo_max_side
+    )
+
+
+async def submit_prompt(visit: Visit) -> None:
+    t = visit.t
+    missing = missing_required(visit)
+    body = t("submit.prompt", number=visit.job.number)
+    if missing:
+        body += "\n\n" + t("review.missing", sections=", ".join(missing))
+    await visit.ask(body, [visit.button(t("submit.send"), "send")])
+
+
+async def submit_answer(visit: Visit, message: Message) -> None:
+    await not_expected(visit, message, "submit.use_button")
+
+
+async def submit_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
+    t, job = visit.t, visit.job
+    if data.a != "send":
+        await query.answer(t("errors.old_button"), show_alert=True)
+        return
+    missing = missing_required(visit)
+    if missing:
+        await query.answer(t("review.missing", sections=", ".join(missing)), show_alert=True)
+        return
+    await query.answer(t("submit.rendering"))
+    code = new_verification_code()
+    pdf = await render(visit, await report_data(visit, code))
+    stored = await asyncio.to_thread(visit.files.save, "reports", pdf, ".pdf")
+    file_name = f"{job.number}.pdf"
+    kept = Attachment(
+        intervention_id=job.id,
+        kind=AttachmentKind.REPORT,
+        path=stored.path,
+        file_name=file_name,
+        mime_type="application/pdf",
+        size=stored.size,
+        sha256=stored.sha256,
+        received_at=utcnow(),
+    )
+    visit.session.add(kept)
+    await visit.session.flush()
+    language = visit.client.language or visit.options.default_language
+    visit.session.add(
+        IssuedReport(
+            intervention_id=job.id,
+            attachment_id=kept.id,
+            code=code,
+            sha256=stored.sha256,
+            language=language,
+        )
+    )
+    await interventions.change_status(visit.session, job, Status.AWAITING_VALIDATION, visit.user)
+    job.wizard_step = "submit"
+    job.wizard_data = {}
+    visit.user.current_intervention_id = None
+    outbox.document(
+        visit.session,
+        visit.chat_id,
+        stored.path,
+        file_name,
+        caption=t("submit.sent_to_technician", number=job.number),
+        intervention_id=job.id,
+    )
+    office = visit.options.office_chat_id
+    if office is not None:
+        tr = Translator(visit.options.default_language)
+        outbox.document(
+            visit.session,
+            office,
+            stored.path,
+            file_name,
+            caption=tr(
+                "submit.sent_to_office",
+                number=job.number,
+                client=hd.quote(visit.client.name),
+                technician=hd.quote(visit.user.name),
+            ),
+            intervention_id=job.id,
+        )
+    log.info("report %s submitted (%d bytes, code %s)", job.number, len(pdf), code)
+    await visit.say(t("submit.done", number=job.number))
+
+
+KINDS[Kind.SUBMIT] = StepKind(submit_prompt, submit_answer, submit_press)

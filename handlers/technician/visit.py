@@ -1,0 +1,202 @@
+"""One intervention being filled in: where the wizard stands and how it moves.
+
+The position lives on the intervention row (`wizard_step`, `wizard_data`), never
+in memory, so a restart, a pause of three days or another phone resumes exactly
+where the technician stopped. Each kind of step (text, checklist, parts,
+photos...) registers how it asks and how it reads answers in `KINDS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiogram import Bot
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from aiogram.utils.text_decorations import html_decoration as hd
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import flag_modified
+
+from handlers.context import Options
+from handlers.i18n import Translator
+from handlers.technician.plan import Kind, Step, Template
+from storage.files import FileStore
+from storage.models import Client, Intervention, User
+
+
+class Wz(CallbackData, prefix="w"):
+    """A button of the wizard: intervention, the step it was shown for, action, value."""
+
+    i: int
+    s: str
+    a: str
+    v: str = ""
+
+
+@dataclass
+class Visit:
+    """Everything a step needs: the intervention, its template, the person and the means
+    to answer them."""
+
+    session: AsyncSession
+    bot: Bot
+    user: User
+    job: Intervention
+    client: Client
+    template: Template
+    t: Translator
+    options: Options
+    files: FileStore
+    chat_id: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    # Where the wizard stands ---------------------------------------------------
+
+    @property
+    def steps(self) -> list[Step]:
+        return self.template.steps()
+
+    @property
+    def step(self) -> Step:
+        """The current step (the first one for an intervention just started)."""
+        steps = self.steps
+        for step in steps:
+            if step.key == self.job.wizard_step:
+                return step
+        return steps[0]
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """Step scratch data kept on the intervention (which part is being added...)."""
+        if self.job.wizard_data is None:
+            self.job.wizard_data = {}
+        return self.job.wizard_data
+
+    def remember(self, **values: Any) -> None:
+        """Change scratch data; None removes a value."""
+        for key, value in values.items():
+            if value is None:
+                self.data.pop(key, None)
+            else:
+                self.data[key] = value
+        flag_modified(self.job, "wizard_data")
+
+    def required(self, step: Step | None = None) -> bool:
+        return self.template.required((step or self.step).key)
+
+    def position(self) -> tuple[int, int]:
+        steps = self.steps
+        return steps.index(self.step) + 1, len(steps)
+
+    def title(self, step: Step | None = None) -> str:
+        return self.t(f"wizard.{(step or self.step).key}.title")
+
+    def header(self) -> str:
+        """Which intervention and which step a prompt belongs to."""
+        number, total = self.position()
+        return self.t(
+            "wizard.header",
+            number=self.job.number,
+            client=hd.quote(self.client.name),
+            step=number,
+            steps=total,
+            title=self.title(),
+        )
+
+    # Moving --------------------------------------------------------------------
+
+    def go(self, key: str) -> None:
+        """Make `key` the current step, forgetting the scratch data of the one left."""
+        self.job.wizard_step = key
+        editing = self.data.get("editing")
+        self.job.wizard_data = {"editing": editing} if editing else {}
+
+    def next_step(self) -> Step | None:
+        steps = self.steps
+        index = steps.index(self.step)
+        return steps[index + 1] if index + 1 < len(steps) else None
+
+    def previous_step(self) -> Step | None:
+        steps = self.steps
+        index = steps.index(self.step)
+        return steps[index - 1] if index > 0 else None
+
+    async def advance(self) -> None:
+        """The current step is done: go to the next one (or back to the review when
+        the step was opened from it) and ask its question."""
+        if self.data.get("editing") and self.step.kind != Kind.REVIEW:
+            self.job.wizard_data = {}
+            self.job.wizard_step = "review"
+        else:
+            following = self.next_step()
+            if following is not None:
+                self.go(following.key)
+        await self.prompt()
+
+    async def back(self) -> None:
+        earlier = self.previous_step()
+        if earlier is not None:
+            self.go(earlier.key)
+        await self.prompt()
+
+    # Speaking ------------------------------------------------------------------
+
+    def button(self, text: str, action: str, value: str = "") -> InlineKeyboardButton:
+        data = Wz(i=self.job.id, s=self.step.key, a=action, v=value)
+        return InlineKeyboardButton(text=text, callback_data=data.pack())
+
+    def navigation(self, *, skip: bool = True) -> list[InlineKeyboardButton]:
+        """Back, skip (optional steps only) and pause: under every prompt."""
+        row = []
+        if self.previous_step() is not None and not self.data.get("editing"):
+            row.append(self.button(self.t("wizard.back"), "back"))
+        if skip and not self.required():
+            row.append(self.button(self.t("wizard.skip"), "skip"))
+        row.append(self.button(self.t("wizard.pause"), "pause"))
+        return row
+
+    def keyboard(
+        self, *rows: list[InlineKeyboardButton], skip: bool = True
+    ) -> InlineKeyboardMarkup:
+        builder = InlineKeyboardBuilder()
+        for row in rows:
+            if row:
+                builder.row(*row)
+        builder.row(*self.navigation(skip=skip))
+        return builder.as_markup()
+
+    async def say(self, text: str, markup: InlineKeyboardMarkup | None = None) -> Message:
+        return await self.bot.send_message(self.chat_id, text, reply_markup=markup)
+
+    async def ask(self, body: str, *rows: list[InlineKeyboardButton], skip: bool = True) -> Message:
+        """Send the prompt of the current step: header, question, buttons."""
+        return await self.say(f"{self.header()}\n\n{body}", self.keyboard(*rows, skip=skip))
+
+    async def prompt(self) -> None:
+        """Ask the question of the current step."""
+        await KINDS[self.step.kind].prompt(self)
+
+
+@dataclass(frozen=True)
+class StepKind:
+    """How one kind of step asks, reads a message, and reads a press on its buttons.
+
+    `answer` and `press` return nothing; they store what they read, then call
+    `visit.advance()` when the step is complete or answer and stay otherwise.
+    """
+
+    prompt: Callable[[Visit], Awaitable[None]]
+    answer: Callable[[Visit, Message], Awaitable[None]]
+    press: Callable[[Visit, CallbackQuery, Wz], Awaitable[None]]
+
+
+#: Filled by the modules of each kind of step.
+KINDS: dict[Kind, StepKind] = {}
+
+
+async def no_buttons(visit: Visit, query: CallbackQuery, data: Wz) -> None:
+    """For kinds whose only buttons are the navigation ones."""
+    await query.answer(visit.t("errors.old_button"), show_alert=True)

@@ -1,0 +1,87 @@
+"""The technician's wizard in chat: answers go to the intervention the technician has
+open, to its current step; buttons move back, skip, pause, or act on a step.
+
+Every button names its intervention and the step it was shown for: a button of
+another technician's intervention is refused without a word about it, and a
+button of a step that is over gets a polite answer and the current question.
+"""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command, StateFilter
+from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
+
+from handlers.i18n import Translator
+from handlers.technician.desk import WORKING, Desk, technician
+from handlers.technician.visit import KINDS, Wz
+from storage.models import User
+
+router = Router(name="wizard")
+
+
+@router.message(Command("cancel"), technician, StateFilter(None))
+async def pause(message: Message, desk: Desk, user: User, t: Translator) -> None:
+    """Leaves the report where it is (every answer kept) until /resume."""
+    visit = await desk.current(message.chat.id)
+    if visit is None:
+        await message.answer(t("cancel.nothing"))
+        return
+    user.current_intervention_id = None
+    await message.answer(
+        t("wizard.paused", number=visit.job.number), reply_markup=ReplyKeyboardRemove()
+    )
+
+
+@router.message(technician, StateFilter(None), F.chat.type == "private")
+async def answer(message: Message, desk: Desk, t: Translator) -> None:
+    """Gives the message to the current step of the open report, which stores it and
+    asks the next question (or says what it expected and stays)."""
+    visit = await desk.current(message.chat.id)
+    if visit is None:
+        await message.answer(t("wizard.nothing_open"))
+        return
+    if message.text and message.text.startswith("/"):
+        await message.answer(t("errors.not_understood"))
+        return
+    await KINDS[visit.step.kind].answer(visit, message)
+
+
+@router.callback_query(Wz.filter(), technician)
+async def press(
+    query: CallbackQuery, callback_data: Wz, desk: Desk, user: User, t: Translator
+) -> None:
+    """Back, skip and pause for every step; anything else goes to the step itself."""
+    chat_id = query.message.chat.id if query.message else query.from_user.id
+    visit = await desk.open(callback_data.i, chat_id)
+    if visit is None:
+        await query.answer(t("errors.not_allowed"), show_alert=True)
+        return
+    if visit.job.status not in WORKING or callback_data.s != visit.step.key:
+        await query.answer(t("errors.old_button"), show_alert=True)
+        if visit.job.status in WORKING and user.current_intervention_id == visit.job.id:
+            await visit.prompt()
+        return
+    user.current_intervention_id = visit.job.id
+    action = callback_data.a
+    if action == "back":
+        await query.answer()
+        await visit.back()
+    elif action == "skip":
+        if visit.required():
+            await query.answer(t("wizard.required"), show_alert=True)
+            return
+        await query.answer()
+        await visit.advance()
+    elif action == "pause":
+        user.current_intervention_id = None
+        await query.answer()
+        await visit.say(t("wizard.paused", number=visit.job.number))
+    else:
+        await KINDS[visit.step.kind].press(visit, query, callback_data)
+
+
+@router.callback_query(Wz.filter())
+async def press_refused(query: CallbackQuery, t: Translator) -> None:
+    """Only technicians fill in reports."""
+    await query.answer(t("errors.not_allowed"), show_alert=True)

@@ -1,0 +1,53 @@
+"""Clients: found by a few letters of their name, created on the spot."""
+
+from __future__ import annotations
+
+import unicodedata
+from difflib import SequenceMatcher
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Client
+
+
+def _fold(text: str) -> str:
+    """Lower case without accents, so "boulangerie" finds "Boulangerie Émile"."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).strip()
+
+
+def _score(query: str, name: str) -> float:
+    """How well a typed query matches a client name, from 0 to 1 (a typo still scores)."""
+    q, n = _fold(query), _fold(name)
+    if not q:
+        return 0.0
+    if q in n:
+        return 1.0 if n.startswith(q) else 0.9
+    words = n.split()
+    best_word = max((SequenceMatcher(None, q, w).ratio() for w in words), default=0.0)
+    return max(best_word, SequenceMatcher(None, q, n).ratio()) * 0.85
+
+
+async def search(session: AsyncSession, query: str, limit: int = 8) -> list[Client]:
+    """The clients whose name best matches `query`, best first (typos tolerated)."""
+    clients = (await session.scalars(select(Client))).all()
+    scored = [(score, c) for c in clients if (score := _score(query, c.name)) >= 0.6]
+    scored.sort(key=lambda pair: (-pair[0], pair[1].name))
+    return [client for _, client in scored[:limit]]
+
+
+async def create(
+    session: AsyncSession,
+    *,
+    name: str,
+    contact_name: str | None = None,
+    phone: str | None = None,
+    email: str | None = None,
+    address: str | None = None,
+) -> Client:
+    """A new client, flushed so it has its id (the unit of work commits it)."""
+    client = Client(name=name, contact_name=contact_name, phone=phone, email=email, address=address)
+    session.add(client)
+    await session.flush()
+    return client

@@ -127,6 +127,7 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
     except ValidationError as exc:
         error = exc.errors()[0]
         name = str(error["loc"][0]).upper() if error["loc"] else "settings"
-        if error["type"] == "missing":
+        empty = error["type"] == "string_too_short" and not error.get("input")
+        if error["type"] == "missing" or empty:
             raise ConfigError(f"{name} is not set (see .env.example)") from None
         raise ConfigError(f"{name} is invalid: {error['msg']}") from None

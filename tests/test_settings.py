@@ -73,6 +73,14 @@ def test_a_missing_token_ends_with_one_line_and_status_2(
     assert err == "terrain: BOT_TOKEN is not set (see .env.example)\n"
 
 
+def test_an_empty_token_in_dotenv_is_reported_as_not_set(
+    clean_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (clean_env / ".env").write_text("BOT_TOKEN=\nDATA_DIR=./data\n")
+    assert main([]) == 2
+    assert capsys.readouterr().err == "terrain: BOT_TOKEN is not set (see .env.example)\n"
+
+
 def test_an_unreachable_database_ends_with_one_line_and_status_2(
     clean_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -187,8 +187,64 @@ def prepare_photo(data: bytes, max_side: int = 1600, quality: int = 80) -> bytes
         raise ValueError(f"max_side must be positive, not {max_side}")
     if not 1 <= quality <= 100:
         raise ValueError(f"quality must be between 1 and 100, not {quality}")
+    as_is = _clean_jpeg_as_is(data, max_side)
+    if as_is is not None:
+        return as_is
     photo = _decode_upright_rgb(data, max_side)
     return _encode(photo, "JPEG", quality=quality, optimize=True, progressive=True)
+
+
+#: JPEG segments a stripped photo keeps: the frame, tables and scan, the JFIF header and
+#: Adobe's colour-transform flag. Everything else (EXIF with GPS, XMP, ICC, comments,
+#: maker notes) is dropped.
+_KEPT_SEGMENTS = frozenset({0xC0, 0xC1, 0xC2, 0xC4, 0xDB, 0xDD, 0xE0, 0xEE})
+
+
+def _clean_jpeg_as_is(data: bytes, max_side: int) -> bytes | None:
+    """A photo that needs no re-encoding, with its metadata segments cut out; None when
+    it needs the full treatment.
+
+    A photo Telegram has already compressed is a baseline sRGB JPEG of at most 1280 px
+    with no orientation to apply: decoding and re-encoding it would cost time and a
+    generation of quality for nothing. It is still decoded once (at 1/8 scale) so a
+    damaged file is refused as usual.
+    """
+    if not data.startswith(b"\xff\xd8"):
+        return None
+    im = _open(data)
+    if im.format != "JPEG" or im.mode not in ("RGB", "L") or max(im.size) > max_side:
+        return None
+    if im.info.get("icc_profile") or _orientation(im) != 1:
+        return None
+    im.draft(None, (max(1, im.size[0] // 8), max(1, im.size[1] // 8)))
+    _load(im)
+    return _strip_jpeg(data)
+
+
+def _strip_jpeg(data: bytes) -> bytes | None:
+    """The JPEG without its metadata segments (lossless), or None if its structure is
+    not the plain one expected."""
+    out = bytearray(b"\xff\xd8")
+    at = 2
+    while at + 4 <= len(data):
+        if data[at] != 0xFF:
+            return None
+        marker = data[at + 1]
+        if marker == 0xFF:  # fill byte
+            at += 1
+            continue
+        if marker == 0xDA:  # start of scan: the compressed image and the end follow
+            out += data[at:]
+            return bytes(out)
+        length = int.from_bytes(data[at + 2 : at + 4], "big")
+        if length < 2 or at + 2 + length > len(data):
+            return None
+        if marker in _KEPT_SEGMENTS:
+            out += data[at : at + 2 + length]
+        elif not (0xE1 <= marker <= 0xEF or marker == 0xFE):
+            return None  # a segment this path does not know: take the full treatment
+        at += 2 + length
+    return None
 
 
 def prepare_signature(data: bytes, max_side: int = 800) -> bytes:

@@ -618,3 +618,20 @@ def test_a_cache_that_cannot_be_written_still_gives_the_photo(
 
     assert opened(prepared).size == (60, 40)
     assert "Cannot store prepared photo" in caplog.text
+
+
+def test_a_telegram_sized_photo_keeps_its_pixels_and_loses_its_metadata() -> None:
+    """Already small and upright: no re-encoding (no lost quality), metadata cut out."""
+    source = Image.effect_noise((1280, 960), 40).convert("RGB")
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"
+    exif[0x8825] = {2: (48.0, 51.0, 24.0), 4: (2.0, 21.0, 3.0)}  # GPS latitude, longitude
+    buffer = io.BytesIO()
+    source.save(buffer, "JPEG", quality=87, exif=exif, comment=b"taken on site")
+    original = buffer.getvalue()
+    prepared = prepare_photo(original)
+    scan = original.index(b"\xff\xda")
+    assert prepared.endswith(original[scan:]), "the compressed image must be untouched"
+    assert b"Exif" not in prepared and b"taken on site" not in prepared
+    with Image.open(io.BytesIO(prepared)) as result:
+        assert result.size == (1280, 960) and not result.getexif()

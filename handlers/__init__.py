@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import access, common, fallback, office, technician
+from handlers import access, common, fallback, office, technician, verify
 
 
 def setup_routers() -> list[Router]:
     """The routers, in order: greetings and invites, the gate for unknown people,
-    the office, the technician's area, then the fallback that answers whatever
-    nobody else took."""
-    return [common.router, access.router, office.router, technician.router(), fallback.router]
+    checking a PDF sent back, the office, the technician's area, then the fallback
+    that answers whatever nobody else took."""
+    return [
+        common.router,
+        access.router,
+        verify.router,
+        office.router,
+        technician.router(),
+        fallback.router,
+    ]

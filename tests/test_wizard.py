@@ -215,6 +215,8 @@ async def test_an_album_of_ten_photos_is_ten_photos_and_one_confirmation(short: 
     for attachment in kept:
         assert short.files.absolute(attachment.path).read_bytes()[:2] == b"\xff\xd8"
         assert attachment.file_unique_id and attachment.sha256 and attachment.received_at
+    prepared = list((short.files.root / "cache" / "photos").iterdir())
+    assert len(prepared) == 10, "each photo is prepared for the report on arrival"
 
 
 async def test_the_same_photo_sent_twice_is_kept_once(short: Harness) -> None:
@@ -642,3 +644,37 @@ async def finish_acceptance(harness: Harness, job: Job) -> None:
     prompt = (await harness.say(TECHNICIAN, "/resume"))[-1]
     await harness.press(TECHNICIAN, prompt, button(prompt, "Envoyer le rapport"))
     assert (await load_job(harness.db, job)).status == "awaiting_validation"
+
+
+async def test_a_report_sent_back_is_told_authentic_modified_or_unknown(short: Harness) -> None:
+    from storage.models import IssuedReport
+
+    job = await at_review(short)
+    await finish_acceptance(short, job)
+    saved = await load_job(short.db, job)
+    (report,) = [a for a in saved.attachments if a.kind == AttachmentKind.REPORT]
+    pdf = short.files.read(report.path)
+    office = Person(30, "Sophie", None, "fr")
+    async with short.db.transaction() as session:
+        from storage import users
+        from storage.models import Role
+
+        await users.add(session, office.id, "Sophie", Role.DISPATCHER)
+        code = (await session.scalars(select(IssuedReport))).one().code
+
+    def sent_back(data: bytes) -> dict[str, Any]:
+        return short.updates.document(office, short.session, data, "rapport.pdf", "application/pdf")
+
+    calls = await short.feed(sent_back(pdf))
+    assert "Rapport authentique" in last_text(calls) and job.number in last_text(calls)
+    tampered = pdf + b"\n% one byte changed is enough\n"
+    calls = await short.feed(sent_back(tampered))
+    assert "a été modifié" in last_text(calls) and code in last_text(calls)
+    calls = await short.feed(sent_back(b"%PDF-1.4\n%%EOF\n"))
+    assert "n'est pas un rapport émis" in last_text(calls)
+    # A technician with no report open checks with /verify.
+    assert "Envoyez le rapport PDF" in last_text(await short.say(TECHNICIAN, "/verify"))
+    calls = await short.feed(
+        short.updates.document(TECHNICIAN, short.session, pdf, "r.pdf", "application/pdf")
+    )
+    assert "Rapport authentique" in last_text(calls)

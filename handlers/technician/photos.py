@@ -23,7 +23,8 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from handlers.technician.plan import Kind
 from handlers.technician.visit import KINDS, StepKind, Visit, Wz
-from reports.images import ImageRejected, inspect_image
+from reports.images import ImageRejected, PreparedCache, inspect_image
+from reports.pdf import PHOTO_QUALITY
 from storage import attachments, outbox
 from storage.models import Attachment, AttachmentKind, utcnow
 
@@ -134,6 +135,12 @@ async def keep_file(visit: Visit, message: Message, incoming: Incoming) -> Attac
     stored = await asyncio.to_thread(
         visit.files.save, f"interventions/{job.number}", data, _suffix(incoming, image_format)
     )
+    if kind == AttachmentKind.PHOTO:
+        # Prepared now, while the technician is busy, so the report renders at once.
+        max_side = visit.options.photo_max_side
+        await asyncio.to_thread(
+            photo_cache(visit).get, stored.sha256, data, max_side, PHOTO_QUALITY
+        )
     caption = (message.caption or "").strip()[:1000] or None
     attachment = Attachment(
         intervention_id=job.id,
@@ -151,6 +158,11 @@ async def keep_file(visit: Visit, message: Message, incoming: Incoming) -> Attac
     )
     job.attachments.append(attachment)
     return attachment
+
+
+def photo_cache(visit: Visit) -> PreparedCache:
+    """Where prepared photos are kept between the photo's arrival and the report."""
+    return PreparedCache(visit.files.root / "cache" / "photos")
 
 
 async def receive(visit: Visit, message: Message) -> bool:

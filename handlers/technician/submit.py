@@ -15,12 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.i18n import Translator
 from handlers.technician import money
 from handlers.technician.acceptance import CLIENT, TECHNICIAN, report_signature
+from handlers.technician.photos import photo_cache
 from handlers.technician.plan import Kind
 from handlers.technician.review import missing_required
 from handlers.technician.sections import not_expected
 from handlers.technician.visit import KINDS, StepKind, Visit, Wz
 from reports import data as report
-from reports.images import PreparedCache
 from reports.pdf import build_report
 from reports.verify import new_verification_code
 from storage import interventions, outbox
@@ -143,7 +143,7 @@ async def report_data(visit: Visit, code: str) -> report.ReportData:
 
 async def render(visit: Visit, data: report.ReportData) -> bytes:
     """The PDF, rendered in a worker thread so other chats are answered meanwhile."""
-    cache = PreparedCache(visit.files.root / "cache" / "photos")
+    cache = photo_cache(visit)
     return await asyncio.to_thread(
         build_report, data, cache=cache, max_photo_side=visit.options.photo_max_side
     )

@@ -1,0 +1,104 @@
+"""Is this PDF one of ours, unmodified? Anyone registered sends a report back (or uses
+/verify first: a technician with a report open would otherwise add the PDF to it)
+and is told whether it is authentic, modified, or unknown, and which report it is."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+
+from aiogram import Bot, F, Router
+from aiogram.dispatcher.event.bases import SkipHandler
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import Document, Message
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.context import Options
+from handlers.filters import Known
+from handlers.i18n import Translator
+from reports.verify import read_verification_code, sha256
+from storage.models import Intervention, IssuedReport, Role, User
+
+router = Router(name="verify")
+
+
+class VerifySteps(StatesGroup):
+    pdf = State()
+
+
+def is_pdf(document: Document | None) -> bool:
+    if document is None:
+        return False
+    name = (document.file_name or "").lower()
+    return document.mime_type == "application/pdf" or name.endswith(".pdf")
+
+
+@router.message(Command("verify"), Known())
+async def ask_for_pdf(message: Message, state: FSMContext, t: Translator) -> None:
+    """Waits for the PDF to check."""
+    await state.set_state(VerifySteps.pdf)
+    await message.answer(t("verify.send_pdf"))
+
+
+@router.message(StateFilter(VerifySteps.pdf), F.document.func(is_pdf), Known())
+@router.message(StateFilter(None), F.document.func(is_pdf), Known(), F.chat.type == "private")
+async def check(
+    message: Message,
+    bot: Bot,
+    session: AsyncSession,
+    user: User,
+    state: FSMContext,
+    t: Translator,
+    options: Options,
+) -> None:
+    """Says whether the PDF is a report as issued, a modified one, or not one of ours.
+
+    A technician with a report open who sends a PDF without /verify is adding a plan
+    to the report: that handler is skipped so the technician's area takes it."""
+    reporting = user.role == Role.TECHNICIAN and user.current_intervention_id is not None
+    if reporting and await state.get_state() is None:
+        raise SkipHandler
+    await state.clear()
+    document = message.document
+    assert document is not None
+    limit = options.download_limit
+    if limit is not None and document.file_size is not None and document.file_size > limit:
+        await message.answer(t("verify.too_big", megabytes=limit // (1024 * 1024)))
+        return
+    buffer = io.BytesIO()
+    try:
+        await bot.download(document.file_id, destination=buffer, timeout=120)
+    except TelegramBadRequest:
+        await message.answer(t("verify.too_big", megabytes=20))
+        return
+    pdf = buffer.getvalue()
+    exact = await session.scalar(select(IssuedReport).where(IssuedReport.sha256 == sha256(pdf)))
+    if exact is not None:
+        await message.answer(await _describe(session, t, options, "authentic", exact))
+        return
+    code = await asyncio.to_thread(read_verification_code, pdf)
+    claimed = None
+    if code is not None:
+        query = select(IssuedReport).where(IssuedReport.code == code).limit(1)
+        claimed = await session.scalar(query)
+    if claimed is not None:
+        await message.answer(await _describe(session, t, options, "modified", claimed))
+        return
+    await message.answer(t("verify.unknown"))
+
+
+async def _describe(
+    session: AsyncSession, t: Translator, options: Options, verdict: str, issued: IssuedReport
+) -> str:
+    job = await session.get(Intervention, issued.intervention_id)
+    number = job.number if job else "?"
+    return t(
+        f"verify.{verdict}",
+        number=number,
+        date=options.local(issued.issued_at),
+        code=issued.code,
+    )

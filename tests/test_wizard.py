@@ -200,7 +200,7 @@ async def test_an_album_of_ten_photos_is_ten_photos_and_one_confirmation(short: 
     job = await go_to_photos(short)
     album = [
         short.updates.photo(
-            TECHNICIAN, short.session, jpeg(color=f"#{n:02x}4080"), media_group_id="A1"
+            TECHNICIAN, short.session, jpeg(color=f"#{n * 20:02x}4080"), media_group_id="A1"
         )
         for n in range(10)
     ]

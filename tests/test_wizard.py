@@ -678,3 +678,16 @@ async def test_a_report_sent_back_is_told_authentic_modified_or_unknown(short: H
         short.updates.document(TECHNICIAN, short.session, pdf, "r.pdf", "application/pdf")
     )
     assert "Rapport authentique" in last_text(calls)
+
+
+async def test_back_inside_a_step_returns_to_its_first_question(short: Harness) -> None:
+    job = await finish_photos(short)
+    prompt = (await short.say(TECHNICIAN, "/resume"))[-1]
+    calls = await short.press(TECHNICIAN, prompt, button(prompt, "En partie"))
+    assert "Un commentaire" in last_text(calls)
+    prompt = last_message(calls)
+    calls = await short.press(TECHNICIAN, prompt, button(prompt, "Retour"))
+    assert "Étape 4/10 · Résultats" in last_text(calls) and "● ◐ En partie" in str(
+        last_message(calls).buttons()
+    )
+    assert (await load_job(short.db, job)).results_met == "partly"

@@ -150,14 +150,10 @@ async def job_button(query: CallbackQuery, callback_data: Job, desk: Desk) -> No
         await show_card(desk, chat_id, job)
         return
     if callback_data.a == "start" and job.status in (Status.PLANNED, Status.POSTPONED):
-        if job.status == Status.POSTPONED:
-            await interventions.change_status(desk.session, job, Status.PLANNED, desk.user)
-        await interventions.change_status(desk.session, job, Status.IN_PROGRESS, desk.user)
-        job.started_at = utcnow()
-        desk.user.current_intervention_id = job.id
+        started = await begin(desk, job)
         await desk.bot.send_message(
             chat_id,
-            t("entry.started", number=job.number, time=desk.options.local(job.started_at)),
+            t("entry.started", number=job.number, time=desk.options.local(started)),
             reply_markup=location_keyboard(t),
         )
         await visit.prompt()
@@ -168,6 +164,17 @@ async def job_button(query: CallbackQuery, callback_data: Job, desk: Desk) -> No
         await visit.prompt()
         return
     await desk.bot.send_message(chat_id, t("entry.not_open", status=t(f"status.{job.status}")))
+
+
+async def begin(desk: Desk, job: Intervention) -> dt.datetime:
+    """The technician has arrived: in progress, arrival time now, and their answers go
+    to this report from now on."""
+    if job.status == Status.POSTPONED:
+        await interventions.change_status(desk.session, job, Status.PLANNED, desk.user)
+    await interventions.change_status(desk.session, job, Status.IN_PROGRESS, desk.user)
+    job.started_at = started = utcnow()
+    desk.user.current_intervention_id = job.id
+    return started
 
 
 def location_keyboard(t: Translator) -> ReplyKeyboardMarkup:

@@ -34,10 +34,9 @@ from aiogram.utils.text_decorations import html_decoration as hd
 from handlers.i18n import Translator
 from handlers.parsing import ParseError, clean_text
 from handlers.technician.desk import Desk, technician
-from handlers.technician.entry import location_keyboard
+from handlers.technician.entry import begin, location_keyboard
 from storage import clients, interventions
 from storage.models import Client, utcnow
-from storage.status import Status
 
 router = Router(name="technician-new")
 
@@ -444,10 +443,7 @@ async def template_picked(
         technician=desk.user,
         scheduled_at=now,
     )
-    # As Start does in entry.py: in progress, arrived now, answers go to this report.
-    await interventions.change_status(desk.session, job, Status.IN_PROGRESS, desk.user)
-    job.started_at = now
-    desk.user.current_intervention_id = job.id
+    started_at = await begin(desk, job)
     chat_id = _chat_id(query)
     visit = await desk.open(job.id, chat_id)
     assert visit is not None  # just created for this technician
@@ -457,7 +453,7 @@ async def template_picked(
         client=hd.quote(client.name),
         kind=template.title(t.language),
     )
-    started = t("entry.started", number=job.number, time=desk.options.local(now))
+    started = t("entry.started", number=job.number, time=desk.options.local(started_at))
     await desk.bot.send_message(chat_id, f"{created}\n{started}", reply_markup=location_keyboard(t))
     await visit.prompt()
 

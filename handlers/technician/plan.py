@@ -7,6 +7,7 @@ company's TEMPLATES_DIR, which add to them or replace one of the same name.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -96,9 +97,16 @@ class Template:
         return [item.get(language) or next(iter(item.values())) for item in self.checklist]
 
 
+#: A template's name (its file name) travels in button data, which Telegram caps.
+NAME_PATTERN = re.compile(r"[a-z0-9_-]{1,32}")
+
+
 def _parse(name: str, data: dict[str, Any], origin: str) -> Template:
     def fail(problem: str) -> TemplateError:
         return TemplateError(f"template {origin}: {problem}")
+
+    if not NAME_PATTERN.fullmatch(name):
+        raise fail("the file name must be 1 to 32 lowercase letters, digits, - or _")
 
     sections_table = data.get("sections")
     if not isinstance(sections_table, dict):

@@ -137,6 +137,14 @@ class Visit:
         await self.prompt()
 
     async def back(self) -> None:
+        """Back to the previous step; within a step's follow-up questions (a part half
+        typed, a comment after a choice), back to the step's first question instead."""
+        if any(key != "editing" for key in self.data):
+            editing = self.data.get("editing")
+            self.job.wizard_data = {"editing": editing} if editing else {}
+            flag_modified(self.job, "wizard_data")
+            await self.prompt()
+            return
         earlier = self.previous_step()
         if earlier is not None:
             self.go(earlier.key)
@@ -151,7 +159,8 @@ class Visit:
     def navigation(self, *, skip: bool = True) -> list[InlineKeyboardButton]:
         """Back, skip (optional steps only) and pause: under every prompt."""
         row = []
-        if self.previous_step() is not None and not self.data.get("editing"):
+        inside = any(key != "editing" for key in self.data)
+        if (self.previous_step() is not None and not self.data.get("editing")) or inside:
             row.append(self.button(self.t("wizard.back"), "back"))
         if skip and not self.required():
             row.append(self.button(self.t("wizard.skip"), "skip"))

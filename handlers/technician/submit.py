@@ -12,7 +12,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.text_decorations import html_decoration as hd
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.i18n import Translator
+from handlers.i18n import Translator, catalog, gettext
 from handlers.technician import money
 from handlers.technician.acceptance import CLIENT, TECHNICIAN, report_signature
 from handlers.technician.photos import photo_cache
@@ -29,6 +29,12 @@ from storage.models import Attachment, AttachmentKind, IssuedReport, Signature, 
 from storage.status import Status
 
 log = logging.getLogger(__name__)
+
+
+def kind_label(language: str, kind: str) -> str:
+    """The kind of intervention as the report's reader says it ("Dépannage")."""
+    key = f"kinds.{kind}"
+    return gettext(language, key) if key in catalog(language) else kind
 
 
 def _reader(files: FileStore, path: str) -> partial[bytes]:
@@ -106,7 +112,7 @@ async def report_data(visit: Visit, code: str) -> report.ReportData:
         ),
         intervention=report.Intervention(
             number=job.number,
-            kind=visit.template.title(language),
+            kind=kind_label(language, job.kind),
             technician=visit.user.name,
             template=visit.template.title(language),
             scheduled_at=job.scheduled_at,

@@ -297,6 +297,33 @@ class IssuedReport(Base):
     issued_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+class Rating(Base):
+    """The client's rating of an intervention (1 to 5) and comment, once per intervention."""
+
+    __tablename__ = "ratings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    intervention_id: Mapped[int] = mapped_column(ForeignKey("interventions.id"), unique=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class VisitRequest(Base):
+    """A client asks for a new visit: it reaches the office as a planning request."""
+
+    __tablename__ = "visit_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    #: The intervention planned from this request, once the office has planned it.
+    intervention_id: Mapped[int | None] = mapped_column(ForeignKey("interventions.id"))
+
+
 class StatusChange(Base):
     """The audit trail: who moved an intervention from which status to which, when, why."""
 

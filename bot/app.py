@@ -21,6 +21,7 @@ from bot import requests
 from bot.config import Settings
 from bot.fsm import DatabaseStorage
 from bot.ingest import Ingest
+from bot.mailer import Mailer
 from bot.middlewares import PersonMiddleware
 from bot.scheduler import build_scheduler
 from bot.sender import OutboxSender
@@ -33,6 +34,9 @@ from storage.db import Database
 from storage.files import FileStore
 
 log = logging.getLogger(__name__)
+
+#: How long a stop waits for the delivery under way to be answered and recorded.
+SENDER_GRACE = 30.0
 
 
 class TokenRejected(Exception):
@@ -85,6 +89,7 @@ def build_options(settings: Settings) -> Options:
         ),
         download_limit=20 * 1024 * 1024 if settings.public_bot_api else None,
         photo_max_side=settings.photo_max_side,
+        email_enabled=settings.email_enabled,
     )
 
 
@@ -118,6 +123,7 @@ async def run(settings: Settings, db: Database) -> None:
             files,
             office_chat_id=settings.office_chat_id,
             office_language=settings.default_language,
+            mailer=Mailer.from_settings(settings),
         )
         ingest = Ingest(
             bot,
@@ -152,6 +158,9 @@ async def run(settings: Settings, db: Database) -> None:
         tasks[0].cancel()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(ingest.wait_idle(), timeout=10)
+        sender.stop()
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(asyncio.shield(tasks[1]), timeout=SENDER_GRACE)
         for task in [*tasks, stopper]:
             task.cancel()
         scheduler.shutdown(wait=False)

@@ -8,11 +8,12 @@ that into exit status 2.
 from __future__ import annotations
 
 from decimal import Decimal
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PUBLIC_BOT_API = "https://api.telegram.org"
@@ -59,6 +60,15 @@ class Settings(BaseSettings):
     company_vat_number: str = ""
     company_logo: Path | None = None
 
+    # Email, the second channel for validated reports: off while SMTP_HOST is empty.
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_user: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_from: str = Field(default="", validate_default=True)
+    smtp_timeout: float = Field(default=30.0, gt=0, le=600)
+
     @field_validator("admin_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
@@ -102,6 +112,30 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_chat(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("smtp_host", "smtp_user", mode="after")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return value.strip()
+
+    @field_validator("smtp_from")
+    @classmethod
+    def _check_sender(cls, value: str, info: ValidationInfo) -> str:
+        """SMTP_FROM: required once SMTP_HOST is set, and an address when given."""
+        value = value.strip()
+        if not value:
+            if info.data.get("smtp_host"):
+                raise ValueError("must be set when SMTP_HOST is set")
+            return value
+        local, at, domain = parseaddr(value)[1].rpartition("@")
+        if not (local and at and domain):
+            raise ValueError(f"not an email address: {value!r}")
+        return value
+
+    @property
+    def email_enabled(self) -> bool:
+        """True when SMTP_HOST is set: validated reports also go by email."""
+        return bool(self.smtp_host)
 
     @property
     def db_url(self) -> str:

@@ -1,4 +1,4 @@
-"""The outbox sender: the one place deliveries leave for Telegram.
+"""The outbox sender: the one place deliveries leave, for Telegram or by email.
 
 It takes pending deliveries in order, keeps Telegram's limits (see ratelimit),
 and records the outcome of each in its own short transaction:
@@ -7,6 +7,11 @@ and records the outcome of each in its own short transaction:
 - 5xx or network error: retried with growing delays, up to MAX_ATTEMPTS;
 - 403 (the person blocked the bot), 400 and other refusals: marked failed with
   the reason, and the office is told.
+Emails (channel "email") go through the mailer, outside Telegram's limits, in
+order per address: a temporary failure (server down, 4xx) is retried with the
+same delays, and holds the other emails back until then, since the server is
+the same; a refusal (5xx, login) fails with the reason and the office is told;
+with no SMTP_HOST every email fails as "email is not configured".
 A crash delays a delivery; it is sent when the bot starts again.
 """
 
@@ -15,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import html
 import logging
 import time
 from typing import Any
@@ -31,6 +37,7 @@ from aiogram.exceptions import (
 from aiogram.types import FSInputFile, Message
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from bot.mailer import Mail, Mailer, MailError
 from bot.ratelimit import RateLimiter
 from handlers.i18n import gettext
 from storage import outbox
@@ -42,6 +49,8 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 IDLE_WAKEUP_SECONDS = 30.0
+EMAIL = "email"
+EMAIL_OFF = "email is not configured"
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -59,6 +68,7 @@ class OutboxSender:
         limiter: RateLimiter | None = None,
         office_chat_id: int | None = None,
         office_language: str = "fr",
+        mailer: Mailer | None = None,
     ) -> None:
         self.bot = bot
         self.db = db
@@ -66,15 +76,26 @@ class OutboxSender:
         self.limiter = limiter or RateLimiter()
         self.office_chat_id = office_chat_id
         self.office_language = office_language
+        self.mailer = mailer
+        #: No email is tried before this (monotonic) time: after a temporary failure the
+        #: mail server is likely down for every address, not only one.
+        self.email_paused_until = 0.0
         self._wake = asyncio.Event()
+        self._stopping = False
 
     def wake(self) -> None:
         """Something was committed to the outbox: look now rather than at the next tick."""
         self._wake.set()
 
+    def stop(self) -> None:
+        """Finish the delivery under way, then stop: one cancelled in the middle would
+        be on Telegram but not marked sent, and go again at the next start."""
+        self._stopping = True
+        self._wake.set()
+
     async def run(self) -> None:
-        """Send forever, sleeping until woken or until the next delivery is due."""
-        while True:
+        """Send until stopped, sleeping until woken or until the next delivery is due."""
+        while not self._stopping:
             self._wake.clear()
             try:
                 pause = await self.send_due()
@@ -88,17 +109,23 @@ class OutboxSender:
     async def send_due(self) -> float:
         """Send every delivery that is due and allowed now; return how long to sleep."""
         async with self.db.sessions() as session:
-            batch = [(d.id, d.chat_id or 0) for d in await outbox.due(session, utcnow())]
-        waiting: dict[int, float] = {}
-        for delivery_id, chat_id in batch:
-            if chat_id in waiting:
+            batch = [(d.id, _queue_of(d)) for d in await outbox.due(session, utcnow())]
+        waiting: dict[tuple[str, int | str], float] = {}
+        for delivery_id, queue in batch:
+            if self._stopping:
+                return 0.0
+            if queue in waiting:
                 continue  # an earlier delivery to this chat is waiting: keep the order
-            wait = self.limiter.delay(chat_id, time.monotonic())
+            channel, recipient = queue
+            if channel == EMAIL:
+                wait = self.email_paused_until - time.monotonic()
+            else:
+                wait = self.limiter.delay(int(recipient), time.monotonic())
             if wait > 0:
-                waiting[chat_id] = wait
+                waiting[queue] = wait
                 continue
             if not await self._send_one(delivery_id):
-                waiting[chat_id] = 0.0  # not sent (retry later): keep the order behind it
+                waiting[queue] = 0.0  # not sent (retry later): keep the order behind it
         if waiting:
             return max(0.05, min(waiting.values()))
         if batch:
@@ -116,6 +143,8 @@ class OutboxSender:
             if delivery is None or delivery.state != DeliveryState.PENDING:
                 return True
             session.expunge(delivery)
+        if delivery.channel == EMAIL:
+            return await self._send_email(delivery)
         chat_id = delivery.chat_id or 0
         self.limiter.record(chat_id, time.monotonic())
         try:
@@ -174,6 +203,50 @@ class OutboxSender:
             return await self.bot.send_document(chat_id, upload, caption=delivery.text, **options)
         raise TelegramAPIError(method=None, message=f"unknown kind {delivery.kind!r}")  # type: ignore[arg-type]
 
+    async def _send_email(self, delivery: Delivery) -> bool:
+        """Try one email; True when it left the queue (sent or failed for good)."""
+        if self.mailer is None:
+            await self._fail(delivery, "email_off", EMAIL_OFF)
+            return True
+        try:
+            await self.mailer.send(self._mail(delivery))
+        except MailError as exc:
+            if not exc.temporary:
+                await self._fail(delivery, exc.why, exc.reason)
+                return True
+            if delivery.attempts + 1 >= MAX_ATTEMPTS:
+                await self._fail(delivery, exc.why, exc.reason)
+                return True
+            delay = backoff(delivery.attempts + 1)
+            self.email_paused_until = time.monotonic() + delay.total_seconds()
+            at, reason = utcnow() + delay, exc.reason
+            log.info("email delivery %s: %s; trying again in %s", delivery.id, reason, delay)
+            await self._update(delivery.id, lambda d: outbox.mark_retry(d, at, reason))
+            return False
+        except FileNotFoundError as exc:
+            await self._fail(delivery, "missing", f"file missing: {exc.filename}")
+        else:
+            await self._update(delivery.id, lambda d: outbox.mark_sent(d, None))
+        return True
+
+    def _mail(self, delivery: Delivery) -> Mail:
+        """The email a delivery describes; FileNotFoundError when its file is gone."""
+        attachment = None
+        if delivery.file_path:
+            attachment = self.files.absolute(delivery.file_path)
+            if not attachment.is_file():
+                raise FileNotFoundError(2, "file missing", delivery.file_path)
+        created = delivery.created_at.timestamp() if delivery.created_at else 0
+        domain = self.mailer.config.envelope_sender.rpartition("@")[2] if self.mailer else ""
+        return Mail(
+            to=delivery.email or "",
+            subject=str((delivery.options or {}).get("_subject") or ""),
+            body=delivery.text or "",
+            attachment=attachment,
+            file_name=delivery.file_name,
+            message_id=f"<terrain.{delivery.id}.{int(created)}@{domain or 'terrain'}>",
+        )
+
     async def _update(self, delivery_id: int, change: Any) -> None:
         async with self.db.transaction() as session:
             delivery = await session.get(Delivery, delivery_id)
@@ -183,8 +256,9 @@ class OutboxSender:
     async def _fail(self, delivery: Delivery, why: str, reason: str) -> None:
         """Mark the delivery failed with `reason` (for the logs and the record) and,
         unless it was for the office, tell the office why in its language
-        (`why` names the text: blocked, refused, unreachable or missing)."""
-        log.warning("delivery %s to %s failed: %s", delivery.id, delivery.chat_id, reason)
+        (`why` names the text: blocked, refused, unreachable, missing or email_*)."""
+        recipient = _recipient(delivery)
+        log.warning("delivery %s to %s failed: %s", delivery.id, recipient, reason)
         async with self.db.transaction() as session:
             row = await session.get(Delivery, delivery.id)
             if row is None:
@@ -198,9 +272,20 @@ class OutboxSender:
                         self.office_language,
                         "outbox.failed",
                         delivery_id=row.id,
-                        chat_id=row.chat_id,
+                        chat_id=html.escape(str(recipient)),
                         reason=gettext(self.office_language, f"outbox.why_{why}"),
                     ),
                     intervention_id=row.intervention_id,
                 )
         self.wake()
+
+
+def _queue_of(delivery: Delivery) -> tuple[str, int | str]:
+    """The queue a delivery waits in, in order: its Telegram chat or its email address."""
+    if delivery.channel == EMAIL:
+        return (EMAIL, (delivery.email or "").strip().lower())
+    return ("telegram", delivery.chat_id or 0)
+
+
+def _recipient(delivery: Delivery) -> int | str | None:
+    return delivery.email if delivery.channel == EMAIL else delivery.chat_id

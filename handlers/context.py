@@ -46,6 +46,8 @@ class Options:
     #: Telegram's own Bot API serves files of 20 MB at most; a self-hosted one does not.
     download_limit: int | None = 20 * 1024 * 1024
     photo_max_side: int = 1600
+    #: Validated reports also go by email when the company has set up SMTP.
+    email_enabled: bool = False
 
     def local(self, moment: dt.datetime) -> str:
         """A moment as the company reads it: 22/11/2026 14:30 in its time zone."""

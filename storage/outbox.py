@@ -59,6 +59,33 @@ def document(
     return delivery
 
 
+def email(
+    session: AsyncSession,
+    to: str,
+    subject: str,
+    body: str,
+    *,
+    file_path: str | None = None,
+    file_name: str | None = None,
+    intervention_id: int | None = None,
+) -> Delivery:
+    """Queue an email to `to`: a plain-text `body` and, when `file_path` is given, that
+    file (stored under DATA_DIR) attached as `file_name`. The address is not checked
+    here: one the mail server refuses fails the delivery, and the office is told."""
+    delivery = Delivery(
+        channel="email",
+        email=to.strip(),
+        kind="document" if file_path else "message",
+        text=body,
+        file_path=file_path,
+        file_name=file_name,
+        options={"_subject": subject},
+        intervention_id=intervention_id,
+    )
+    session.add(delivery)
+    return delivery
+
+
 async def waiting(
     session: AsyncSession, coalesce_key: str, not_before: dt.datetime
 ) -> Delivery | None:

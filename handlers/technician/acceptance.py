@@ -152,7 +152,7 @@ async def _clean_and_keep(
     await visit.bot.send_document(
         visit.chat_id,
         BufferedInputFile(cleaned, filename="signature.png"),
-        caption=visit.t("acceptance.cleaned"),
+        caption=visit.t("acceptance.cleaned" if signer == CLIENT else "acceptance.cleaned_own"),
     )
     return signature
 

@@ -16,7 +16,7 @@ from handlers.context import Options
 from handlers.filters import Known, role_name
 from handlers.i18n import LANGUAGES, Translator
 from storage import invites, outbox, users
-from storage.models import Role, User
+from storage.models import Client, Role, User
 
 router = Router(name="common")
 
@@ -34,6 +34,8 @@ def help_text(t: Translator, user: User) -> str:
     if user.role == Role.TECHNICIAN:
         lines.append(t("help.technician"))
     lines.append(t("help.common"))
+    if user.role == Role.CLIENT:
+        lines.append(t("help.client"))
     if user.role in (Role.DISPATCHER, Role.ADMIN):
         lines.append(t("help.office"))
     return "\n".join(lines)
@@ -52,8 +54,14 @@ async def start_with_invite(
     sender = message.from_user
     if sender is None:
         return
+    code = command.args or ""
+    planned = await invites.find(session, code)
+    staff = user is not None and user.role != Role.CLIENT
+    if planned is not None and planned.client_id is not None and staff:
+        await message.answer(t("invite.client_link_for_client"))
+        return
     try:
-        invite = await invites.claim(session, command.args or "")
+        invite = await invites.claim(session, code)
     except invites.InviteRefused as refused:
         await message.answer(t(f"invite.refused_{refused.problem.value}"))
         return
@@ -62,6 +70,12 @@ async def start_with_invite(
         session, sender.id, invite.name or sender.full_name, role, username=sender.username
     )
     invites.mark_used(invite, person)
+    if invite.client_id is not None:
+        linked = await session.get(Client, invite.client_id)
+        if linked is not None:
+            linked.user_id = person.id
+            if linked.language is None and person.language is None and sender.language_code:
+                linked.language = "en" if sender.language_code.startswith("en") else "fr"
     if invite.created_by_id is not None:
         inviter = await session.get(User, invite.created_by_id)
         if inviter is not None and inviter.telegram_id != sender.id:

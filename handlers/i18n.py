@@ -70,3 +70,9 @@ class Translator:
 
     def __call__(self, key: str, **values: Any) -> str:
         return gettext(self.language, key, **values)
+
+
+def kind_label(language: str, kind: str) -> str:
+    """A kind of intervention as a reader says it ("Dépannage"); unknown kinds as they are."""
+    key = f"kinds.{kind}"
+    return gettext(language, key) if key in catalog(language) else kind

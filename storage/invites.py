@@ -80,3 +80,23 @@ def mark_used(invite: Invite, user: User) -> None:
 
 async def find(session: AsyncSession, code: str) -> Invite | None:
     return await session.scalar(select(Invite).where(Invite.code == code))
+
+
+async def client_link(
+    session: AsyncSession, client_id: int, created_by: User | None, valid_for: dt.timedelta
+) -> Invite:
+    """An unused, unexpired link for this client, or a new one."""
+    existing = await session.scalar(
+        select(Invite)
+        .where(
+            Invite.client_id == client_id,
+            Invite.role == Role.CLIENT,
+            Invite.used_at.is_(None),
+            Invite.expires_at > utcnow() + dt.timedelta(days=1),
+        )
+        .order_by(Invite.id.desc())
+        .limit(1)
+    )
+    if existing is not None:
+        return existing
+    return await create(session, Role.CLIENT, created_by, valid_for, client_id=client_id)

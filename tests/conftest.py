@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import tomllib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from bot.ingest import Ingest
 from bot.ratelimit import RateLimiter
 from bot.sender import OutboxSender
 from handlers.context import Options
-from handlers.technician.plan import Template, load_templates
+from handlers.technician.plan import Template, _parse, load_templates
 from storage import interventions, migrate, users
 from storage.db import Database
 from storage.files import FileStore
@@ -230,3 +231,29 @@ async def load_job(db: Database, job: Job) -> Intervention:
         found = await interventions.get(session, job.id)
     assert found is not None
     return found
+
+
+#: A short report: text sections, photos, results, times and pricing (no checklist or parts).
+SHORT = """
+kind = "repair"
+title = { fr = "Dépannage court", en = "Short repair" }
+labour_rate = "60"
+[sections]
+context = "required"
+work_done = "optional"
+photos = "required"
+results = "required"
+remarks = "optional"
+times = "required"
+pricing = "required"
+"""
+
+
+@pytest.fixture
+def short(harness: Harness) -> Harness:
+    """The harness with the SHORT template available as "short"."""
+    templates = load_templates()
+    templates["short"] = _parse("short", tomllib.loads(SHORT), "short.toml")
+    harness.templates.clear()
+    harness.templates.update(templates)
+    return harness

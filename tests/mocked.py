@@ -155,9 +155,16 @@ class RecordingSession(BaseSession):
             return self._message(params, **content)
         if name == "editMessageText":
             return self._message(params, text=params["text"], edit_date=int(time.time()))
+        if name == "editMessageCaption":
+            return self._message(
+                params, caption=params.get("caption", ""), edit_date=int(time.time())
+            )
         if name == "sendDocument":
             document = {"file_id": "DOC", "file_unique_id": "DOCU", "file_name": "file"}
             return self._message(params, document=document)
+        if name == "sendPhoto":
+            size = {"file_unique_id": "PHOTOU", "width": 1280, "height": 960}
+            return self._message(params, photo=[{"file_id": "PHOTO", **size}])
         if name in (
             "answerCallbackQuery",
             "setMyCommands",

@@ -4,7 +4,6 @@ and bad input answered without losing anything."""
 from __future__ import annotations
 
 import io
-import tomllib
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -13,41 +12,16 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from handlers.technician.plan import Template, _parse, load_templates
-from storage.models import Attachment, AttachmentKind, Delivery
-from tests.conftest import TECHNICIAN, Harness, Job, load_job, plan_job, start_job
+from handlers.technician.plan import load_templates
+from storage.models import Attachment, AttachmentKind
+from tests.conftest import SHORT, TECHNICIAN, Harness, Job, load_job, plan_job, start_job
 from tests.mocked import Call, Person, button
-
-#: A short report: text sections, photos, results, times and pricing (no checklist or parts).
-SHORT = """
-kind = "repair"
-title = { fr = "Dépannage court", en = "Short repair" }
-labour_rate = "60"
-[sections]
-context = "required"
-work_done = "optional"
-photos = "required"
-results = "required"
-remarks = "optional"
-times = "required"
-pricing = "required"
-"""
 
 
 def jpeg(width: int = 64, height: int = 48, color: str = "red") -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (width, height), color).save(buffer, "JPEG")
     return buffer.getvalue()
-
-
-@pytest.fixture
-def short(harness: Harness) -> Harness:
-    """The harness with the SHORT template available as "short"."""
-    templates = load_templates()
-    templates["short"] = _parse("short", tomllib.loads(SHORT), "short.toml")
-    harness.templates.clear()
-    harness.templates.update(templates)
-    return harness
 
 
 async def started(harness: Harness, template: str = "short") -> Job:
@@ -510,10 +484,6 @@ def test_a_broken_template_is_named_with_its_problem(tmp_path: Path) -> None:
     (tmp_path / "bad.toml").write_text('[sections]\nsoldering = "required"\n', encoding="utf-8")
     with pytest.raises(TemplateError, match=r"bad\.toml: unknown section 'soldering'"):
         load_templates(tmp_path)
-
-
-def _unused(*_: Any) -> Template | Delivery | None:
-    return None
 
 
 def signature_photo() -> bytes:

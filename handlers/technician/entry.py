@@ -5,23 +5,27 @@ several open interventions."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 
+import segno
 from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import (
+    BufferedInputFile,
     CallbackQuery,
     KeyboardButton,
     Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
+from aiogram.utils.deep_linking import create_start_link
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram.utils.text_decorations import html_decoration as hd
 
 from handlers.i18n import Translator
 from handlers.technician.desk import WORKING, Desk, technician
-from storage import interventions
+from storage import interventions, invites
 from storage.models import Intervention, utcnow
 from storage.status import OPEN_FOR_TECHNICIAN, Status
 
@@ -146,6 +150,9 @@ async def job_button(query: CallbackQuery, callback_data: Job, desk: Desk) -> No
         return
     job = visit.job
     await query.answer()
+    if callback_data.a == "qr":
+        await send_client_qr(desk, chat_id, job)
+        return
     if callback_data.a == "open":
         await show_card(desk, chat_id, job)
         return
@@ -175,6 +182,24 @@ async def begin(desk: Desk, job: Intervention) -> dt.datetime:
     job.started_at = started = utcnow()
     desk.user.current_intervention_id = job.id
     return started
+
+
+async def send_client_qr(desk: Desk, chat_id: int, job: Intervention) -> None:
+    """The client's link as a QR code, for the client to scan on site."""
+    if job.client.user_id is not None:
+        await desk.bot.send_message(chat_id, desk.t("entry.client_linked"))
+        return
+    invite = await invites.client_link(
+        desk.session, job.client_id, desk.user, dt.timedelta(days=365)
+    )
+    link = await create_start_link(desk.bot, invite.code)
+    png = io.BytesIO()
+    segno.make(link, error="m").save(png, kind="png", scale=10, border=3)
+    await desk.bot.send_photo(
+        chat_id,
+        BufferedInputFile(png.getvalue(), filename="client-link.png"),
+        caption=desk.t("submit.qr_caption", link=hd.quote(link)),
+    )
 
 
 def location_keyboard(t: Translator) -> ReplyKeyboardMarkup:

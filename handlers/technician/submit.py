@@ -5,16 +5,21 @@ and the intervention waits for the office's validation."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from functools import partial
 
 from aiogram.types import CallbackQuery, Message
+from aiogram.utils.deep_linking import create_start_link
+from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram.utils.text_decorations import html_decoration as hd
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.i18n import Translator, catalog, gettext
+from handlers.callbacks import decision_keyboard
+from handlers.i18n import Translator, kind_label
 from handlers.technician import money
 from handlers.technician.acceptance import CLIENT, TECHNICIAN, report_signature
+from handlers.technician.entry import Job
 from handlers.technician.photos import photo_cache
 from handlers.technician.plan import Kind
 from handlers.technician.review import missing_required
@@ -23,18 +28,15 @@ from handlers.technician.visit import KINDS, StepKind, Visit, Wz
 from reports import data as report
 from reports.pdf import build_report
 from reports.verify import new_verification_code
-from storage import interventions, outbox
+from storage import interventions, invites, outbox
 from storage.files import FileStore
 from storage.models import Attachment, AttachmentKind, IssuedReport, Signature, utcnow
 from storage.status import Status
 
 log = logging.getLogger(__name__)
 
-
-def kind_label(language: str, kind: str) -> str:
-    """The kind of intervention as the report's reader says it ("Dépannage")."""
-    key = f"kinds.{kind}"
-    return gettext(language, key) if key in catalog(language) else kind
+#: How long the client's link (printed as a QR code on the report) stays valid.
+CLIENT_LINK_VALIDITY = dt.timedelta(days=365)
 
 
 def _reader(files: FileStore, path: str) -> partial[bytes]:
@@ -50,6 +52,16 @@ async def _signature_bytes(
     if attachment is None:
         return None
     return await asyncio.to_thread(files.read, attachment.path)
+
+
+async def client_link(visit: Visit) -> str | None:
+    """The deep link that links the client's Telegram account, while not linked yet."""
+    if visit.client.user_id is not None:
+        return None
+    invite = await invites.client_link(
+        visit.session, visit.client.id, visit.user, CLIENT_LINK_VALIDITY
+    )
+    return await create_start_link(visit.bot, invite.code)
 
 
 async def report_data(visit: Visit, code: str) -> report.ReportData:
@@ -143,6 +155,7 @@ async def report_data(visit: Visit, code: str) -> report.ReportData:
         language=language,
         timezone=options.tz.key,
         verification_code=code,
+        client_link=await client_link(visit),
         issued_at=utcnow(),
     )
 
@@ -230,10 +243,16 @@ async def submit_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
                 client=hd.quote(visit.client.name),
                 technician=hd.quote(visit.user.name),
             ),
+            options={"reply_markup": decision_keyboard(tr, job.id).model_dump(exclude_none=True)},
             intervention_id=job.id,
         )
     log.info("report %s submitted (%d bytes, code %s)", job.number, len(pdf), code)
-    await visit.say(t("submit.done", number=job.number))
+    qr = None
+    if visit.client.user_id is None:
+        builder = InlineKeyboardBuilder()
+        builder.button(text=t("submit.show_qr"), callback_data=Job(i=job.id, a="qr"))
+        qr = builder.as_markup()
+    await visit.say(t("submit.done", number=job.number), qr)
 
 
 KINDS[Kind.SUBMIT] = StepKind(submit_prompt, submit_answer, submit_press)

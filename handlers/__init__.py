@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import access, client, common, fallback, office, technician, validation, verify
+from handlers import (
+    access,
+    client,
+    common,
+    exports,
+    fallback,
+    office,
+    stats,
+    technician,
+    validation,
+    verify,
+)
 
 
 def setup_routers() -> list[Router]:
@@ -18,6 +29,8 @@ def setup_routers() -> list[Router]:
         verify.router,
         validation.router,
         office.router,
+        exports.router,
+        stats.router,
         client.router,
         technician.router(),
         fallback.router,

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from handlers.context import Pricing as CompanyPricing
 from handlers.technician.visit import Visit
 from reports.data import DistanceTravel, FlatTravel, Language, PartLine, Pricing, Travel
 from reports.formatting import Formatter
 from reports.totals import Totals, compute_totals
+from storage.models import Intervention
 
 HUNDRED = Decimal(100)
 
@@ -33,14 +35,33 @@ def travel_mode(visit: Visit) -> str:
     return visit.job.travel_mode or visit.options.pricing.travel_mode
 
 
-def travel(visit: Visit) -> Travel | None:
-    job = visit.job
-    if travel_mode(visit) == "km":
+def pricing_inputs(
+    job: Intervention, template_rate: Decimal | None, defaults: CompanyPricing
+) -> Pricing:
+    """The one rule choosing the pricing inputs, for the wizard, the report and the
+    exports: the intervention's value, else the template's (labour rate only), else
+    the company's."""
+    if job.labour_rate is not None:
+        rate = job.labour_rate
+    elif template_rate is not None:
+        rate = template_rate
+    else:
+        rate = defaults.labour_rate
+    vat = job.vat_rate if job.vat_rate is not None else defaults.vat_percent
+    return Pricing(
+        hours=job.worked_hours or Decimal(0),
+        labour_rate=rate,
+        travel=job_travel(job, defaults),
+        vat_rate=vat / HUNDRED,
+        payment_terms=job.payment_terms or defaults.payment_terms,
+    )
+
+
+def job_travel(job: Intervention, defaults: CompanyPricing) -> Travel | None:
+    if (job.travel_mode or defaults.travel_mode) == "km":
         if job.travel_km is None:
             return None
-        rate = job.travel_km_rate
-        if rate is None:
-            rate = visit.options.pricing.travel_km_rate
+        rate = job.travel_km_rate if job.travel_km_rate is not None else defaults.travel_km_rate
         return DistanceTravel(distance_km=job.travel_km, rate_per_km=rate)
     if job.travel_flat is None:
         return None
@@ -52,13 +73,7 @@ def payment_terms(visit: Visit) -> str:
 
 
 def pricing(visit: Visit) -> Pricing:
-    return Pricing(
-        hours=visit.job.worked_hours or Decimal(0),
-        labour_rate=labour_rate(visit),
-        travel=travel(visit),
-        vat_rate=vat_percent(visit) / HUNDRED,
-        payment_terms=payment_terms(visit),
-    )
+    return pricing_inputs(visit.job, visit.template.labour_rate, visit.options.pricing)
 
 
 def part_lines(visit: Visit) -> list[PartLine]:

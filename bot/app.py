@@ -117,6 +117,7 @@ async def run(settings: Settings, db: Database) -> None:
         me = await _wait_for_api(bot)
         log.info("connected as @%s (id %s), database %s", me.username, me.id, db.engine.url)
         dispatcher = build_dispatcher()
+        options = build_options(settings)
         sender = OutboxSender(
             bot,
             db,
@@ -134,14 +135,14 @@ async def run(settings: Settings, db: Database) -> None:
             default_language=settings.default_language,
             after_commit=sender.wake,
             handler_kwargs={
-                "options": build_options(settings),
+                "options": options,
                 "files": files,
                 "templates": load_templates(settings.templates_dir),
             },
         )
         with contextlib.suppress(TelegramNetworkError, TelegramServerError):
             await set_commands(bot)
-        scheduler = build_scheduler(db)
+        scheduler = build_scheduler(db, options)
         scheduler.start()
         await ingest.recover()
         stop = asyncio.Event()

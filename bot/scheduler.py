@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import logging
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from storage import inbox
+from handlers.context import Options
+from handlers.i18n import Translator
+from storage import inbox, interventions, outbox
 from storage.db import Database
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
+
+#: A planned intervention not started this long after its time is reported to the office.
+OVERDUE_AFTER = dt.timedelta(minutes=15)
 
 #: Handled updates are kept this long (to recognise one Telegram sends twice), then forgotten.
 KEEP_HANDLED_UPDATES = dt.timedelta(days=14)
@@ -26,7 +32,38 @@ async def forget_old_updates(db: Database) -> int:
     return count
 
 
-def build_scheduler(db: Database) -> AsyncIOScheduler:
+async def tell_overdue(db: Database, options: Options) -> int:
+    """Tell the office, once each, of planned interventions whose time passed
+    OVERDUE_AFTER ago without a start. Returns how many were told."""
+    if options.office_chat_id is None:
+        return 0
+    t = Translator(options.default_language)
+    told = 0
+    async with db.transaction() as session:
+        late = await interventions.overdue(session, utcnow() - OVERDUE_AFTER)
+        for job in late:
+            key = f"overdue:{job.id}"
+            if await outbox.exists(session, key):
+                continue
+            technician = job.technician.name if job.technician else t("notices.nobody")
+            notice = outbox.message(
+                session,
+                options.office_chat_id,
+                t(
+                    "notices.overdue",
+                    number=job.number,
+                    client=html.escape(job.client.name),
+                    when=options.local(job.scheduled_at) if job.scheduled_at else "—",
+                    technician=html.escape(technician),
+                ),
+                intervention_id=job.id,
+            )
+            notice.coalesce_key = key
+            told += 1
+    return told
+
+
+def build_scheduler(db: Database, options: Options | None = None) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=dt.UTC)
     scheduler.add_job(
         forget_old_updates,
@@ -37,4 +74,14 @@ def build_scheduler(db: Database) -> AsyncIOScheduler:
         coalesce=True,
         max_instances=1,
     )
+    if options is not None:
+        scheduler.add_job(
+            tell_overdue,
+            "interval",
+            minutes=5,
+            args=[db, options],
+            id="tell-overdue",
+            coalesce=True,
+            max_instances=1,
+        )
     return scheduler

@@ -3,6 +3,7 @@ lists the technician and the office look at."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import select, update
@@ -148,5 +149,17 @@ async def client_history(
         .where(Intervention.client_id == client_id, Intervention.id != before.id)
         .order_by(Intervention.created_at.desc(), Intervention.id.desc())
         .limit(limit)
+    )
+    return (await session.scalars(query)).all()
+
+
+async def overdue(session: AsyncSession, before: dt.datetime) -> Sequence[Intervention]:
+    """Planned interventions scheduled before `before` (not started in time)."""
+    query = (
+        select(Intervention)
+        .options(selectinload(Intervention.client), selectinload(Intervention.technician))
+        .where(Intervention.status == Status.PLANNED, Intervention.scheduled_at < before)
+        .order_by(Intervention.scheduled_at)
+        .limit(200)
     )
     return (await session.scalars(query)).all()

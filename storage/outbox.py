@@ -86,6 +86,12 @@ def email(
     return delivery
 
 
+async def exists(session: AsyncSession, coalesce_key: str) -> bool:
+    """Whether any delivery was ever queued under `coalesce_key` (sent or not)."""
+    query = select(Delivery.id).where(Delivery.coalesce_key == coalesce_key).limit(1)
+    return await session.scalar(query) is not None
+
+
 async def waiting(
     session: AsyncSession, coalesce_key: str, not_before: dt.datetime
 ) -> Delivery | None:
@@ -139,6 +145,33 @@ def mark_retry(delivery: Delivery, at: dt.datetime, error: str, count_attempt: b
         delivery.attempts += 1
     delivery.next_attempt_at = at
     delivery.last_error = error
+
+
+def mark_merged(delivery: Delivery, into: Delivery) -> None:
+    """The delivery's text now travels inside `into` (a merged group notice)."""
+    delivery.state = DeliveryState.SENT
+    delivery.sent_at = utcnow()
+    delivery.last_error = f"merged into delivery {into.id}"
+
+
+def location(
+    session: AsyncSession,
+    chat_id: int,
+    latitude: float,
+    longitude: float,
+    *,
+    intervention_id: int | None = None,
+) -> Delivery:
+    """Queue a location pin."""
+    delivery = Delivery(
+        channel="telegram",
+        chat_id=chat_id,
+        kind="location",
+        options={"latitude": latitude, "longitude": longitude},
+        intervention_id=intervention_id,
+    )
+    session.add(delivery)
+    return delivery
 
 
 def mark_failed(delivery: Delivery, error: str) -> None:

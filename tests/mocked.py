@@ -155,6 +155,9 @@ class RecordingSession(BaseSession):
             return self._message(params, **content)
         if name == "editMessageText":
             return self._message(params, text=params["text"], edit_date=int(time.time()))
+        if name == "sendLocation":
+            location = {"latitude": params["latitude"], "longitude": params["longitude"]}
+            return self._message(params, location=location)
         if name == "editMessageCaption":
             return self._message(
                 params, caption=params.get("caption", ""), edit_date=int(time.time())

@@ -181,7 +181,7 @@ async def test_an_album_of_ten_photos_is_ten_photos_and_one_confirmation(short: 
     calls = await short.feed(*album)
     assert [c for c in calls if c.method == "sendMessage"] == []
     assert len([c for c in calls if c.method == "download"]) == 10
-    confirmations = await short.deliver(now=True)
+    confirmations = [c for c in await short.deliver(now=True) if c.chat_id == TECHNICIAN.id]
     assert len(confirmations) == 1
     assert "10 photo(s) enregistrée(s)" in confirmations[0].text
     kept = await attachments_of(short, job)

@@ -25,7 +25,7 @@ from aiogram.utils.text_decorations import html_decoration as hd
 
 from handlers.i18n import Translator
 from handlers.technician.desk import WORKING, Desk, technician
-from storage import interventions, invites
+from storage import interventions, invites, outbox
 from storage.models import Intervention, utcnow
 from storage.status import OPEN_FOR_TECHNICIAN, Status
 
@@ -181,6 +181,21 @@ async def begin(desk: Desk, job: Intervention) -> dt.datetime:
     await interventions.change_status(desk.session, job, Status.IN_PROGRESS, desk.user)
     job.started_at = started = utcnow()
     desk.user.current_intervention_id = job.id
+    office = desk.options.office_chat_id
+    if office is not None:
+        tr = Translator(desk.options.default_language)
+        outbox.message(
+            desk.session,
+            office,
+            tr(
+                "notices.started",
+                number=job.number,
+                client=hd.quote(job.client.name),
+                technician=hd.quote(desk.user.name),
+                time=desk.options.local(started)[-5:],
+            ),
+            intervention_id=job.id,
+        )
     return started
 
 
@@ -231,6 +246,18 @@ async def location(message: Message, desk: Desk) -> None:
         t("entry.location_saved", number=visit.job.number, accuracy=accuracy),
         reply_markup=ReplyKeyboardRemove(),
     )
+    office = desk.options.office_chat_id
+    if office is not None:
+        tr = Translator(desk.options.default_language)
+        outbox.message(
+            desk.session,
+            office,
+            tr("notices.on_site", number=visit.job.number, technician=hd.quote(desk.user.name)),
+            intervention_id=visit.job.id,
+        )
+        outbox.location(
+            desk.session, office, pin.latitude, pin.longitude, intervention_id=visit.job.id
+        )
     await visit.prompt()
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from alembic.util.exc import CommandError
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import export_command
+from bot import export_command, import_command
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import setup_logging
 from storage import migrate, users
@@ -48,6 +48,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     disable = people.add_parser("disable", help="stop a person from using the bot")
     disable.add_argument("--telegram-id", type=int, required=True)
     export_command.add_parser(commands)
+    import_command.add_parser(commands)
     return parser.parse_args(argv)
 
 
@@ -63,6 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "check": _check,
             "users": _users,
             "export": export_command.run,
+            "import": import_command.run,
         }[args.command]
         return asyncio.run(command(settings, args))
     except (ConfigError, DatabaseUnavailable, Problem) as problem:

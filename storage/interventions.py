@@ -163,3 +163,34 @@ async def overdue(session: AsyncSession, before: dt.datetime) -> Sequence[Interv
         .limit(200)
     )
     return (await session.scalars(query)).all()
+
+
+async def scheduled_between(
+    session: AsyncSession, start: dt.datetime, end: dt.datetime
+) -> Sequence[Intervention]:
+    """Interventions scheduled from `start` (included) to `end` (excluded), with their
+    client, site and technician, by time."""
+    query = (
+        select(Intervention)
+        .options(
+            selectinload(Intervention.client),
+            selectinload(Intervention.site),
+            selectinload(Intervention.technician),
+        )
+        .where(Intervention.scheduled_at >= start, Intervention.scheduled_at < end)
+        .order_by(Intervention.scheduled_at, Intervention.id)
+    )
+    return (await session.scalars(query)).all()
+
+
+async def for_planning(session: AsyncSession, intervention_id: int) -> Intervention | None:
+    """The intervention with its client, site and technician loaded, for the office."""
+    return await session.scalar(
+        select(Intervention)
+        .options(
+            selectinload(Intervention.client),
+            selectinload(Intervention.site),
+            selectinload(Intervention.technician),
+        )
+        .where(Intervention.id == intervention_id)
+    )

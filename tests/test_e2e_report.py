@@ -756,6 +756,15 @@ async def test_a_message_on_its_way_at_sigterm_is_not_sent_again_after_a_restart
     card = await chat.expect("Première intervention chez ce client")
     chat.press(card, "Commencer")
     await chat.expect(french_step(1, "Contexte"))
+    await deployment.until(  # the office's notice of the start is out of the way
+        lambda: [
+            r
+            for r in api.requests
+            if r.method == "sendMessage" and r.answered and "commencée par" in str(r.params)
+        ],
+        timeout=STEP_TIMEOUT,
+        what="the office told of the start before the photo",
+    )
 
     api.delay("sendMessage", 2.0, times=1)  # the next one is the confirmation
     chat.photo(noisy_jpeg(7))  # kept for the photo section; confirmed through the outbox
@@ -771,7 +780,7 @@ async def test_a_message_on_its_way_at_sigterm_is_not_sent_again_after_a_restart
         confirmation_on_its_way, timeout=STEP_TIMEOUT, what="the confirmation on its way"
     )
     await bot.stop_cleanly()
-    states = deployment.query("SELECT state FROM deliveries")
+    states = deployment.query(f"SELECT state FROM deliveries WHERE chat_id = {LUC.id}")
 
     await bot.start(api)
     assert on_its_way.ok, "Telegram did not complete the request it received"

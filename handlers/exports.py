@@ -33,13 +33,12 @@ from handlers.context import Pricing as CompanyPricing
 from handlers.filters import office
 from handlers.i18n import Translator, catalog, gettext, kind_label
 from handlers.parsing import ParseError, parse_date
-from handlers.technician.money import pricing_inputs
+from handlers.technician.money import job_part_lines, pricing_inputs
 from handlers.technician.plan import Template
-from reports.data import DistanceTravel, Language, PartLine
+from reports.data import DistanceTravel, Language
 from reports.exports import KEYS, ExportRow, Format, build_export
 from reports.totals import compute_totals
 from storage.exports import ExportRecord, interventions_between
-from storage.models import Intervention
 
 router = Router(name="exports")
 
@@ -136,18 +135,6 @@ def parse_period(text: str | None, *, today: dt.date) -> Period:
 # The rows --------------------------------------------------------------------------
 
 
-def part_lines(job: Intervention) -> list[PartLine]:
-    return [
-        PartLine(
-            reference=part.reference or "",
-            designation=part.designation,
-            quantity=part.quantity,
-            unit_price=part.unit_price,
-        )
-        for part in job.parts
-    ]
-
-
 def language_of(language: str) -> Language:
     return "en" if language == "en" else "fr"
 
@@ -175,7 +162,7 @@ def export_rows(
         job = record.job
         template = templates.get(job.template)
         pricing = pricing_inputs(job, template.labour_rate if template else None, defaults)
-        totals = compute_totals(pricing, part_lines(job))
+        totals = compute_totals(pricing, job_part_lines(job))
         distance = pricing.travel if isinstance(pricing.travel, DistanceTravel) else None
         rows.append(
             ExportRow(

@@ -20,17 +20,16 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aiogram import BaseMiddleware, Bot, F, Router
+from aiogram import Bot, F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, TelegramObject
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram.utils.text_decorations import html_decoration as hd
 from sqlalchemy import select
@@ -40,6 +39,7 @@ from handlers.context import Options
 from handlers.filters import office
 from handlers.i18n import Translator, pick_language
 from handlers.parsing import ParseError, clean_text, parse_datetime
+from handlers.provide import provide
 from handlers.technician.entry import Job
 from handlers.technician.new import (
     BY_STEP,
@@ -120,6 +120,19 @@ class Planner:
     templates: dict[str, Template]
     state: FSMContext
 
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Planner:
+        """The planner of the person behind the update (see handlers.provide)."""
+        return cls(
+            session=data["session"],
+            bot=data["bot"],
+            user=data["user"],
+            t=data["t"],
+            options=data["options"],
+            templates=data["templates"],
+            state=data["state"],
+        )
+
     def now(self) -> dt.datetime:
         return utcnow()
 
@@ -132,31 +145,7 @@ class Planner:
         return template.title((t or self.t).language) if template else job.kind
 
 
-class PlannerMiddleware(BaseMiddleware):
-    """Adds `planner` for registered people (only office handlers ask for it)."""
-
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
-        user: User | None = data.get("user")
-        if user is not None:
-            data["planner"] = Planner(
-                session=data["session"],
-                bot=data["bot"],
-                user=user,
-                t=data["t"],
-                options=data["options"],
-                templates=data["templates"],
-                state=data["state"],
-            )
-        return await handler(event, data)
-
-
-router.message.middleware(PlannerMiddleware())
-router.callback_query.middleware(PlannerMiddleware())
+provide(router, "planner", Planner.from_data)
 
 
 # Small helpers ------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
+from handlers.provide import provide
 from handlers.technician import (  # noqa: F401 (steps register)
     acceptance,
     checklist,
@@ -17,7 +18,7 @@ from handlers.technician import (  # noqa: F401 (steps register)
     submit,
     wizard,
 )
-from handlers.technician.desk import DeskMiddleware
+from handlers.technician.desk import Desk
 
 
 def router() -> Router:
@@ -25,7 +26,6 @@ def router() -> Router:
     comes first: while it is under way it takes text, and it lets another command or
     button end it before entry's handlers run."""
     area = Router(name="technician")
-    area.message.middleware(DeskMiddleware())
-    area.callback_query.middleware(DeskMiddleware())
+    provide(area, "desk", Desk.from_data)
     area.include_routers(new.router, entry.router, wizard.router)
     return area

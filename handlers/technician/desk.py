@@ -3,12 +3,10 @@ handed to them by a middleware as `desk` rather than as eight arguments."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aiogram import BaseMiddleware, Bot
-from aiogram.types import TelegramObject
+from aiogram import Bot
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.context import Options
@@ -36,6 +34,19 @@ class Desk:
     options: Options
     files: FileStore
     templates: dict[str, Template]
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Desk:
+        """The desk of the person behind the update (see handlers.provide)."""
+        return cls(
+            session=data["session"],
+            bot=data["bot"],
+            user=data["user"],
+            t=data["t"],
+            options=data["options"],
+            files=data["files"],
+            templates=data["templates"],
+        )
 
     def template(self, name: str) -> Template:
         return self.templates.get(name) or next(iter(self.templates.values()))
@@ -66,26 +77,3 @@ class Desk:
         if visit is None or visit.job.status not in WORKING:
             return None
         return visit
-
-
-class DeskMiddleware(BaseMiddleware):
-    """Adds `desk` for technicians (handlers of other people never ask for it)."""
-
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
-        user: User | None = data.get("user")
-        if user is not None:
-            data["desk"] = Desk(
-                session=data["session"],
-                bot=data["bot"],
-                user=user,
-                t=data["t"],
-                options=data["options"],
-                files=data["files"],
-                templates=data["templates"],
-            )
-        return await handler(event, data)

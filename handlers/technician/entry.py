@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections.abc import Sequence
 
 import segno
 from aiogram import F, Router
@@ -14,6 +15,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import (
     BufferedInputFile,
     CallbackQuery,
+    InlineKeyboardMarkup,
     KeyboardButton,
     Message,
     ReplyKeyboardMarkup,
@@ -56,6 +58,17 @@ def _line(desk: Desk, job: Intervention) -> str:
     return " · ".join(parts)
 
 
+def job_buttons(jobs: Sequence[Intervention], action: str) -> InlineKeyboardMarkup:
+    """One button per intervention ("OT-2026-0042 · Client"), each doing `action`."""
+    builder = InlineKeyboardBuilder()
+    for job in jobs:
+        builder.button(
+            text=f"{job.number} · {job.client.name}"[:60], callback_data=Job(i=job.id, a=action)
+        )
+    builder.adjust(1)
+    return builder.as_markup()
+
+
 async def _show_list(message: Message, desk: Desk, today_only: bool) -> None:
     jobs = list(await interventions.for_technician(desk.session, desk.user.id, OPEN_FOR_TECHNICIAN))
     if today_only:
@@ -70,15 +83,9 @@ async def _show_list(message: Message, desk: Desk, today_only: bool) -> None:
     if not jobs:
         await message.answer(desk.t("entry.none_today" if today_only else "entry.none"))
         return
-    builder = InlineKeyboardBuilder()
-    for job in jobs:
-        builder.button(
-            text=f"{job.number} · {job.client.name}"[:60], callback_data=Job(i=job.id, a="open")
-        )
-    builder.adjust(1)
     title = desk.t("entry.today" if today_only else "entry.list")
     lines = "\n".join(f"• {_line(desk, job)}" for job in jobs)
-    await message.answer(f"{title}\n\n{lines}", reply_markup=builder.as_markup())
+    await message.answer(f"{title}\n\n{lines}", reply_markup=job_buttons(jobs, "open"))
 
 
 @router.message(Command("today"), technician)
@@ -285,10 +292,4 @@ async def resume(message: Message, desk: Desk) -> None:
     if not working:
         await message.answer(desk.t("entry.nothing_to_resume"))
         return
-    builder = InlineKeyboardBuilder()
-    for job in working:
-        builder.button(
-            text=f"{job.number} · {job.client.name}"[:60], callback_data=Job(i=job.id, a="continue")
-        )
-    builder.adjust(1)
-    await message.answer(desk.t("entry.which_one"), reply_markup=builder.as_markup())
+    await message.answer(desk.t("entry.which_one"), reply_markup=job_buttons(working, "continue"))

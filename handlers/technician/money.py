@@ -18,21 +18,16 @@ HUNDRED = Decimal(100)
 
 def labour_rate(visit: Visit) -> Decimal:
     """The intervention's own rate, else its template's, else the company's."""
-    job = visit.job
-    if job.labour_rate is not None:
-        return job.labour_rate
-    if visit.template.labour_rate is not None:
-        return visit.template.labour_rate
-    return visit.options.pricing.labour_rate
-
-
-def vat_percent(visit: Visit) -> Decimal:
-    job = visit.job
-    return job.vat_rate if job.vat_rate is not None else visit.options.pricing.vat_percent
+    return pricing(visit).labour_rate
 
 
 def travel_mode(visit: Visit) -> str:
-    return visit.job.travel_mode or visit.options.pricing.travel_mode
+    """ "flat" or "km": the intervention's own choice, else the company's."""
+    return job_travel_mode(visit.job, visit.options.pricing)
+
+
+def job_travel_mode(job: Intervention, defaults: CompanyPricing) -> str:
+    return job.travel_mode or defaults.travel_mode
 
 
 def pricing_inputs(
@@ -58,7 +53,7 @@ def pricing_inputs(
 
 
 def job_travel(job: Intervention, defaults: CompanyPricing) -> Travel | None:
-    if (job.travel_mode or defaults.travel_mode) == "km":
+    if job_travel_mode(job, defaults) == "km":
         if job.travel_km is None:
             return None
         rate = job.travel_km_rate if job.travel_km_rate is not None else defaults.travel_km_rate
@@ -69,7 +64,7 @@ def job_travel(job: Intervention, defaults: CompanyPricing) -> Travel | None:
 
 
 def payment_terms(visit: Visit) -> str:
-    return visit.job.payment_terms or visit.options.pricing.payment_terms
+    return pricing(visit).payment_terms
 
 
 def pricing(visit: Visit) -> Pricing:
@@ -77,6 +72,11 @@ def pricing(visit: Visit) -> Pricing:
 
 
 def part_lines(visit: Visit) -> list[PartLine]:
+    return job_part_lines(visit.job)
+
+
+def job_part_lines(job: Intervention) -> list[PartLine]:
+    """The intervention's parts as the pricing rules and the report read them."""
     return [
         PartLine(
             reference=part.reference or "",
@@ -84,7 +84,7 @@ def part_lines(visit: Visit) -> list[PartLine]:
             quantity=part.quantity,
             unit_price=part.unit_price,
         )
-        for part in visit.job.parts
+        for part in job.parts
     ]
 
 

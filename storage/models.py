@@ -159,6 +159,9 @@ class Intervention(Base):
     technician_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     request: Mapped[str | None] = mapped_column(Text)
+    #: The office's own reference for this job (from an imported file), unique when set,
+    #: so importing the same file twice plans nothing twice.
+    reference: Mapped[str | None] = mapped_column(String(100), unique=True)
     scheduled_at: Mapped[dt.datetime | None]
     started_at: Mapped[dt.datetime | None]
     ended_at: Mapped[dt.datetime | None]
@@ -280,6 +283,28 @@ class Signature(Base):
     signer_name: Mapped[str] = mapped_column(String(200))
     attachment_id: Mapped[int] = mapped_column(ForeignKey("attachments.id"))
     signed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Answer(Base):
+    """A message a person sent that gave a stored answer, so that an edit of that
+    message later changes the answer it gave (or is answered with why it cannot).
+
+    `target` says where the answer went ("field:context", "checklist:3",
+    "part:12:quantity", "caption:45"...); `text` is what that message contributed,
+    to find it again in a section written over several messages.
+    """
+
+    __tablename__ = "answers"
+    __table_args__ = (UniqueConstraint("chat_id", "message_id", "target"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    intervention_id: Mapped[int] = mapped_column(ForeignKey("interventions.id"), index=True)
+    step: Mapped[str] = mapped_column(String(50))
+    target: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class IssuedReport(Base):

@@ -3,24 +3,38 @@ ask for a new visit. A client sees only their own interventions."""
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Annotated
+
 from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram.utils.text_decorations import html_decoration as hd
+from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.callbacks import RowId
 from handlers.context import Options
 from handlers.filters import HasRole
 from handlers.i18n import Translator, kind_label
 from handlers.parsing import ParseError, clean_text
-from storage import outbox
-from storage.models import Client, Intervention, Rating, Role, User, VisitRequest
+from storage import interventions, issued, outbox
+from storage.models import (
+    Attachment,
+    Client,
+    Intervention,
+    Rating,
+    Role,
+    User,
+    VisitRequest,
+    utcnow,
+)
 from storage.status import Status
 
 router = Router(name="client")
@@ -29,12 +43,75 @@ LISTED = 10
 
 
 class Rate(CallbackData, prefix="rate"):
-    i: int
-    s: int
+    """A rating of intervention `i`: `s` stars (1 to 5), or 0 for "no comment"."""
+
+    i: RowId
+    s: Annotated[int, Field(ge=0, le=5)]
 
 
 class Resend(CallbackData, prefix="pdf"):
-    i: int
+    """Send the report of intervention `i` again."""
+
+    i: RowId
+
+
+def rating_keyboard(intervention_id: int) -> InlineKeyboardMarkup:
+    """One to five stars, under the client's validated report."""
+    builder = InlineKeyboardBuilder()
+    for score in range(1, 6):
+        builder.button(text="★" * score, callback_data=Rate(i=intervention_id, s=score))
+    builder.adjust(5)
+    return builder.as_markup()
+
+
+async def send_report(
+    session: AsyncSession,
+    job: Intervention,
+    person: User,
+    report: Attachment,
+    language: str,
+    options: Options,
+) -> None:
+    """The validated report to the client's chat, with the rating buttons unless it is
+    rated already."""
+    tr = Translator(language)
+    summary = tr(
+        "client.report_arrived",
+        number=job.number,
+        kind=kind_label(language, job.kind),
+        date=options.local(job.ended_at or job.updated_at),
+    )
+    outbox.document(
+        session,
+        person.telegram_id,
+        report.path,
+        report.file_name or f"{job.number}.pdf",
+        caption=summary,
+        intervention_id=job.id,
+    )
+    if await _rating(session, job.id) is None:
+        outbox.message(
+            session,
+            person.telegram_id,
+            tr("client.rate_prompt", number=job.number),
+            options={"reply_markup": rating_keyboard(job.id).model_dump(exclude_none=True)},
+            intervention_id=job.id,
+        )
+
+
+async def catch_up(session: AsyncSession, client: Client, person: User, options: Options) -> int:
+    """A client who links their account gets each validated report that never reached
+    this account, each with its rating buttons. Returns how many are on their way."""
+    language = client.language or options.default_language
+    sent = 0
+    for job in await interventions.validated_for_client(session, client.id):
+        if await outbox.document_to(session, person.telegram_id, job.id):
+            continue
+        report = await issued.latest_report(session, job.id)
+        if report is not None:
+            await send_report(session, job, person, report, language, options)
+            sent += 1
+    return sent
 
 
 class ClientSteps(StatesGroup):
@@ -64,14 +141,21 @@ async def no_comment(
     query: CallbackQuery,
     callback_data: Rate,
     session: AsyncSession,
+    user: User,
     state: FSMContext,
     t: Translator,
-    options: Options,
 ) -> None:
-    """No comment: the office is told of the rating alone."""
+    """No comment: the office is told of the rating alone, now (once)."""
+    found = await own_intervention(session, user, callback_data.i)
+    if found is None or await _rating(session, callback_data.i) is None:
+        await query.answer(t("errors.not_allowed"), show_alert=True)
+        return
+    if not await _awaiting_comment(state, callback_data.i):
+        await query.answer(t("client.already_rated"), show_alert=True)
+        return
     await state.clear()
-    await query.answer()
-    await _tell_office(session, callback_data.i, options)
+    await _release_office_notice(session, callback_data.i)
+    await query.answer(t("client.thanks"))
     if isinstance(query.message, Message):
         await query.message.edit_text(t("client.thanks"))
 
@@ -84,22 +168,26 @@ async def rate(
     user: User,
     state: FSMContext,
     t: Translator,
+    options: Options,
 ) -> None:
-    """Stores the rating (once per intervention) and asks for an optional comment."""
+    """Stores the rating (once per intervention), queues the office's notice (it waits a
+    while for a comment), and asks for an optional comment."""
     found = await own_intervention(session, user, callback_data.i)
-    if found is None or not 1 <= callback_data.s <= 5:
+    if found is None:
         await query.answer(t("errors.not_allowed"), show_alert=True)
         return
     client, job = found
-    if await session.scalar(select(Rating).where(Rating.intervention_id == job.id)):
+    if await _rating(session, job.id) is not None:
         await query.answer(t("client.already_rated"), show_alert=True)
         return
     try:
         async with session.begin_nested():
-            session.add(Rating(intervention_id=job.id, client_id=client.id, score=callback_data.s))
+            rating = Rating(intervention_id=job.id, client_id=client.id, score=callback_data.s)
+            session.add(rating)
     except IntegrityError:
         await query.answer(t("client.already_rated"), show_alert=True)
         return
+    _queue_office_notice(session, job, client, rating, options)
     await state.set_state(ClientSteps.rating_comment)
     await state.set_data({"intervention_id": job.id})
     await query.answer(t("client.thanks"))
@@ -115,6 +203,7 @@ async def rate(
 async def rating_comment(
     message: Message,
     session: AsyncSession,
+    user: User,
     state: FSMContext,
     t: Translator,
     options: Options,
@@ -127,33 +216,86 @@ async def rating_comment(
         return
     data = await state.get_data()
     await state.clear()
-    rating = await session.scalar(
-        select(Rating).where(Rating.intervention_id == int(data.get("intervention_id", 0)))
-    )
-    if rating is None:
+    intervention_id = int(data.get("intervention_id", 0))
+    found = await own_intervention(session, user, intervention_id)
+    rating = await _rating(session, intervention_id) if found else None
+    if found is None or rating is None:
         await message.answer(t("errors.old_button"))
         return
     rating.comment = comment
-    await _tell_office(session, rating.intervention_id, options)
+    client, job = found
+    waiting = await outbox.waiting(session, _notice_key(job.id), utcnow() + NOTICE_MARGIN)
+    if waiting is not None:
+        waiting.text = _office_text(job, client, rating, options)
+        waiting.next_attempt_at = utcnow()
+    else:
+        # The rating alone already reached the office: the comment follows it.
+        _queue_office_notice(session, job, client, rating, options, at_once=True)
     await message.answer(t("client.thanks"))
 
 
-async def _tell_office(session: AsyncSession, intervention_id: int, options: Options) -> None:
-    rating = await session.scalar(select(Rating).where(Rating.intervention_id == intervention_id))
-    job = await session.get(Intervention, intervention_id)
-    if rating is None or job is None or options.office_chat_id is None:
-        return
-    client = await session.get(Client, job.client_id)
+#: How long the office's notice of a rating waits for the client's comment.
+COMMENT_WAIT = dt.timedelta(minutes=10)
+#: A notice this close to being sent is left alone (the sender may be taking it).
+NOTICE_MARGIN = dt.timedelta(seconds=2)
+
+
+def _notice_key(intervention_id: int) -> str:
+    return f"rating:{intervention_id}"
+
+
+async def _rating(session: AsyncSession, intervention_id: int) -> Rating | None:
+    return await session.scalar(select(Rating).where(Rating.intervention_id == intervention_id))
+
+
+async def _awaiting_comment(state: FSMContext, intervention_id: int) -> bool:
+    """Whether this chat is still asked for a comment on this intervention's rating."""
+    if await state.get_state() != ClientSteps.rating_comment.state:
+        return False
+    return int((await state.get_data()).get("intervention_id", 0)) == intervention_id
+
+
+def _office_text(job: Intervention, client: Client, rating: Rating, options: Options) -> str:
     tr = Translator(options.default_language)
     text = tr(
         "client.office_rating",
         number=job.number,
-        client=hd.quote(client.name if client else "?"),
+        client=hd.quote(client.name),
         stars="★" * rating.score + "☆" * (5 - rating.score),
     )
     if rating.comment:
         text += "\n" + tr("client.office_comment", comment=hd.quote(rating.comment))
-    outbox.message(session, options.office_chat_id, text, intervention_id=job.id)
+    return text
+
+
+def _queue_office_notice(
+    session: AsyncSession,
+    job: Intervention,
+    client: Client,
+    rating: Rating,
+    options: Options,
+    *,
+    at_once: bool = False,
+) -> None:
+    """The office's notice of the rating: sent after COMMENT_WAIT unless the client's
+    comment (or "no comment") releases it sooner."""
+    if options.office_chat_id is None:
+        return
+    notice = outbox.message(
+        session,
+        options.office_chat_id,
+        _office_text(job, client, rating, options),
+        intervention_id=job.id,
+    )
+    notice.coalesce_key = _notice_key(job.id)
+    notice.next_attempt_at = utcnow() + (dt.timedelta(0) if at_once else COMMENT_WAIT)
+
+
+async def _release_office_notice(session: AsyncSession, intervention_id: int) -> None:
+    """Send the waiting notice of the rating now."""
+    waiting = await outbox.waiting(session, _notice_key(intervention_id), utcnow() + NOTICE_MARGIN)
+    if waiting is not None:
+        waiting.next_attempt_at = utcnow()
 
 
 @router.message(Command("reports"), client_role)
@@ -194,21 +336,24 @@ async def resend(
     query: CallbackQuery, callback_data: Resend, session: AsyncSession, user: User, t: Translator
 ) -> None:
     """Sends one of the client's reports again."""
-    from handlers.validation import latest_report
-
     found = await own_intervention(session, user, callback_data.i)
-    report = await latest_report(session, callback_data.i) if found else None
+    report = await issued.latest_report(session, callback_data.i) if found else None
     if found is None or report is None:
         await query.answer(t("errors.not_allowed"), show_alert=True)
         return
+    key = f"resend:{found[1].id}:{user.telegram_id}"
+    if await outbox.pending(session, key) is not None:
+        await query.answer(t("client.on_its_way"))
+        return
     await query.answer()
-    outbox.document(
+    again = outbox.document(
         session,
         user.telegram_id,
         report.path,
         report.file_name or f"{found[1].number}.pdf",
         intervention_id=found[1].id,
     )
+    again.coalesce_key = key
 
 
 @router.message(Command("visit"), client_role)

@@ -11,6 +11,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram.utils.text_decorations import html_decoration as hd
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers import client
 from handlers.callbacks import AskAccess, ChooseLanguage
 from handlers.context import Options
 from handlers.filters import Known, role_name
@@ -70,12 +71,14 @@ async def start_with_invite(
         session, sender.id, invite.name or sender.full_name, role, username=sender.username
     )
     invites.mark_used(invite, person)
+    waiting = 0
     if invite.client_id is not None:
         linked = await session.get(Client, invite.client_id)
         if linked is not None:
             linked.user_id = person.id
             if linked.language is None and person.language is None and sender.language_code:
                 linked.language = "en" if sender.language_code.startswith("en") else "fr"
+            waiting = await client.catch_up(session, linked, person, options)
     if invite.created_by_id is not None:
         inviter = await session.get(User, invite.created_by_id)
         if inviter is not None and inviter.telegram_id != sender.id:
@@ -85,11 +88,12 @@ async def start_with_invite(
                 inviter.telegram_id,
                 tr("invite.used", name=hd.quote(person.name), role=role_name(tr, role)),
             )
-    await message.answer(
-        t("start.registered", name=hd.quote(person.name), role=role_name(t, role))
-        + "\n\n"
-        + help_text(t, person)
-    )
+    text = t("start.registered", name=hd.quote(person.name), role=role_name(t, role))
+    if waiting:
+        text += "\n\n" + t(
+            "start.reports_on_the_way" if waiting > 1 else "start.report_on_the_way", count=waiting
+        )
+    await message.answer(text + "\n\n" + help_text(t, person))
 
 
 @router.message(CommandStart())

@@ -23,10 +23,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from handlers.callbacks import RowId
 from handlers.context import Options
 from handlers.filters import office
 from handlers.i18n import Translator, kind_label
-from storage import clients, outbox
+from storage import clients, issued, outbox
 from storage.interventions import format_number
 from storage.models import Client, Intervention, Rating, Site, StatusChange, User
 
@@ -40,13 +41,13 @@ _NUMBER = re.compile(r"(?:ot)?[\s\-/]*(?P<year>[0-9]{4})[\s\-/]+(?P<seq>[0-9]{1,
 class ShowClient(CallbackData, prefix="lkc"):
     """Open client `c`'s card."""
 
-    c: int
+    c: RowId
 
 
 class ShowJob(CallbackData, prefix="lkf"):
     """Open intervention `i`, as /find does."""
 
-    i: int
+    i: RowId
 
 
 def parse_number(text: str) -> str | None:
@@ -244,14 +245,15 @@ async def show_job(
     message: Message, session: AsyncSession, job: Intervention, t: Translator, options: Options
 ) -> None:
     """Answers with the card and queues the latest PDF, if any, to the same chat."""
-    from handlers.validation import latest_report
-
     await message.answer(await job_card(session, job, t, options))
-    report = await latest_report(session, job.id)
+    report = await issued.latest_report(session, job.id)
     if report is None:
         await message.answer(t("lookup.no_pdf"))
         return
-    outbox.document(
+    key = f"find:{job.id}:{message.chat.id}"
+    if await outbox.pending(session, key) is not None:
+        return  # the same PDF is already on its way to this chat
+    copy = outbox.document(
         session,
         message.chat.id,
         report.path,
@@ -259,6 +261,7 @@ async def show_job(
         caption=f"📄 {job.number}",
         intervention_id=job.id,
     )
+    copy.coalesce_key = key
 
 
 @router.message(Command("find"), office())

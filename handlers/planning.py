@@ -35,6 +35,7 @@ from aiogram.utils.text_decorations import html_decoration as hd
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.callbacks import RowId, RowIdOrZero, row_id
 from handlers.context import Options
 from handlers.filters import office
 from handlers.i18n import Translator, pick_language
@@ -98,8 +99,8 @@ class Change(CallbackData, prefix="chg"):
     (reassign to user `v`)."""
 
     a: str
-    i: int
-    v: int = 0
+    i: RowId
+    v: RowIdOrZero = 0
 
 
 STEPS: dict[str, State] = {
@@ -415,7 +416,8 @@ async def client_picked(query: CallbackQuery, callback_data: PlanStep, planner: 
     """Keeps the chosen client and asks for the site."""
     if not await _live(query, callback_data, planner):
         return
-    client = await planner.session.get(Client, int(callback_data.v or 0))
+    picked = row_id(callback_data.v)
+    client = await planner.session.get(Client, picked) if picked else None
     if client is None:
         await query.answer(planner.t("errors.old_button"), show_alert=True)
         return
@@ -498,10 +500,10 @@ async def site_picked(query: CallbackQuery, callback_data: PlanStep, planner: Pl
     """Keeps the site (none: the client's own address) and asks for the type."""
     if not await _live(query, callback_data, planner):
         return
-    site_id = int(callback_data.v) if callback_data.v else None
+    site_id = row_id(callback_data.v) if callback_data.v else None
     data = await planner.state.get_data()
-    if site_id is not None:
-        site = await planner.session.get(Site, site_id)
+    if callback_data.v:
+        site = await planner.session.get(Site, site_id) if site_id else None
         if site is None or site.client_id != data.get("client_id"):
             await query.answer(planner.t("errors.old_button"), show_alert=True)
             return
@@ -582,7 +584,8 @@ async def technician_picked(
     p, t = planner, planner.t
     if not await _live(query, callback_data, p):
         return
-    person = await p.session.get(User, int(callback_data.v or 0))
+    picked = row_id(callback_data.v)
+    person = await p.session.get(User, picked) if picked else None
     data = await p.state.get_data()
     template = p.templates.get(data.get("template", ""))
     if person is None or not person.active or person.role != Role.TECHNICIAN or template is None:
@@ -715,7 +718,7 @@ async def reassigned(query: CallbackQuery, callback_data: Change, planner: Plann
     job = await _changeable(query, p, callback_data.i, "reassign")
     if job is None:
         return
-    person = await p.session.get(User, callback_data.v)
+    person = await p.session.get(User, callback_data.v) if callback_data.v else None
     if (
         person is None
         or not person.active

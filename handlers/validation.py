@@ -10,70 +10,101 @@ outdated message, changes nothing and says why.
 
 from __future__ import annotations
 
-from aiogram import F, Router
+import logging
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram.utils.text_decorations import html_decoration as hd
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.callbacks import Decide
+from handlers.client import send_report
 from handlers.context import Options
 from handlers.filters import office
-from handlers.i18n import Translator, kind_label
+from handlers.i18n import Translator
 from handlers.parsing import ParseError, clean_text
-from storage import interventions, outbox
-from storage.models import Attachment, AttachmentKind, Client, Intervention, User
+from handlers.technician.entry import Job
+from storage import interventions, issued, outbox
+from storage.models import Attachment, Client, Intervention, User
 from storage.status import Status
 
+log = logging.getLogger(__name__)
+
 router = Router(name="validation")
+
+#: Telegram's longest caption and message text.
+CAPTION_LIMIT = 1024
+TEXT_LIMIT = 4096
 
 
 class ReturnSteps(StatesGroup):
     comment = State()
 
 
-async def latest_report(session: AsyncSession, intervention_id: int) -> Attachment | None:
-    query = (
-        select(Attachment)
-        .where(
-            Attachment.intervention_id == intervention_id,
-            Attachment.kind == AttachmentKind.REPORT,
-        )
-        .order_by(Attachment.id.desc())
-        .limit(1)
-    )
-    return await session.scalar(query)
-
-
 async def _technician(session: AsyncSession, job: Intervention) -> User | None:
     return await session.get(User, job.technician_id) if job.technician_id else None
 
 
-async def _refuse_if_decided(query: CallbackQuery, job: Intervention | None, t: Translator) -> bool:
+async def _refuse_if_decided(
+    query: CallbackQuery, session: AsyncSession, data: Decide, t: Translator
+) -> Intervention | None:
+    """The intervention to decide on, or None once the press is answered with why not:
+    decided already, or shown in an older version than the latest one issued."""
+    job = await interventions.get(session, data.i)
     if job is None:
         await query.answer(t("errors.old_button"), show_alert=True)
-        return True
+        return None
     if job.status != Status.AWAITING_VALIDATION:
         await query.answer(
             t("validation.already", number=job.number, status=t(f"status.{job.status}")),
             show_alert=True,
         )
-        return True
-    return False
+        return None
+    latest = await issued.latest_issue(session, job.id)
+    if latest is None or latest.id != data.r:
+        await query.answer(t("validation.newer_version", number=job.number), show_alert=True)
+        return None
+    return job
+
+
+def _with_note(message: Message, note: str) -> str:
+    """The message's text or caption (its formatting kept) followed by `note`, within
+    Telegram's length for that kind of message."""
+    limit = CAPTION_LIMIT if message.document or message.photo else TEXT_LIMIT
+    body = message.html_text if (message.text or message.caption) else ""
+    if len(body) + 2 + len(note) > limit:
+        plain = message.caption or message.text or ""
+        room = max(0, limit - len(note) - 3)
+        while room and len(hd.quote(plain[:room])) + 3 + len(note) > limit:
+            room -= 1
+        body = hd.quote(plain[:room]) + "…"
+    return f"{body}\n\n{note}" if body else note
 
 
 async def _mark_message(query: CallbackQuery, text: str) -> None:
     """Replace the buttons under the office's message by what was decided."""
     if isinstance(query.message, Message):
-        caption = (query.message.caption or query.message.text or "") + "\n\n" + text
-        if query.message.document or query.message.photo:
-            await query.message.edit_caption(caption=caption[:1024], reply_markup=None)
-        else:
-            await query.message.edit_text(caption[:4096], reply_markup=None)
+        await mark_office_message(query.bot, query.message, text)
+
+
+async def mark_office_message(bot: Bot | None, message: Message, note: str) -> None:
+    """The office's message loses its buttons and says what was decided and by whom."""
+    if bot is None:
+        return
+    text = _with_note(message, note)
+    if message.document or message.photo:
+        await bot.edit_message_caption(
+            chat_id=message.chat.id, message_id=message.message_id, caption=text, reply_markup=None
+        )
+    else:
+        await bot.edit_message_text(
+            text, chat_id=message.chat.id, message_id=message.message_id, reply_markup=None
+        )
 
 
 @router.callback_query(Decide.filter(F.a == "ok"), office())
@@ -86,12 +117,11 @@ async def validate(
     options: Options,
 ) -> None:
     """Validates: the report goes to the client, the technician is told."""
-    job = await interventions.get(session, callback_data.i)
-    if await _refuse_if_decided(query, job, t):
+    job = await _refuse_if_decided(query, session, callback_data, t)
+    if job is None:
         return
-    assert job is not None
     await interventions.change_status(session, job, Status.VALIDATED, user)
-    report = await latest_report(session, job.id)
+    report = await issued.latest_report(session, job.id)
     await deliver_to_client(session, job, job.client, report, options)
     technician = await _technician(session, job)
     if technician is not None:
@@ -118,30 +148,10 @@ async def deliver_to_client(
         return
     language = client.language or options.default_language
     tr = Translator(language)
-    summary = tr(
-        "client.report_arrived",
-        number=job.number,
-        kind=kind_label(language, job.kind),
-        date=options.local(job.ended_at or job.updated_at),
-    )
     if client.user_id is not None:
         linked = await session.get(User, client.user_id)
         if linked is not None and linked.active:
-            outbox.document(
-                session,
-                linked.telegram_id,
-                report.path,
-                report.file_name or f"{job.number}.pdf",
-                caption=summary,
-                intervention_id=job.id,
-            )
-            outbox.message(
-                session,
-                linked.telegram_id,
-                tr("client.rate_prompt", number=job.number),
-                options={"reply_markup": rating_keyboard(job.id).model_dump(exclude_none=True)},
-                intervention_id=job.id,
-            )
+            await send_report(session, job, linked, report, language, options)
     if options.email_enabled and client.email:
         outbox.email(
             session,
@@ -154,16 +164,6 @@ async def deliver_to_client(
         )
 
 
-def rating_keyboard(intervention_id: int) -> InlineKeyboardMarkup:
-    from handlers.client import Rate
-
-    builder = InlineKeyboardBuilder()
-    for score in range(1, 6):
-        builder.button(text="★" * score, callback_data=Rate(i=intervention_id, s=score))
-    builder.adjust(5)
-    return builder.as_markup()
-
-
 @router.callback_query(Decide.filter(F.a == "back"), office())
 async def ask_return_comment(
     query: CallbackQuery,
@@ -172,13 +172,16 @@ async def ask_return_comment(
     state: FSMContext,
     t: Translator,
 ) -> None:
-    """Asks the dispatcher why the report goes back."""
-    job = await interventions.get(session, callback_data.i)
-    if await _refuse_if_decided(query, job, t):
+    """Asks the dispatcher why the report goes back, remembering which message of the
+    office's it was pressed under (that message is marked once the report is returned)."""
+    job = await _refuse_if_decided(query, session, callback_data, t)
+    if job is None:
         return
-    assert job is not None
     await state.set_state(ReturnSteps.comment)
-    await state.set_data({"intervention_id": job.id})
+    data: dict[str, object] = {"intervention_id": job.id, "issue_id": callback_data.r}
+    if isinstance(query.message, Message):
+        data["pressed"] = query.message.model_dump(mode="json", exclude_none=True)
+    await state.set_data(data)
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(t("validation.ask_comment", number=job.number))
@@ -187,6 +190,7 @@ async def ask_return_comment(
 @router.message(StateFilter(ReturnSteps.comment), F.text, office())
 async def return_with_comment(
     message: Message,
+    bot: Bot,
     session: AsyncSession,
     user: User,
     state: FSMContext,
@@ -194,7 +198,7 @@ async def return_with_comment(
     options: Options,
 ) -> None:
     """Returns the intervention to its technician with the comment; their wizard opens
-    on the review."""
+    on the review, and the office's message of that version loses its buttons."""
     if (message.text or "").startswith("/"):
         await message.answer(t("validation.comment_expected"))
         return
@@ -206,19 +210,21 @@ async def return_with_comment(
     data = await state.get_data()
     await state.clear()
     job = await interventions.get(session, int(data.get("intervention_id", 0)))
+    latest = await issued.latest_issue(session, job.id) if job else None
     if job is None or job.status != Status.AWAITING_VALIDATION:
         status = t(f"status.{job.status}") if job else "—"
         await message.answer(
             t("validation.already", number=job.number if job else "?", status=status)
         )
         return
+    if latest is None or latest.id != data.get("issue_id"):
+        await message.answer(t("validation.newer_version", number=job.number))
+        return
     await interventions.change_status(session, job, Status.RETURNED, user, note=comment)
     job.wizard_step = "review"
     job.wizard_data = {}
     technician = await _technician(session, job)
     if technician is not None:
-        from handlers.technician.entry import Job
-
         tr = Translator(technician.language or options.default_language)
         builder = InlineKeyboardBuilder()
         builder.button(text=tr("validation.fix"), callback_data=Job(i=job.id, a="continue"))
@@ -234,6 +240,14 @@ async def return_with_comment(
             options={"reply_markup": builder.as_markup().model_dump(exclude_none=True)},
             intervention_id=job.id,
         )
+    pressed = data.get("pressed")
+    if isinstance(pressed, dict):
+        note = t("validation.returned_by", name=hd.quote(user.name), comment=hd.quote(comment))
+        under = Message.model_validate(pressed)
+        try:
+            await mark_office_message(bot, under, note)
+        except TelegramBadRequest as error:
+            log.info("office message %s not marked: %s", under.message_id, error.message)
     await message.answer(t("validation.returned", number=job.number, name=hd.quote(user.name)))
 
 

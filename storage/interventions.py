@@ -194,3 +194,13 @@ async def for_planning(session: AsyncSession, intervention_id: int) -> Intervent
         )
         .where(Intervention.id == intervention_id)
     )
+
+
+async def validated_for_client(session: AsyncSession, client_id: int) -> Sequence[Intervention]:
+    """The client's validated interventions, oldest first."""
+    query = (
+        select(Intervention)
+        .where(Intervention.client_id == client_id, Intervention.status == Status.VALIDATED)
+        .order_by(Intervention.ended_at, Intervention.id)
+    )
+    return (await session.scalars(query)).all()

@@ -92,6 +92,32 @@ async def exists(session: AsyncSession, coalesce_key: str) -> bool:
     return await session.scalar(query) is not None
 
 
+async def pending(session: AsyncSession, coalesce_key: str) -> Delivery | None:
+    """A delivery under `coalesce_key` not sent yet, if any (a repeated request can then
+    be told it is already on its way)."""
+    query = (
+        select(Delivery)
+        .where(Delivery.coalesce_key == coalesce_key, Delivery.state == DeliveryState.PENDING)
+        .limit(1)
+    )
+    return await session.scalar(query)
+
+
+async def document_to(session: AsyncSession, chat_id: int, intervention_id: int) -> bool:
+    """Whether a document of this intervention was ever queued for this chat."""
+    query = (
+        select(Delivery.id)
+        .where(
+            Delivery.channel == "telegram",
+            Delivery.chat_id == chat_id,
+            Delivery.intervention_id == intervention_id,
+            Delivery.kind == "document",
+        )
+        .limit(1)
+    )
+    return await session.scalar(query) is not None
+
+
 async def waiting(
     session: AsyncSession, coalesce_key: str, not_before: dt.datetime
 ) -> Delivery | None:

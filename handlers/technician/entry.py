@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Sequence
+from typing import Literal
 
 import segno
 from aiogram import F, Router
@@ -25,6 +26,7 @@ from aiogram.utils.deep_linking import create_start_link
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram.utils.text_decorations import html_decoration as hd
 
+from handlers.callbacks import RowId
 from handlers.i18n import Translator
 from handlers.technician.desk import WORKING, Desk, technician
 from storage import interventions, invites, outbox
@@ -37,11 +39,16 @@ HISTORY_LENGTH = 5
 SUMMARY_LENGTH = 120
 
 
-class Job(CallbackData, prefix="job"):
-    """Open (a="open") or start (a="start") intervention `i`."""
+#: What a button of an intervention does: show its card, start it, continue its
+#: report, or show the client's linking QR code.
+JobAction = Literal["open", "start", "continue", "qr"]
 
-    i: int
-    a: str
+
+class Job(CallbackData, prefix="job"):
+    """Do `a` (a JobAction) on intervention `i`."""
+
+    i: RowId
+    a: JobAction
 
 
 def _when(desk: Desk, moment: dt.datetime | None) -> str:
@@ -58,7 +65,7 @@ def _line(desk: Desk, job: Intervention) -> str:
     return " · ".join(parts)
 
 
-def job_buttons(jobs: Sequence[Intervention], action: str) -> InlineKeyboardMarkup:
+def job_buttons(jobs: Sequence[Intervention], action: JobAction) -> InlineKeyboardMarkup:
     """One button per intervention ("OT-2026-0042 · Client"), each doing `action`."""
     builder = InlineKeyboardBuilder()
     for job in jobs:
@@ -156,6 +163,15 @@ async def job_button(query: CallbackQuery, callback_data: Job, desk: Desk) -> No
         await query.answer(t("errors.not_allowed"), show_alert=True)
         return
     job = visit.job
+    if (
+        callback_data.a == "start"
+        and job.status in WORKING
+        and desk.user.current_intervention_id == job.id
+    ):
+        # A second tap on Start: the report is already under way and answers go to it.
+        when = desk.options.local(job.started_at) if job.started_at else "—"
+        await query.answer(t("entry.already_started", number=job.number, time=when))
+        return
     await query.answer()
     if callback_data.a == "qr":
         await send_client_qr(desk, chat_id, job)
@@ -234,13 +250,20 @@ def location_keyboard(t: Translator) -> ReplyKeyboardMarkup:
 
 @router.message(F.location, technician, StateFilter(None))
 async def location(message: Message, desk: Desk) -> None:
-    """Stores the pin (and its accuracy) as proof of presence on the open intervention."""
+    """Stores the first pin (and its accuracy) as proof of presence on the open
+    intervention and tells the office; a later pin changes nothing and says so."""
     visit = await desk.current(message.chat.id)
     t = desk.t
     if visit is None or message.location is None:
         await message.answer(t("wizard.nothing_open"), reply_markup=ReplyKeyboardRemove())
         return
     pin = message.location
+    if visit.job.location_lat is not None:
+        # Only the arrival is proof of presence, and the office heard of it then.
+        await message.answer(
+            t("entry.location_kept", number=visit.job.number), reply_markup=ReplyKeyboardRemove()
+        )
+        return
     visit.job.location_lat = pin.latitude
     visit.job.location_lon = pin.longitude
     visit.job.location_accuracy = pin.horizontal_accuracy

@@ -31,6 +31,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram.utils.text_decorations import html_decoration as hd
 
+from handlers.callbacks import row_id
 from handlers.i18n import Translator
 from handlers.parsing import ParseError, clean_text
 from handlers.technician.desk import Desk, technician
@@ -312,8 +313,8 @@ async def client_picked(
     """Keeps the chosen client and asks for the template."""
     if not await _live(query, callback_data, state, desk.t):
         return
-    picked = int(callback_data.v) if callback_data.v.isdigit() else 0
-    client = await desk.session.get(Client, picked)
+    picked = row_id(callback_data.v)
+    client = await desk.session.get(Client, picked) if picked else None
     if client is None:
         await query.answer(desk.t("errors.old_button"), show_alert=True)
         return

@@ -16,6 +16,7 @@ question and the draft stay.
 
 from __future__ import annotations
 
+import zlib
 from decimal import Decimal
 from typing import Any
 
@@ -68,6 +69,13 @@ def _draft(visit: Visit) -> Draft:
 def _stage(visit: Visit) -> str | None:
     stage = visit.data.get("stage")
     return stage if isinstance(stage, str) and stage in EXPECTED else None
+
+
+def _choice(draft: Draft, index: int) -> str:
+    """A suggestion's button value: its place in the list and a mark of the words it was
+    found for, so a button of an earlier search never picks from a later one."""
+    mark = zlib.crc32(str(draft.get("typed", "")).encode()) & 0xFFFF
+    return f"{index}.{mark:04x}"
 
 
 def _name(reference: str | None, designation: str | None) -> str:
@@ -144,7 +152,7 @@ def _draft_view(visit: Visit, stage: str) -> tuple[str, Rows]:
                 )
                 if value
             )
-            rows.append([visit.button(cut(label, BUTTON_WIDTH), "pick", str(index))])
+            rows.append([visit.button(cut(label, BUTTON_WIDTH), "pick", _choice(draft, index))])
         typed = str(draft.get("typed", ""))
         rows.append([visit.button(t("wizard.parts.new_part", typed=cut(typed, 30)), "new")])
         rows.append(cancel)
@@ -330,10 +338,10 @@ async def parts_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
         await query.answer()
         visit.remember(stage=None, draft=None)
         await parts_prompt(visit)
-    elif data.a == "pick" and stage == "pick" and data.v.isdigit():
+    elif data.a == "pick" and stage == "pick":
         choices = draft.get("choices", [])
-        index = int(data.v)
-        if index >= len(choices):
+        index = next((n for n in range(len(choices)) if _choice(draft, n) == data.v), None)
+        if index is None:
             await query.answer(t("errors.old_button"), show_alert=True)
             return
         choice = choices[index]
@@ -403,4 +411,4 @@ async def _undo(visit: Visit) -> None:
     await parts_prompt(visit, visit.t("wizard.parts.restored", line=_line_text(visit, part)))
 
 
-KINDS[Kind.PARTS] = StepKind(parts_prompt, parts_answer, parts_press)
+KINDS[Kind.PARTS] = StepKind(parts_prompt, parts_answer, parts_press, checks_stages=True)

@@ -208,15 +208,15 @@ async def submit_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
     visit.session.add(kept)
     await visit.session.flush()
     language = visit.client.language or visit.options.default_language
-    visit.session.add(
-        IssuedReport(
-            intervention_id=job.id,
-            attachment_id=kept.id,
-            code=code,
-            sha256=stored.sha256,
-            language=language,
-        )
+    issue = IssuedReport(
+        intervention_id=job.id,
+        attachment_id=kept.id,
+        code=code,
+        sha256=stored.sha256,
+        language=language,
     )
+    visit.session.add(issue)
+    await visit.session.flush()
     await interventions.change_status(visit.session, job, Status.AWAITING_VALIDATION, visit.user)
     job.wizard_step = "submit"
     job.wizard_data = {}
@@ -243,7 +243,11 @@ async def submit_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
                 client=hd.quote(visit.client.name),
                 technician=hd.quote(visit.user.name),
             ),
-            options={"reply_markup": decision_keyboard(tr, job.id).model_dump(exclude_none=True)},
+            options={
+                "reply_markup": decision_keyboard(tr, job.id, issue.id).model_dump(
+                    exclude_none=True
+                )
+            },
             intervention_id=job.id,
         )
     log.info("report %s submitted (%d bytes, code %s)", job.number, len(pdf), code)

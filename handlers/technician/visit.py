@@ -20,6 +20,7 @@ from aiogram.utils.text_decorations import html_decoration as hd
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
 
+from handlers.callbacks import RowId
 from handlers.context import Options
 from handlers.i18n import Translator
 from handlers.technician.plan import Kind, Step, Template
@@ -28,9 +29,10 @@ from storage.models import Client, Intervention, User
 
 
 class Wz(CallbackData, prefix="w"):
-    """A button of the wizard: intervention, the step it was shown for, action, value."""
+    """A button of the wizard: intervention `i`, the place `s` it was shown for (the
+    step, and the question within it: "acceptance.reserve"), action `a`, value `v`."""
 
-    i: int
+    i: RowId
     s: str
     a: str
     v: str = ""
@@ -83,6 +85,21 @@ class Visit:
             else:
                 self.data[key] = value
         flag_modified(self.job, "wizard_data")
+
+    @property
+    def place(self) -> str:
+        """Where the wizard stands, as its buttons name it: the step's key, and the
+        question within the step when it asks several ("times.hours"). A button shown
+        for another place is from an older message."""
+        kind = KINDS.get(self.step.kind)
+        if kind is not None and kind.checks_stages:
+            return self.step.key
+        stage = self.data.get("stage")
+        if stage is None and self.data.get("picking"):
+            stage = "pick"
+        elif stage is None and "noting" in self.data:
+            stage = "note"
+        return f"{self.step.key}.{stage}" if isinstance(stage, str) and stage else self.step.key
 
     def required(self, step: Step | None = None) -> bool:
         return self.template.required((step or self.step).key)
@@ -153,7 +170,7 @@ class Visit:
     # Speaking ------------------------------------------------------------------
 
     def button(self, text: str, action: str, value: str = "") -> InlineKeyboardButton:
-        data = Wz(i=self.job.id, s=self.step.key, a=action, v=value)
+        data = Wz(i=self.job.id, s=self.place, a=action, v=value)
         return InlineKeyboardButton(text=text, callback_data=data.pack())
 
     def navigation(self, *, skip: bool = True) -> list[InlineKeyboardButton]:
@@ -200,6 +217,9 @@ class StepKind:
     prompt: Callable[[Visit], Awaitable[None]]
     answer: Callable[[Visit, Message], Awaitable[None]]
     press: Callable[[Visit, CallbackQuery, Wz], Awaitable[None]]
+    #: True when `press` itself checks which of the step's questions a button belongs
+    #: to (its buttons then name the step only, and can say more than "old button").
+    checks_stages: bool = False
 
 
 #: Filled by the modules of each kind of step.

@@ -57,7 +57,7 @@ async def press(
     if visit is None:
         await query.answer(t("errors.not_allowed"), show_alert=True)
         return
-    if visit.job.status not in WORKING or callback_data.s != visit.step.key:
+    if visit.job.status not in WORKING or callback_data.s != visit.place:
         await query.answer(t("wizard.old_button"), show_alert=True)
         if visit.job.status in WORKING and user.current_intervention_id == visit.job.id:
             await visit.prompt()

@@ -77,8 +77,9 @@ async def office_notices(harness: Harness, words: str) -> list[Delivery]:
     ("role", "payload"),
     [
         (Role.TECHNICIAN, f"w:{HUGE}:objective:skip"),
-        (Role.TECHNICIAN, f"w:{PAST_INT4}:context:skip"),
-        (Role.TECHNICIAN, "w:-1:context:skip"),
+        (Role.TECHNICIAN, f"w:{HUGE}:objective:skip:"),
+        (Role.TECHNICIAN, f"w:{PAST_INT4}:context:skip:"),
+        (Role.TECHNICIAN, "w:-1:context:skip:"),
         (Role.TECHNICIAN, f"job:{HUGE}:open"),
         (Role.TECHNICIAN, f"job:{PAST_INT4}:start"),
         (Role.TECHNICIAN, "job:1:explode"),
@@ -362,3 +363,46 @@ async def test_a_client_linking_after_validation_gets_the_report_and_can_rate_it
     calls = await short.say(CLIENT, f"/start {code}")
     assert "arrive juste après" not in calls[0].text
     assert [c for c in await short.deliver() if c.method == "sendDocument"] == []
+
+
+# Someone else's button ----------------------------------------------------------------
+
+NOT_ALLOWED = "Vous n'avez pas accès à cette action."
+OFFICE_ONLY = "Cette commande est réservée au bureau."
+
+
+@pytest.mark.parametrize(
+    ("role", "payload", "reply"),
+    [
+        (Role.TECHNICIAN, "val:ok:{job}:1", NOT_ALLOWED),
+        (Role.TECHNICIAN, "val:back:{job}:1", NOT_ALLOWED),
+        (Role.CLIENT, "chg:cancel:{job}:0", OFFICE_ONLY),
+        (Role.TECHNICIAN, "chg:to:{job}:1", OFFICE_ONLY),
+        (Role.TECHNICIAN, "job:{job}:start", NOT_ALLOWED),
+        (Role.CLIENT, "job:{job}:start", POLITE),
+        (Role.DISPATCHER, "w:{job}:context:skip:", NOT_ALLOWED),
+        (Role.TECHNICIAN, "w:{job}:context:skip:", NOT_ALLOWED),
+        (Role.CLIENT, "rate:{job}:5", NOT_ALLOWED),
+        (Role.CLIENT, "pdf:{job}", NOT_ALLOWED),
+        (Role.TECHNICIAN, "lkf:{job}", NOT_ALLOWED),
+        (Role.TECHNICIAN, "dec:1:technician", NOT_ALLOWED),
+        (Role.DISPATCHER, "dec:1:dispatcher", NOT_ALLOWED),
+    ],
+)
+async def test_a_button_of_someone_elses_work_is_refused_and_changes_nothing(
+    harness: Harness, role: Role, payload: str, reply: str
+) -> None:
+    job = await plan_job(harness.db)
+    async with harness.db.transaction() as session:
+        session.add(AccessRequest(telegram_id=77, name="Marc"))
+    other = Person(61, "Intrus", None, "fr")
+    async with harness.db.transaction() as session:
+        await users.add(session, other.id, other.first_name, role)
+    calls = await harness.press(other, forged(other.id), payload.format(job=job.id))
+    assert [c.method for c in calls] == ["answerCallbackQuery"]
+    assert calls[0].params["text"] == reply
+    saved = await load_job(harness.db, job)
+    assert (saved.status, saved.technician_id, saved.started_at) == ("planned", 1, None)
+    assert await count(harness, Rating) == 0
+    assert await count(harness, User, User.telegram_id == 77) == 0
+    assert await harness.deliver() == []

@@ -12,11 +12,13 @@ from typing import Any
 from sqlalchemy import select, update
 
 from reports.formatting import Formatter
-from storage.models import Answer, Attachment, Intervention
+from storage import users
+from storage.models import Answer, Attachment, Intervention, Rating, Role, VisitRequest
 from storage.status import Status
-from tests.conftest import TECHNICIAN, Harness, Job, load_job, plan_job
+from tests.conftest import OFFICE_CHAT, TECHNICIAN, Harness, Job, load_job, plan_job
 from tests.mocked import Call, Person, button
 from tests.test_checklist_parts import METHODS, PARTS, edited, reach
+from tests.test_office_client import CLIENT, DISPATCHER, submitted, validated
 from tests.test_wizard import (
     at_review,
     at_times,
@@ -340,3 +342,83 @@ async def test_the_same_edit_delivered_twice_is_harmless(short: Harness) -> None
     saved = await load_job(short.db, job)
     assert saved.context == "Chaudière en panne" and saved.wizard_step == "work_done"
     assert await answers_of(short, context) == [("field:context", "Chaudière en panne")]
+
+
+# Elsewhere ----------------------------------------------------------------------------
+
+
+async def test_in_the_office_group_a_plan_answer_edited_is_answered_and_chatter_is_not(
+    harness: Harness,
+) -> None:
+    async with harness.db.transaction() as session:
+        await users.add(session, DISPATCHER.id, "Sophie", Role.DISPATCHER)
+    said = await send(harness, DISPATCHER, "On mange à midi ?", chat_id=OFFICE_CHAT)
+    stranger = await send(harness, Person(77, "Inconnu", None, "fr"), "Salut", chat_id=OFFICE_CHAT)
+    ask = (await harness.say(DISPATCHER, "/plan", chat_id=OFFICE_CHAT))[-1]
+    await harness.press(DISPATCHER, ask, button(ask, "Nouveau client"))
+    name = await send(harness, DISPATCHER, "Garage Dupond", chat_id=OFFICE_CHAT)
+
+    calls = await harness.feed(harness.updates.edited(name, "Garage Dupont"))
+
+    line = only_line(calls)
+    assert calls[0].chat_id == OFFICE_CHAT and "/plan garde la réponse" in line
+    assert await harness.feed(harness.updates.edited(said, "On mange à 13h ?")) == []
+    assert await harness.feed(harness.updates.edited(stranger, "Salut à tous")) == []
+    assert await harness.deliver() == []
+    contact = (await harness.say(DISPATCHER, "M. Dupont", chat_id=OFFICE_CHAT))[-1]
+    assert "téléphone" in contact.text.lower(), "/plan goes on where it was"
+    async with harness.db.sessions() as session:
+        assert (await session.scalars(select(Intervention))).all() == []
+
+
+async def test_an_edited_client_comment_is_stored_and_the_office_told(short: Harness) -> None:
+    _, prompt = await validated(short)
+    await short.press(CLIENT, prompt, button(prompt, "★★★★"))
+    comment = await send(short, CLIENT, "Technicien ponctuel mais pressé")
+    await short.deliver()
+
+    edit = short.updates.edited(comment, "Technicien ponctuel et soigneux")
+    calls = await short.feed(edit)
+
+    assert "commentaire est corrigé" in only_line(calls)
+    resent = await short.feed(dict(edit, update_id=edit["update_id"] + 1000))
+    assert "commentaire est corrigé" in only_line(resent)
+    async with short.db.sessions() as session:
+        ratings = (await session.scalars(select(Rating))).all()
+    assert [(r.score, r.comment) for r in ratings] == [(4, "Technicien ponctuel et soigneux")]
+    told = [c for c in await short.deliver() if c.chat_id == OFFICE_CHAT]
+    assert len(told) == 1 and "corrigé son commentaire" in told[0].text, "told once"
+    assert "ponctuel et soigneux" in told[0].text
+
+
+async def test_an_edited_visit_request_not_planned_yet_is_corrected(short: Harness) -> None:
+    await validated(short)
+    await short.say(CLIENT, "/visit")
+    described = await send(short, CLIENT, "La chaudière fait du brui")
+    await short.deliver()
+
+    calls = await short.feed(short.updates.edited(described, "La chaudière fait du bruit"))
+
+    assert "demande de visite est corrigée" in only_line(calls)
+    async with short.db.sessions() as session:
+        requests = (await session.scalars(select(VisitRequest))).all()
+    assert [r.text for r in requests] == ["La chaudière fait du bruit"]
+    told = [c for c in await short.deliver() if c.chat_id == OFFICE_CHAT]
+    assert len(told) == 1 and "fait du bruit" in told[0].text
+
+
+async def test_an_edited_new_client_detail_or_return_comment_is_answered(short: Harness) -> None:
+    job, to_office = await submitted(short)
+    await short.press(DISPATCHER, to_office, button(to_office, "Renvoyer"))
+    comment = await send(short, DISPATCHER, "Photo floue", chat_id=OFFICE_CHAT)
+    calls = await short.feed(short.updates.edited(comment, "Photo de la vanne floue"))
+    assert "a déjà reçu le commentaire" in only_line(calls) and job.number in calls[0].text
+    assert calls[0].chat_id == OFFICE_CHAT
+
+    await short.say(TECHNICIAN, "/cancel")
+    await short.say(TECHNICIAN, "/new")
+    results = (await short.say(TECHNICIAN, "Garage"))[-1]
+    await short.press(TECHNICIAN, results, button(results, "Nouveau client"))
+    name = await send(short, TECHNICIAN, "Garage Dupond")
+    calls = await short.feed(short.updates.edited(name, "Garage Dupont"))
+    assert "/new garde la réponse" in only_line(calls) and "prévenez le bureau" in calls[0].text

@@ -21,11 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.callbacks import RowId
 from handlers.context import Options
-from handlers.filters import HasRole
+from handlers.filters import Answered, HasRole
 from handlers.i18n import Translator, kind_label
 from handlers.parsing import ParseError, clean_text
-from storage import interventions, issued, outbox
+from storage import answers, interventions, issued, outbox
 from storage.models import (
+    Answer,
     Attachment,
     Client,
     Intervention,
@@ -40,6 +41,8 @@ from storage.status import Status
 router = Router(name="client")
 client_role = HasRole(Role.CLIENT)
 LISTED = 10
+COMMENT_MAX = 2000
+VISIT_MAX = 4000
 
 
 class Rate(CallbackData, prefix="rate"):
@@ -210,7 +213,7 @@ async def rating_comment(
 ) -> None:
     """Stores the comment with the rating and tells the office."""
     try:
-        comment = clean_text(message.text or "", maximum=2000)
+        comment = clean_text(message.text or "", maximum=COMMENT_MAX)
     except ParseError as error:
         await message.answer(t(error.key, **error.display_values(t.language)))
         return
@@ -223,6 +226,15 @@ async def rating_comment(
         await message.answer(t("errors.old_button"))
         return
     rating.comment = comment
+    await answers.record(
+        session,
+        message.chat.id,
+        message.message_id,
+        step="rating",
+        target="rating:comment",
+        text=comment,
+        intervention_id=rating.intervention_id,
+    )
     client, job = found
     waiting = await outbox.waiting(session, _notice_key(job.id), utcnow() + NOTICE_MARGIN)
     if waiting is not None:
@@ -382,7 +394,7 @@ async def visit_described(
         await message.answer(t("client.visit_expected"))
         return
     try:
-        text = clean_text(message.text or "", maximum=4000)
+        text = clean_text(message.text or "", maximum=VISIT_MAX)
     except ParseError as error:
         await message.answer(t(error.key, **error.display_values(t.language)))
         return
@@ -391,7 +403,17 @@ async def visit_described(
     if client is None:
         await message.answer(t("client.not_linked"))
         return
-    session.add(VisitRequest(client_id=client.id, user_id=user.id, text=text))
+    request = VisitRequest(client_id=client.id, user_id=user.id, text=text)
+    session.add(request)
+    await session.flush()
+    await answers.record(
+        session,
+        message.chat.id,
+        message.message_id,
+        step="visit",
+        target=f"visit:{request.id}",
+        text=text,
+    )
     if options.office_chat_id is not None:
         tr = Translator(options.default_language)
         outbox.message(
@@ -405,6 +427,86 @@ async def visit_described(
             ),
         )
     await message.answer(t("client.visit_sent"))
+
+
+@router.edited_message(client_role, Answered("rating", "visit"))
+async def edited(
+    message: Message,
+    given: list[Answer],
+    session: AsyncSession,
+    user: User,
+    t: Translator,
+    options: Options,
+) -> None:
+    """Stores an edited rating comment, or visit request not planned yet, and tells the
+    office the corrected text; a bad one is explained and nothing changes."""
+    answer = given[0]
+    maximum = COMMENT_MAX if answer.step == "rating" else VISIT_MAX
+    try:
+        text = clean_text(message.text or "", maximum=maximum)
+    except ParseError as error:
+        await message.answer(t(error.key, **error.display_values(t.language)))
+        return
+    if answer.step == "rating":
+        key = await _correct_rating(session, answer, text, options)
+    else:
+        key = await _correct_visit(session, user, answer, text, options)
+    await message.answer(t(key))
+
+
+async def _correct_rating(
+    session: AsyncSession, answer: Answer, comment: str, options: Options
+) -> str:
+    """The rating's comment becomes `comment` and the office reads the correction (once,
+    however many times the edit arrives); the key of what the client reads."""
+    rating = await session.scalar(
+        select(Rating).where(Rating.intervention_id == answer.intervention_id)
+    )
+    job = await session.get(Intervention, answer.intervention_id or 0)
+    if rating is None or job is None:
+        return "edits.ignored"
+    if rating.comment == comment:
+        return "edits.rating_saved"
+    rating.comment = answer.text = comment
+    waiting = await outbox.waiting(session, _notice_key(job.id), utcnow() + NOTICE_MARGIN)
+    client = await session.get(Client, job.client_id)
+    if waiting is not None and client is not None:
+        # The office has not read the rating yet: it will read the corrected comment.
+        waiting.text = _office_text(job, client, rating, options)
+    elif options.office_chat_id is not None:
+        tr = Translator(options.default_language)
+        text = tr(
+            "edits.office_rating",
+            number=job.number,
+            client=hd.quote(client.name if client else "?"),
+            comment=hd.quote(comment),
+        )
+        outbox.message(session, options.office_chat_id, text, intervention_id=job.id)
+    return "edits.rating_saved"
+
+
+async def _correct_visit(
+    session: AsyncSession, user: User, answer: Answer, text: str, options: Options
+) -> str:
+    """The visit request says `text` from now on and the office reads the correction,
+    unless the office has planned it already; the key of what the client reads."""
+    request = await session.get(VisitRequest, int(answer.target.partition(":")[2] or 0))
+    client = await client_of(session, user)
+    if request is None or client is None:
+        return "edits.ignored"
+    if request.intervention_id is not None:
+        return "edits.visit_planned"
+    if request.text == text:
+        return "edits.visit_saved"
+    request.text = answer.text = text
+    if options.office_chat_id is not None:
+        tr = Translator(options.default_language)
+        outbox.message(
+            session,
+            options.office_chat_id,
+            tr("edits.office_visit", client=hd.quote(client.name), text=hd.quote(text)),
+        )
+    return "edits.visit_saved"
 
 
 @router.message(StateFilter(ClientSteps.visit, ClientSteps.rating_comment), client_role)

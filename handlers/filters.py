@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from aiogram.filters import Filter
-from aiogram.types import TelegramObject
+from aiogram.types import Message, TelegramObject
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import answers
 from storage.models import OFFICE_ROLES, Role, User
 
 
@@ -28,6 +30,19 @@ class HasRole(Filter):
 
     async def __call__(self, event: TelegramObject, user: User | None = None) -> bool:
         return user is not None and user.role in self.roles
+
+
+class Answered(Filter):
+    """The (edited) message had given a stored answer in one of `steps`: the answers it
+    gave are handed to the handler as `given`."""
+
+    def __init__(self, *steps: str) -> None:
+        self.steps = frozenset(steps)
+
+    async def __call__(self, message: Message, session: AsyncSession) -> bool | dict[str, Any]:
+        found = await answers.of_message(session, message.chat.id, message.message_id)
+        given = [answer for answer in found if answer.step in self.steps]
+        return {"given": given} if given else False
 
 
 def office() -> HasRole:

@@ -12,6 +12,10 @@ move the status; reassigning and rescheduling keep it (from = to, with a note sa
 what changed), so the one trail the office reads tells the whole story. The
 technicians concerned are told through the outbox, in their own language.
 
+Each message typed for /plan or /change is remembered as the answer it gave, so that
+an edit of it, even in the office group, is answered (it changes nothing: what it
+started is already under way or done).
+
 The client steps reuse /new's readers and labels (handlers.technician.new). Buttons of
 /plan carry a token of the conversation and the step they were shown for, as in /new.
 """
@@ -37,7 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.callbacks import RowId, RowIdOrZero, row_id
 from handlers.context import Options
-from handlers.filters import office
+from handlers.filters import Answered, office
 from handlers.i18n import Translator, pick_language
 from handlers.parsing import ParseError, clean_text, parse_datetime
 from handlers.provide import provide
@@ -51,8 +55,8 @@ from handlers.technician.new import (
     read_name,
 )
 from handlers.technician.plan import Template
-from storage import clients, interventions, outbox, users
-from storage.models import Client, Intervention, Role, Site, StatusChange, User, utcnow
+from storage import answers, clients, interventions, outbox, users
+from storage.models import Answer, Client, Intervention, Role, Site, StatusChange, User, utcnow
 from storage.status import Status, can_move
 
 router = Router(name="planning")
@@ -164,6 +168,22 @@ def _address(job: Intervention) -> str:
 
 def _error(t: Translator, error: ParseError) -> str:
     return t(error.key, **error.display_values(t.language))
+
+
+async def _noted(
+    p: Planner, message: Message, target: str, text: str | None, job: Intervention | None = None
+) -> None:
+    """Remember that `message` answered /plan or /change ("plan:request", "change:reason"),
+    so that an edit of it gets an answer."""
+    await answers.record(
+        p.session,
+        message.chat.id,
+        message.message_id,
+        step=target.partition(":")[0],
+        target=target,
+        text=text,
+        intervention_id=job.id if job else None,
+    )
 
 
 def read_when(text: str, options: Options, now: dt.datetime) -> dt.datetime:
@@ -398,6 +418,7 @@ async def client_typed(message: Message, planner: Planner) -> None:
         return
     token = (await p.state.get_data())["k"]
     await p.state.update_data(query=query)
+    await _noted(p, message, "plan:search", query)
     found = await clients.search(p.session, query, limit=RESULTS)
     builder = InlineKeyboardBuilder()
     for client in found:
@@ -469,6 +490,7 @@ async def detail_typed(message: Message, planner: Planner) -> None:
     except ParseError as error:
         await message.answer(_error(planner.t, error))
         return
+    await _noted(planner, message, f"plan:{step}", value)
     await _keep(planner, message.chat.id, step, value)
 
 
@@ -534,6 +556,7 @@ async def site_typed(message: Message, planner: Planner) -> None:
     planner.session.add(site)
     await planner.session.flush()
     await planner.state.update_data(site_id=site.id)
+    await _noted(planner, message, "plan:site", text)
     await _ask(planner, message.chat.id, "template")
 
 
@@ -559,6 +582,7 @@ async def request_typed(message: Message, planner: Planner) -> None:
         await message.answer(_error(planner.t, error))
         return
     await planner.state.update_data(request=text)
+    await _noted(planner, message, "plan:request", text)
     await _ask(planner, message.chat.id, "when")
 
 
@@ -572,6 +596,7 @@ async def when_typed(message: Message, planner: Planner) -> None:
         await message.answer(_error(planner.t, error))
         return
     await planner.state.update_data(when=moment.isoformat())
+    await _noted(planner, message, "plan:when", moment.isoformat())
     await _ask(planner, message.chat.id, "technician")
 
 
@@ -783,6 +808,7 @@ async def reason_typed(message: Message, planner: Planner) -> None:
     except ParseError as error:
         await message.answer(_error(t, error))
         return
+    await _noted(p, message, "change:reason", reason, job)
     if action == "postpone":
         await p.state.update_data(reason=reason)
         await p.state.set_state(ChangeSteps.when)
@@ -807,6 +833,7 @@ async def new_when_typed(message: Message, planner: Planner) -> None:
     except ParseError as error:
         await message.answer(_error(t, error))
         return
+    await _noted(p, message, "change:when", moment.isoformat(), job)
     data = await p.state.get_data()
     await p.state.clear()
     office_t = Translator(p.options.default_language)
@@ -837,6 +864,18 @@ async def new_when_typed(message: Message, planner: Planner) -> None:
 async def change_text_expected(message: Message, planner: Planner) -> None:
     """Something other than text during a change: says what is expected."""
     await message.answer(planner.t("plan.change_text_expected"))
+
+
+@router.edited_message(office(), Answered("plan", "change"))
+async def edited(message: Message, given: list[Answer], planner: Planner) -> None:
+    """An edited answer of /plan or /change changes nothing (what it started is under
+    way or done): says how to correct instead."""
+    answer = given[0]
+    job = await planner.session.get(Intervention, answer.intervention_id or 0)
+    if answer.step == "change" and job is not None:
+        await message.answer(planner.t("edits.change", number=job.number))
+    else:
+        await message.answer(planner.t("edits.plan"))
 
 
 @router.callback_query(Change.filter(), office())

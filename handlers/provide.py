@@ -30,6 +30,7 @@ class Provide(BaseMiddleware):
 
 
 def provide(router: Router, name: str, build: Callable[[dict[str, Any]], object]) -> None:
-    """Give the messages and button presses of `router` the object `name`."""
+    """Give the messages, edited messages and button presses of `router` the object `name`."""
     router.message.middleware(Provide(name, build))
+    router.edited_message.middleware(Provide(name, build))
     router.callback_query.middleware(Provide(name, build))

@@ -25,12 +25,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.callbacks import Decide
 from handlers.client import send_report
 from handlers.context import Options
-from handlers.filters import office
+from handlers.filters import Answered, office
 from handlers.i18n import Translator
 from handlers.parsing import ParseError, clean_text
 from handlers.technician.entry import Job
-from storage import interventions, issued, outbox
-from storage.models import Attachment, Client, Intervention, User
+from storage import answers, interventions, issued, outbox
+from storage.models import Answer, Attachment, Client, Intervention, User
 from storage.status import Status
 
 log = logging.getLogger(__name__)
@@ -221,6 +221,15 @@ async def return_with_comment(
         await message.answer(t("validation.newer_version", number=job.number))
         return
     await interventions.change_status(session, job, Status.RETURNED, user, note=comment)
+    await answers.record(
+        session,
+        message.chat.id,
+        message.message_id,
+        step="return",
+        target="return:comment",
+        text=comment,
+        intervention_id=job.id,
+    )
     job.wizard_step = "review"
     job.wizard_data = {}
     technician = await _technician(session, job)
@@ -255,6 +264,16 @@ async def return_with_comment(
 async def comment_expected(message: Message, t: Translator) -> None:
     """Anything but text while the return comment is expected."""
     await message.answer(t("validation.comment_expected"))
+
+
+@router.edited_message(office(), Answered("return"))
+async def edited(
+    message: Message, given: list[Answer], session: AsyncSession, t: Translator
+) -> None:
+    """An edited return comment changes nothing (the technician has it already, and the
+    audit trail keeps it): says what to do instead."""
+    job = await session.get(Intervention, given[0].intervention_id or 0)
+    await message.answer(t("edits.return_comment", number=job.number if job else "—"))
 
 
 @router.callback_query(Decide.filter())

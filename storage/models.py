@@ -289,9 +289,12 @@ class Answer(Base):
     """A message a person sent that gave a stored answer, so that an edit of that
     message later changes the answer it gave (or is answered with why it cannot).
 
-    `target` says where the answer went ("field:context", "checklist:3",
-    "part:12:quantity", "caption:45"...); `text` is what that message contributed,
-    to find it again in a section written over several messages.
+    `step` is the report section the answer went to ("context", "parts"...), or the
+    conversation outside a report ("plan", "new", "rating"...); `target` says where
+    exactly ("field:context", "checklist:3", "part:12:quantity", "caption:45"...);
+    `text` is what that message contributed, as stored, to find it again in a
+    section written over several messages. `intervention_id` is empty for answers
+    that belong to no report yet (a /plan under way, a client's visit request).
     """
 
     __tablename__ = "answers"
@@ -300,7 +303,7 @@ class Answer(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     chat_id: Mapped[int] = mapped_column(BigInteger)
     message_id: Mapped[int] = mapped_column(BigInteger)
-    intervention_id: Mapped[int] = mapped_column(ForeignKey("interventions.id"), index=True)
+    intervention_id: Mapped[int | None] = mapped_column(ForeignKey("interventions.id"), index=True)
     step: Mapped[str] = mapped_column(String(50))
     target: Mapped[str] = mapped_column(String(100))
     text: Mapped[str | None] = mapped_column(Text)

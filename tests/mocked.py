@@ -278,6 +278,23 @@ class Updates:
             extra["caption"] = caption
         return self.message(person, "", **extra)
 
+    def edited(
+        self, sent: dict[str, Any], text: str | None = None, *, caption: str | None = None
+    ) -> dict[str, Any]:
+        """The message of update `sent` as its sender edited it: the same message_id,
+        chat and sender, the new text (or caption) and an edit_date, in a new update."""
+        message = dict(sent.get("message") or sent["edited_message"])
+        if text is not None:
+            message["text"] = text
+            message.pop("entities", None)
+            if text.startswith("/"):
+                command = text.split()[0]
+                message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        if caption is not None:
+            message["caption"] = caption
+        message["edit_date"] = int(time.time())
+        return {"update_id": next(self._update_ids), "edited_message": message}
+
     def press(self, person: Person, on: Call, data: str) -> dict[str, Any]:
         """A press on a button `data` of the recorded message `on`."""
         chat_id = on.chat_id if on.chat_id is not None else person.id

@@ -19,11 +19,12 @@ from handlers.parsing import ParseError, clean_text
 from handlers.technician.photos import Refused, download, incoming_file
 from handlers.technician.plan import Kind
 from handlers.technician.sections import not_expected, preview, refuse
-from handlers.technician.visit import KINDS, StepKind, Visit, Wz
+from handlers.technician.visit import KINDS, StepKind, Visit, Wz, gist
 from reports.images import ImageRejected, prepare_signature
-from storage.models import Attachment, AttachmentKind, Signature, utcnow
+from storage.models import Answer, Attachment, AttachmentKind, Signature, utcnow
 
 NAME_LIMIT = 200
+RESERVATIONS_LIMIT = 4000
 CLIENT = "client"
 TECHNICIAN = "technician"
 
@@ -157,23 +158,30 @@ async def _clean_and_keep(
     return signature
 
 
+#: The Intervention column each typed answer of the acceptance goes to.
+ACCEPTANCE_COLUMNS = {"signer": "client_signer_name", "reservations": "reservations"}
+
+
+def read_acceptance(what: str, text: str) -> str:
+    """The name of who accepts for the client, or the reservations, as typed."""
+    return clean_text(text, maximum=NAME_LIMIT if what == "signer" else RESERVATIONS_LIMIT)
+
+
 async def acceptance_answer(visit: Visit, message: Message) -> None:
     job, stage = visit.job, visit.data.get("stage", "name")
     if stage in ("name", "reservations"):
         if not message.text:
             await not_expected(visit, message, "wizard.text_expected")
             return
+        what = "signer" if stage == "name" else "reservations"
         try:
-            text = clean_text(message.text, maximum=NAME_LIMIT if stage == "name" else 4000)
+            text = read_acceptance(what, message.text)
         except ParseError as error:
             await refuse(visit, message, error)
             return
-        if stage == "name":
-            job.client_signer_name = text
-            visit.remember(stage="reserve")
-        else:
-            job.reservations = text
-            visit.remember(stage="client_signature")
+        setattr(job, ACCEPTANCE_COLUMNS[what], text)
+        await visit.note(message.message_id, f"acceptance:{what}", text)
+        visit.remember(stage="reserve" if stage == "name" else "client_signature")
         await acceptance_prompt(visit)
         return
     if stage == "client_signature":
@@ -243,4 +251,25 @@ async def acceptance_press(visit: Visit, query: CallbackQuery, data: Wz) -> None
     await acceptance_prompt(visit)
 
 
-KINDS[Kind.ACCEPTANCE] = StepKind(acceptance_prompt, acceptance_answer, acceptance_press)
+async def acceptance_edit(visit: Visit, answer: Answer, message: Message) -> None:
+    """Stores an edited name of who accepts, or edited reservations."""
+    what = answer.target.removeprefix("acceptance:")
+    column = ACCEPTANCE_COLUMNS.get(what)
+    section = visit.section(answer)
+    if column is None or await visit.pieces(answer, getattr(visit.job, column)) is None:
+        await visit.no_longer_there(section)
+        return
+    section = f"{section} · {visit.t(f'edits.{what}')}"
+    try:
+        text = read_acceptance(what, message.text or "")
+    except ParseError as error:
+        await refuse(visit, message, error)
+        return
+    setattr(visit.job, column, text)
+    answer.text = text
+    await visit.amended(section, gist(text))
+
+
+KINDS[Kind.ACCEPTANCE] = StepKind(
+    acceptance_prompt, acceptance_answer, acceptance_press, acceptance_edit
+)

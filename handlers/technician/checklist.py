@@ -22,9 +22,15 @@ from aiogram.utils.text_decorations import html_decoration as hd
 
 from handlers.parsing import ParseError, clean_text
 from handlers.technician.plan import Kind
-from handlers.technician.sections import SECTION_LIMIT, not_expected, preview, refuse
-from handlers.technician.visit import KINDS, StepKind, Visit, Wz
-from storage.models import ChecklistItem
+from handlers.technician.sections import (
+    SECTION_LIMIT,
+    edit_piece,
+    not_expected,
+    preview,
+    refuse,
+)
+from handlers.technician.visit import KINDS, StepKind, Visit, Wz, gist
+from storage.models import Answer, ChecklistItem
 
 log = logging.getLogger(__name__)
 
@@ -190,6 +196,7 @@ async def checklist_answer(visit: Visit, message: Message) -> None:
     try:
         if item is not None:
             item.note = clean_text(message.text, maximum=NOTE_LIMIT)
+            await visit.note(message.message_id, f"checklist:{item.position}", item.note)
         else:
             added = clean_text(message.text, maximum=SECTION_LIMIT)
             existing = visit.job.methods or ""
@@ -197,6 +204,7 @@ async def checklist_answer(visit: Visit, message: Message) -> None:
             if len(value) > SECTION_LIMIT:
                 raise ParseError("parse.too_long", maximum=SECTION_LIMIT, length=len(value))
             visit.job.methods = value
+            await visit.note(message.message_id, "methods", added)
     except ParseError as error:
         await refuse(visit, message, error)
         return
@@ -252,4 +260,27 @@ async def checklist_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
         await query.answer(t("errors.old_button"), show_alert=True)
 
 
-KINDS[Kind.CHECKLIST] = StepKind(checklist_prompt, checklist_answer, checklist_press)
+async def checklist_edit(visit: Visit, answer: Answer, message: Message) -> None:
+    """Stores an edited note on an item, or the edited piece of the tools note."""
+    section = visit.section(answer)
+    if answer.target == "methods":
+        await edit_piece(visit, answer, message, "methods", section)
+        return
+    item = _item(visit, answer.target.removeprefix("checklist:"))
+    if item is not None:
+        section = f"{section} · {preview(item.label, 60)}"
+    if item is None or await visit.pieces(answer, item.note) is None:
+        await visit.no_longer_there(section)
+        return
+    try:
+        note = clean_text(message.text or "", maximum=NOTE_LIMIT)
+    except ParseError as error:
+        await refuse(visit, message, error)
+        return
+    item.note = answer.text = note
+    await visit.amended(section, gist(note))
+
+
+KINDS[Kind.CHECKLIST] = StepKind(
+    checklist_prompt, checklist_answer, checklist_press, checklist_edit
+)

@@ -291,6 +291,11 @@ async def location(message: Message, desk: Desk) -> None:
     await visit.prompt()
 
 
+@router.edited_message(F.location, technician)
+async def location_moving(message: Message) -> None:
+    """A live location moving sends edits: not a correction; the pin first shared stays."""
+
+
 @router.message(Command("resume"), technician)
 async def resume(message: Message, desk: Desk) -> None:
     """Continues the open report exactly where it stopped; with several under way and

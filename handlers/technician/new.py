@@ -32,11 +32,12 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram.utils.text_decorations import html_decoration as hd
 
 from handlers.callbacks import row_id
+from handlers.filters import Answered
 from handlers.i18n import Translator
 from handlers.parsing import ParseError, clean_text
 from handlers.technician.desk import Desk, technician
 from handlers.technician.entry import begin, location_keyboard
-from storage import clients, interventions
+from storage import answers, clients, interventions
 from storage.models import Client, utcnow
 
 router = Router(name="technician-new")
@@ -384,7 +385,16 @@ async def detail_typed(message: Message, desk: Desk, state: FSMContext) -> None:
     except ParseError as error:
         await message.answer(t(error.key, **error.display_values(t.language)))
         return
+    await _noted(desk, message, step, value)
     await _keep(desk, message.chat.id, state, step, value)
+
+
+async def _noted(desk: Desk, message: Message, step: str, text: str | None) -> None:
+    """Remember that `message` answered `step` of /new, so that an edit of it gets an answer."""
+    chat_id, message_id = message.chat.id, message.message_id
+    await answers.record(
+        desk.session, chat_id, message_id, step="new", target=f"new:{step}", text=text
+    )
 
 
 @router.callback_query(NewJob.filter(F.a.in_({"skip", "use"})), technician)
@@ -473,6 +483,13 @@ async def text_expected(message: Message, desk: Desk, state: FSMContext) -> None
     """A photo, sticker, voice message... where text is expected: says so and asks again."""
     step = await _step(state)
     await _ask(desk, message.chat.id, state, step, lead=desk.t("new.text_expected"))
+
+
+@router.edited_message(technician, Answered("new"))
+async def edited(message: Message, t: Translator) -> None:
+    """An edited answer of /new changes nothing (the client is made from what was sent):
+    says how to correct instead."""
+    await message.answer(t("edits.new"))
 
 
 @router.callback_query(NewJob.filter(), technician)

@@ -12,6 +12,10 @@ The line being added is a draft in `visit.data` (it lives on the intervention ro
 so a restart in the middle of a line asks the same question with nothing lost.
 A number that cannot be read is refused with the parse catalog's words; the
 question and the draft stay.
+
+Each message typed for a line is remembered as the answer it gave: "part:new:quantity"
+while the line is a draft, "part:12:quantity" once it is line 12 (or "part:12:line"
+for the one-line form), so that editing the message changes that field.
 """
 
 from __future__ import annotations
@@ -22,15 +26,17 @@ from typing import Any
 
 from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 
+from handlers.i18n import Translator
 from handlers.parsing import ParseError, clean_text, parse_money, parse_quantity
 from handlers.technician import money
 from handlers.technician.checklist import cut
 from handlers.technician.plan import Kind
 from handlers.technician.sections import not_expected, preview, refuse
-from handlers.technician.visit import KINDS, StepKind, Visit, Wz
+from handlers.technician.visit import KINDS, StepKind, Visit, Wz, figure, gist
 from reports.totals import line_total
+from storage import answers
 from storage import parts as known_parts
-from storage.models import Part
+from storage.models import Answer, Part
 
 #: The highest unit price accepted for one part, in euros (more is a typing slip).
 MAX_UNIT_PRICE = Decimal(100_000)
@@ -45,6 +51,11 @@ BUTTON_WIDTH = 60
 Rows = list[list[InlineKeyboardButton]]
 Draft = dict[str, Any]
 
+#: The target of the answers given to the line being typed, until it is added.
+DRAFT = "part:new:"
+#: The fields of a line a message can give, each read as its question reads it.
+FIELDS = ("reference", "designation", "quantity", "price")
+
 #: What each stage expects when something else arrives.
 EXPECTED = {
     None: "wizard.parts.expected",
@@ -54,6 +65,68 @@ EXPECTED = {
     "quantity": "wizard.parts.expected_quantity",
     "price": "wizard.parts.expected_price",
 }
+
+
+def read_reference(text: str) -> str:
+    return clean_text(text, maximum=REFERENCE_LIMIT)
+
+
+def read_designation(text: str) -> str:
+    return clean_text(text, maximum=DESIGNATION_LIMIT)
+
+
+def read_price(text: str) -> Decimal:
+    return parse_money(text, maximum=MAX_UNIT_PRICE)
+
+
+def read_field(field: str, text: str) -> str | Decimal:
+    """One field of a line, read as the question asking it reads it."""
+    if field == "reference":
+        return read_reference(text)
+    if field == "designation":
+        return read_designation(text)
+    if field == "quantity":
+        return parse_quantity(text)
+    return read_price(text)
+
+
+class BadLine(Exception):
+    """A line typed at once that cannot be read: which field (None: not four fields)."""
+
+    def __init__(self, field: str | None = None, error: ParseError | None = None) -> None:
+        super().__init__(field or "fields")
+        self.field = field
+        self.error = error
+
+    def text(self, t: Translator) -> str:
+        """What the step says about it."""
+        if self.field is None or self.error is None:
+            return t("wizard.parts.one_line")
+        problem = t(self.error.key, **self.error.display_values(t.language))
+        field = t(f"wizard.parts.field_{self.field}")
+        return t("wizard.parts.field_error", field=field, error=problem)
+
+
+def read_line(text: str) -> tuple[str | None, str, Decimal, Decimal]:
+    """`REF; designation; quantity; price` (or without the reference)."""
+    fields = [field.strip() for field in text.split(";")]
+    if len(fields) == 3:
+        fields.insert(0, "")
+    if len(fields) != 4 or not fields[1]:
+        raise BadLine()
+    reference, designation, quantity_text, price_text = fields
+    field = "reference"
+    try:
+        reference = read_reference(reference) if reference else ""
+        field = "designation"
+        designation = read_designation(designation)
+        field = "quantity"
+        quantity = parse_quantity(quantity_text)
+        field = "price"
+        price = read_price(price_text)
+    except ParseError as error:
+        raise BadLine(field, error) from None
+    return reference or None, designation, quantity, price
 
 
 def looks_like_reference(text: str) -> bool:
@@ -185,9 +258,10 @@ async def parts_prompt(visit: Visit, notice: str = "") -> None:
 # Adding a line ---------------------------------------------------------------------
 
 
-def _add_line(
+async def _add_line(
     visit: Visit, reference: str | None, designation: str, quantity: Decimal, price: Decimal
 ) -> Part:
+    """The line, added; the answers typed for it now name it."""
     lines = visit.job.parts
     part = Part(
         position=max((p.position for p in lines), default=0) + 1,
@@ -198,7 +272,19 @@ def _add_line(
     )
     lines.append(part)
     visit.remember(stage=None, draft=None, removed=None)
+    await visit.session.flush()
+    await answers.retarget(visit.session, visit.job.id, DRAFT, f"part:{part.id}:")
     return part
+
+
+def _line_record(part: Part) -> str:
+    """A line as the answers record it when one message gave it all."""
+    values = (part.reference, part.designation, figure(part.quantity), figure(part.unit_price))
+    return "; ".join(value or "" for value in values)
+
+
+def _field_record(value: str | Decimal | None) -> str | None:
+    return figure(value) if isinstance(value, Decimal) else value
 
 
 async def _added(visit: Visit, part: Part) -> None:
@@ -207,41 +293,25 @@ async def _added(visit: Visit, part: Part) -> None:
 
 async def _one_line(visit: Visit, message: Message, text: str) -> None:
     """`REF; designation; quantity; price` (or without the reference) at once."""
-    t = visit.t
-    fields = [field.strip() for field in text.split(";")]
-    if len(fields) == 3:
-        fields.insert(0, "")
-    if len(fields) != 4 or not fields[1]:
-        await message.answer(t("wizard.parts.one_line"))
-        return
-    reference, designation, quantity_text, price_text = fields
-    field = "reference"
     try:
-        reference = clean_text(reference, maximum=REFERENCE_LIMIT) if reference else ""
-        field = "designation"
-        designation = clean_text(designation, maximum=DESIGNATION_LIMIT)
-        field = "quantity"
-        quantity = parse_quantity(quantity_text)
-        field = "price"
-        price = parse_money(price_text, maximum=MAX_UNIT_PRICE)
-    except ParseError as error:
-        problem = t(error.key, **error.display_values(t.language))
-        await message.answer(
-            t("wizard.parts.field_error", field=t(f"wizard.parts.field_{field}"), error=problem)
-        )
+        reference, designation, quantity, price = read_line(text)
+    except BadLine as bad:
+        await message.answer(bad.text(visit.t))
         return
-    part = _add_line(visit, reference or None, designation, quantity, price)
+    part = await _add_line(visit, reference, designation, quantity, price)
+    await visit.note(message.message_id, f"part:{part.id}:line", _line_record(part))
     await _added(visit, part)
 
 
 async def _reference(visit: Visit, message: Message, text: str) -> None:
     """What was typed at "reference or designation?": known parts to pick from, or
     the next question."""
+    await answers.forget(visit.session, visit.job.id, DRAFT)
     if ";" in text:
         await _one_line(visit, message, text)
         return
     try:
-        typed = clean_text(text, maximum=DESIGNATION_LIMIT)
+        typed = read_designation(text)
     except ParseError as error:
         await refuse(visit, message, error)
         return
@@ -255,19 +325,23 @@ async def _reference(visit: Visit, message: Message, text: str) -> None:
             }
             for known in found
         ]
-        visit.remember(stage="pick", draft={"typed": typed, "choices": choices})
+        draft = {"typed": typed, "choices": choices, "message": message.message_id}
+        visit.remember(stage="pick", draft=draft)
     else:
-        _new_part(visit, typed)
+        await _new_part(visit, typed, message.message_id)
     await parts_prompt(visit)
 
 
-def _new_part(visit: Visit, typed: str) -> None:
+async def _new_part(visit: Visit, typed: str, message_id: int | None) -> None:
     """A part never used before: a reference asks its designation, a designation goes
-    straight to the quantity."""
+    straight to the quantity. The message typed is what gave it."""
     if looks_like_reference(typed) and len(typed) <= REFERENCE_LIMIT:
-        visit.remember(stage="designation", draft={"reference": typed})
+        field, stage = "reference", "designation"
     else:
-        visit.remember(stage="quantity", draft={"designation": typed})
+        field, stage = "designation", "quantity"
+    visit.remember(stage=stage, draft={field: typed})
+    if message_id is not None:
+        await visit.note(message_id, DRAFT + field, typed)
 
 
 async def parts_answer(visit: Visit, message: Message) -> None:
@@ -279,34 +353,37 @@ async def parts_answer(visit: Visit, message: Message) -> None:
         return
     text = message.text
     draft = _draft(visit)
+    if stage in (None, "reference", "pick"):
+        await _reference(visit, message, text)
+        return
+    field = stage if stage in FIELDS else "price"
     try:
-        if stage in (None, "reference", "pick"):
-            await _reference(visit, message, text)
-            return
-        if stage == "designation":
-            draft["designation"] = clean_text(text, maximum=DESIGNATION_LIMIT)
-            visit.remember(stage="quantity", draft=draft)
-        elif stage == "quantity":
-            draft["quantity"] = str(parse_quantity(text))
-            visit.remember(stage="price", draft=draft)
-        else:
-            price = parse_money(text, maximum=MAX_UNIT_PRICE)
-            await _finish(visit, draft, price)
-            return
+        value = read_field(field, text)
     except ParseError as error:
         await refuse(visit, message, error)
         return
+    if field == "price":
+        await _finish(visit, draft, Decimal(value), message.message_id)
+        return
+    draft[field] = str(value)
+    visit.remember(stage="quantity" if field == "designation" else "price", draft=draft)
+    await visit.note(message.message_id, DRAFT + field, _field_record(value))
     await parts_prompt(visit)
 
 
-async def _finish(visit: Visit, draft: Draft, price: Decimal) -> None:
-    part = _add_line(
+async def _finish(
+    visit: Visit, draft: Draft, price: Decimal, message_id: int | None = None
+) -> None:
+    """The line is complete: added, its price remembered as given by `message_id`."""
+    part = await _add_line(
         visit,
         draft.get("reference"),
         str(draft.get("designation") or draft.get("reference") or ""),
         Decimal(draft["quantity"]),
         price,
     )
+    if message_id is not None:
+        await visit.note(message_id, f"part:{part.id}:price", figure(price))
     await _added(visit, part)
 
 
@@ -337,6 +414,7 @@ async def parts_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
     elif data.a == "cancel" and stage is not None:
         await query.answer()
         visit.remember(stage=None, draft=None)
+        await answers.forget(visit.session, visit.job.id, DRAFT)
         await parts_prompt(visit)
     elif data.a == "pick" and stage == "pick":
         choices = draft.get("choices", [])
@@ -357,7 +435,7 @@ async def parts_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
         await parts_prompt(visit)
     elif data.a == "new" and stage == "pick":
         await query.answer()
-        _new_part(visit, str(draft.get("typed", "")))
+        await _new_part(visit, str(draft.get("typed", "")), draft.get("message"))
         await parts_prompt(visit)
     elif data.a == "same" and stage == "price" and draft.get("last_price") is not None:
         await query.answer()
@@ -383,6 +461,7 @@ async def _remove(visit: Visit, query: CallbackQuery, part_id: str) -> None:
     text = _line_text(visit, part)
     visit.remember(
         removed={
+            "id": part.id,
             "position": part.position,
             "reference": part.reference,
             "designation": part.designation,
@@ -408,7 +487,106 @@ async def _undo(visit: Visit) -> None:
     index = next((i for i, p in enumerate(lines) if p.position > part.position), len(lines))
     lines.insert(index, part)
     visit.remember(removed=None)
+    if kept.get("id") is not None:
+        await visit.session.flush()
+        await answers.retarget(
+            visit.session, visit.job.id, f"part:{kept['id']}:", f"part:{part.id}:"
+        )
     await parts_prompt(visit, visit.t("wizard.parts.restored", line=_line_text(visit, part)))
 
 
-KINDS[Kind.PARTS] = StepKind(parts_prompt, parts_answer, parts_press, checks_stages=True)
+# Edits -------------------------------------------------------------------------------
+
+
+def _draft_record(visit: Visit, field: str) -> str | None:
+    """What the line being typed holds for `field`, as the answers record it."""
+    if _stage(visit) is None:
+        return None
+    value = _draft(visit).get(field)
+    if value is None:
+        return None
+    return figure(Decimal(value)) if field == "quantity" else str(value)
+
+
+def _part_record(part: Part, field: str) -> str | None:
+    if field == "line":
+        return _line_record(part)
+    values = {
+        "reference": part.reference,
+        "designation": part.designation,
+        "quantity": part.quantity,
+        "price": part.unit_price,
+    }
+    return _field_record(values.get(field))
+
+
+async def _edit_draft(visit: Visit, answer: Answer, message: Message, field: str) -> None:
+    """An edited answer of the line still being typed: the draft takes the new value."""
+    t, section = visit.t, visit.section(answer)
+    if field not in FIELDS or await visit.pieces(answer, _draft_record(visit, field)) is None:
+        await visit.no_longer_there(section)
+        return
+    try:
+        value = read_field(field, message.text or "")
+    except ParseError as error:
+        await refuse(visit, message, error)
+        return
+    draft = _draft(visit)
+    draft[field] = str(value)
+    visit.remember(draft=draft)
+    answer.text = _field_record(value)
+    shown = t(
+        "edits.part_draft",
+        field=t(f"wizard.parts.field_{field}"),
+        value=money.formatter(visit).number(value) if isinstance(value, Decimal) else gist(value),
+    )
+    await visit.amended(section, shown)
+
+
+async def parts_edit(visit: Visit, answer: Answer, message: Message) -> None:
+    """Stores an edited field of a line (or the whole line typed at once); the line
+    and the total of the parts are shown again in one line."""
+    t, fmt = visit.t, money.formatter(visit)
+    _, which, field = [*answer.target.split(":", 2), "", ""][:3]
+    if which == "new":
+        await _edit_draft(visit, answer, message, field)
+        return
+    lines = visit.job.parts
+    found = next(((n, p) for n, p in enumerate(lines, start=1) if str(p.id) == which), None)
+    section = visit.section(answer)
+    if found is not None:
+        section = f"{section} · {t('edits.line', n=found[0])}"
+    if found is None or await visit.pieces(answer, _part_record(found[1], field)) is None:
+        await visit.no_longer_there(section)
+        return
+    part, text = found[1], message.text or ""
+    if field == "line":
+        try:
+            reference, designation, quantity, price = read_line(text)
+        except BadLine as bad:
+            await message.answer(bad.text(t))
+            return
+        part.reference, part.designation = reference, designation
+        part.quantity, part.unit_price = quantity, price
+    else:
+        try:
+            value = read_field(field, text)
+        except ParseError as error:
+            await refuse(visit, message, error)
+            return
+        if field == "reference":
+            part.reference = str(value)
+        elif field == "designation":
+            part.designation = str(value)
+        elif field == "quantity":
+            part.quantity = Decimal(value)
+        else:
+            part.unit_price = Decimal(value)
+    answer.text = _part_record(part, field)
+    total = t("wizard.parts.total", amount=fmt.money(money.totals(visit).parts))
+    await visit.amended(section, _line_text(visit, part), total)
+
+
+KINDS[Kind.PARTS] = StepKind(
+    parts_prompt, parts_answer, parts_press, parts_edit, checks_stages=True
+)

@@ -6,7 +6,9 @@ Every file is downloaded at once (the largest size of a photo), checked, and
 written under DATA_DIR with a generated name in the same unit of work that
 records it, so an acknowledged photo is never lost. The same photo sent twice
 is kept once. One confirmation answers a whole album: it waits a moment in the
-outbox and later photos of the same burst are merged into it.
+outbox and later photos of the same burst are merged into it. Each file kept is
+remembered as the answer of its message ("caption:45"), so that editing the
+caption changes the caption in the report.
 """
 
 from __future__ import annotations
@@ -22,11 +24,11 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from handlers.technician.plan import Kind
-from handlers.technician.visit import KINDS, StepKind, Visit, Wz
+from handlers.technician.visit import KINDS, StepKind, Visit, Wz, gist
 from reports.images import ImageRejected, PreparedCache, inspect_image
 from reports.pdf import PHOTO_QUALITY
 from storage import attachments, outbox
-from storage.models import Attachment, AttachmentKind, utcnow
+from storage.models import Answer, Attachment, AttachmentKind, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,7 @@ MERGE_WINDOW = dt.timedelta(seconds=2)
 MERGE_MARGIN = dt.timedelta(milliseconds=500)
 DOWNLOAD_TIMEOUT = 300
 TAGS = ("before", "after")
+CAPTION_LIMIT = 1000
 DONE_WORDS = frozenset({"terminé", "termine", "fini", "fin", "done", "finished", "ok"})
 
 
@@ -75,6 +78,11 @@ class Refused(Exception):
         super().__init__(key)
         self.key = key
         self.values = values
+
+
+def read_caption(message: Message) -> str | None:
+    """The caption of a photo or file as the report keeps it."""
+    return (message.caption or "").strip()[:CAPTION_LIMIT] or None
 
 
 def _suffix(incoming: Incoming, image_format: str | None) -> str:
@@ -141,7 +149,7 @@ async def keep_file(visit: Visit, message: Message, incoming: Incoming) -> Attac
         await asyncio.to_thread(
             photo_cache(visit).get, stored.sha256, data, max_side, PHOTO_QUALITY
         )
-    caption = (message.caption or "").strip()[:1000] or None
+    caption = read_caption(message)
     attachment = Attachment(
         intervention_id=job.id,
         kind=kind,
@@ -157,6 +165,8 @@ async def keep_file(visit: Visit, message: Message, incoming: Incoming) -> Attac
         received_at=utcnow(),
     )
     job.attachments.append(attachment)
+    await visit.session.flush()
+    await visit.note(message.message_id, f"caption:{attachment.id}", caption or "", step="photos")
     return attachment
 
 
@@ -304,4 +314,22 @@ async def photos_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
     await query.answer(visit.t("errors.old_button"), show_alert=True)
 
 
-KINDS[Kind.PHOTOS] = StepKind(photos_prompt, photos_answer, photos_press)
+async def photos_edit(visit: Visit, answer: Answer, message: Message) -> None:
+    """Stores the edited caption of a photo or file kept; a photo replaced in Telegram
+    is not (the first one stays), and the line says so."""
+    section = visit.section(answer)
+    kept = next((a for a in visit.job.attachments if f"caption:{a.id}" == answer.target), None)
+    if kept is None or await visit.pieces(answer, kept.caption or "") is None:
+        await visit.no_longer_there(section)
+        return
+    incoming = incoming_file(message)
+    if incoming is not None and incoming.file_unique_id != kept.file_unique_id:
+        await visit.say(visit.t("edits.media_replaced", number=visit.job.number))
+        return
+    kept.caption = read_caption(message)
+    answer.text = kept.caption or ""
+    shown = gist(kept.caption) if kept.caption else "—"
+    await visit.amended(section, visit.t("edits.caption", caption=shown))
+
+
+KINDS[Kind.PHOTOS] = StepKind(photos_prompt, photos_answer, photos_press, photos_edit)

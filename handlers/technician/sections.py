@@ -23,9 +23,9 @@ from handlers.parsing import (
     parse_money,
 )
 from handlers.technician import money
-from handlers.technician.plan import Kind
-from handlers.technician.visit import KINDS, StepKind, Visit, Wz
-from storage.models import utcnow
+from handlers.technician.plan import BY_KEY, Kind
+from handlers.technician.visit import KINDS, StepKind, Visit, Wz, figure, gist
+from storage.models import Answer, utcnow
 
 #: A section may hold this much text (several messages appended).
 SECTION_LIMIT = 20_000
@@ -100,6 +100,7 @@ async def text_answer(visit: Visit, message: Message) -> None:
         await refuse(visit, message, error)
         return
     setattr(visit.job, field, value)
+    await visit.note(message.message_id, f"field:{field}", added)
     if len(message.text) >= LONG_MESSAGE:
         visit.remember(continuing=True)
         await text_prompt(visit)
@@ -117,7 +118,44 @@ async def text_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
     await query.answer(visit.t("errors.old_button"), show_alert=True)
 
 
-KINDS[Kind.TEXT] = StepKind(text_prompt, text_answer, text_press)
+async def edit_piece(
+    visit: Visit,
+    answer: Answer,
+    message: Message,
+    field: str,
+    section: str,
+    *,
+    several: bool = True,
+) -> None:
+    """Replaces, in a text written over one or (with `several`) several messages, the
+    piece that `message` gave (the other pieces stay), and confirms in one line."""
+    pieces = await visit.pieces(answer, getattr(visit.job, field), several=several)
+    if pieces is None:
+        await visit.no_longer_there(section)
+        return
+    if not message.text:
+        await message.answer(visit.t("wizard.text_expected"))
+        return
+    try:
+        piece = clean_text(message.text, maximum=SECTION_LIMIT)
+        value = "\n".join(piece if given is answer else given.text or "" for given in pieces)
+        if len(value) > SECTION_LIMIT:
+            raise ParseError("parse.too_long", maximum=SECTION_LIMIT, length=len(value))
+    except ParseError as error:
+        await refuse(visit, message, error)
+        return
+    setattr(visit.job, field, value)
+    answer.text = piece
+    await visit.amended(section, gist(piece))
+
+
+async def text_edit(visit: Visit, answer: Answer, message: Message) -> None:
+    """Stores the edited text in place of what the message had written in the section."""
+    field = BY_KEY[answer.step].field or ""
+    await edit_piece(visit, answer, message, field, visit.section(answer))
+
+
+KINDS[Kind.TEXT] = StepKind(text_prompt, text_answer, text_press, text_edit)
 
 
 # Results -------------------------------------------------------------------------
@@ -155,6 +193,7 @@ async def results_answer(visit: Visit, message: Message) -> None:
     except ParseError as error:
         await refuse(visit, message, error)
         return
+    await visit.note(message.message_id, "results:comment", visit.job.results_comment)
     await visit.advance()
 
 
@@ -168,7 +207,13 @@ async def results_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
         await visit.advance()
 
 
-KINDS[Kind.RESULTS] = StepKind(results_prompt, results_answer, results_press)
+async def results_edit(visit: Visit, answer: Answer, message: Message) -> None:
+    """Stores the edited comment on the result."""
+    section = visit.section(answer)
+    await edit_piece(visit, answer, message, "results_comment", section, several=False)
+
+
+KINDS[Kind.RESULTS] = StepKind(results_prompt, results_answer, results_press, results_edit)
 
 
 # Times ---------------------------------------------------------------------------
@@ -212,12 +257,42 @@ async def times_prompt(visit: Visit) -> None:
         )
 
 
-def _set_end(visit: Visit, end: dt.datetime) -> None:
+def read_end(visit: Visit, text: str) -> dt.datetime:
+    """The end time typed (a time alone is on the day of the arrival), in UTC; refused
+    before the arrival or more than 24 hours after it."""
+    job, tz = visit.job, visit.options.tz
+    local_now = utcnow().astimezone(tz)
+    day, moment = parse_datetime(text, today=local_now.date())
+    base = day or (job.started_at.astimezone(tz).date() if job.started_at else local_now.date())
+    end = dt.datetime.combine(base, moment, tzinfo=tz)
+    if job.started_at is not None and end <= job.started_at:
+        start = money.formatter(visit).datetime(job.started_at)
+        raise ParseError("wizard.times.before_start", start=start)
+    if job.started_at is not None and end - job.started_at > dt.timedelta(hours=24):
+        raise ParseError("wizard.times.too_long")
+    return end.astimezone(dt.UTC)
+
+
+def read_flat(text: str) -> Decimal:
+    return parse_money(text, maximum=Decimal(10_000))
+
+
+def _end_at(visit: Visit, end: dt.datetime) -> None:
+    """The end time, and the worked hours it gives."""
     job = visit.job
     job.ended_at = end
     if job.started_at is not None:
         job.worked_hours = max(_hours_between(job.started_at, end), Decimal(0))
+
+
+def _set_end(visit: Visit, end: dt.datetime) -> None:
+    _end_at(visit, end)
     visit.remember(stage="hours")
+
+
+def _end_text(visit: Visit) -> str | None:
+    """The end time as the answers record it."""
+    return visit.job.ended_at.isoformat() if visit.job.ended_at else None
 
 
 async def times_answer(visit: Visit, message: Message) -> None:
@@ -227,37 +302,22 @@ async def times_answer(visit: Visit, message: Message) -> None:
     job, stage, text = visit.job, visit.data.get("stage", "end"), message.text
     try:
         if stage == "end":
-            local_now = utcnow().astimezone(visit.options.tz)
-            day, moment = parse_datetime(text, today=local_now.date())
-            base = day or (
-                job.started_at.astimezone(visit.options.tz).date()
-                if job.started_at
-                else local_now.date()
-            )
-            end = dt.datetime.combine(base, moment, tzinfo=visit.options.tz)
-            if job.started_at is not None and end <= job.started_at:
-                await message.answer(
-                    visit.t(
-                        "wizard.times.before_start",
-                        start=money.formatter(visit).datetime(job.started_at),
-                    )
-                )
-                return
-            if job.started_at is not None and end - job.started_at > dt.timedelta(hours=24):
-                await message.answer(visit.t("wizard.times.too_long"))
-                return
-            _set_end(visit, end.astimezone(dt.UTC))
+            _set_end(visit, read_end(visit, text))
+            await visit.note(message.message_id, "times:end", _end_text(visit))
         elif stage == "hours":
             job.worked_hours = parse_hours(text)
+            await visit.note(message.message_id, "times:hours", figure(job.worked_hours))
             visit.remember(stage="travel")
         elif money.travel_mode(visit) == "km":
             job.travel_mode = "km"
             job.travel_km = parse_km(text)
+            await visit.note(message.message_id, "times:km", figure(job.travel_km))
             await visit.advance()
             return
         else:
             job.travel_mode = "flat"
-            job.travel_flat = parse_money(text, maximum=Decimal(10_000))
+            job.travel_flat = read_flat(text)
+            await visit.note(message.message_id, "times:flat", figure(job.travel_flat))
             await visit.advance()
             return
     except ParseError as error:
@@ -287,7 +347,71 @@ async def times_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
     await times_prompt(visit)
 
 
-KINDS[Kind.TIMES] = StepKind(times_prompt, times_answer, times_press)
+def _times_now(visit: Visit, what: str) -> str | None:
+    """What the times section holds for `what` (end, hours, km, flat), as recorded."""
+    job, mode = visit.job, money.travel_mode(visit)
+    if what == "end":
+        return _end_text(visit)
+    if what == "hours":
+        return figure(job.worked_hours)
+    if what == "km":
+        return figure(job.travel_km) if mode == "km" else None
+    return figure(job.travel_flat) if what == "flat" and mode == "flat" else None
+
+
+def _total(visit: Visit) -> str:
+    """The new total incl. VAT, as the pricing summary says it."""
+    amount = money.formatter(visit).money(money.totals(visit).incl_vat)
+    return visit.t("wizard.pricing.incl_vat", amount=amount)
+
+
+async def times_edit(visit: Visit, answer: Answer, message: Message) -> None:
+    """Stores an edited end time (and the hours it gives, unless they were typed apart),
+    worked hours or travel; the line gives the new total."""
+    job, t, fmt = visit.job, visit.t, money.formatter(visit)
+    what = answer.target.removeprefix("times:")
+    section = visit.section(answer)
+    if await visit.pieces(answer, _times_now(visit, what)) is None:
+        await visit.no_longer_there(section)
+        return
+    text = message.text or ""
+    try:
+        if what == "end":
+            end = read_end(visit, text)
+            typed_apart = (
+                job.started_at is not None
+                and job.ended_at is not None
+                and job.worked_hours is not None
+                and job.worked_hours
+                != max(_hours_between(job.started_at, job.ended_at), Decimal(0))
+            )
+            if typed_apart:
+                job.ended_at = end
+            else:
+                _end_at(visit, end)
+            key = "edits.end_hours_kept" if typed_apart else "edits.end_hours"
+            hours = fmt.hours(job.worked_hours or Decimal(0))
+            shown = t(key, end=fmt.datetime(end), hours=hours)
+            answer.text = _end_text(visit)
+        elif what == "hours":
+            job.worked_hours = parse_hours(text)
+            shown = t("edits.hours", hours=fmt.hours(job.worked_hours))
+            answer.text = figure(job.worked_hours)
+        elif what == "km":
+            job.travel_km = parse_km(text)
+            shown = t("edits.km", km=fmt.number(job.travel_km))
+            answer.text = figure(job.travel_km)
+        else:
+            job.travel_flat = read_flat(text)
+            shown = t("edits.travel", amount=fmt.money(job.travel_flat))
+            answer.text = figure(job.travel_flat)
+    except ParseError as error:
+        await refuse(visit, message, error)
+        return
+    await visit.amended(section, shown, _total(visit))
+
+
+KINDS[Kind.TIMES] = StepKind(times_prompt, times_answer, times_press, times_edit)
 
 
 # Pricing -------------------------------------------------------------------------
@@ -341,23 +465,37 @@ async def pricing_prompt(visit: Visit) -> None:
     )
 
 
+#: The Intervention column each change of the pricing goes to.
+PRICING_COLUMNS = {"rate": "labour_rate", "vat": "vat_rate", "terms": "payment_terms"}
+
+
+def read_pricing(stage: str, text: str) -> Decimal | str:
+    """The hourly rate, the VAT in percent, or the payment terms, as typed."""
+    if stage == "rate":
+        return parse_money(text, maximum=Decimal(10_000))
+    if stage == "vat":
+        return parse_decimal(
+            text.replace("%", ""), minimum=Decimal(0), maximum=Decimal(99), places=2
+        )
+    return clean_text(text, maximum=1000)
+
+
+def _pricing_text(value: Decimal | str | None) -> str | None:
+    return figure(value) if isinstance(value, Decimal) else value
+
+
 async def pricing_answer(visit: Visit, message: Message) -> None:
     stage = visit.data.get("stage")
-    if stage not in ("rate", "vat", "terms") or not message.text:
+    if stage not in PRICING_COLUMNS or not message.text:
         await not_expected(visit, message, "wizard.pricing.use_buttons")
         return
     try:
-        if stage == "rate":
-            visit.job.labour_rate = parse_money(message.text, maximum=Decimal(10_000))
-        elif stage == "vat":
-            visit.job.vat_rate = parse_decimal(
-                message.text.replace("%", ""), minimum=Decimal(0), maximum=Decimal(99), places=2
-            )
-        else:
-            visit.job.payment_terms = clean_text(message.text, maximum=1000)
+        value = read_pricing(stage, message.text)
     except ParseError as error:
         await refuse(visit, message, error)
         return
+    setattr(visit.job, PRICING_COLUMNS[stage], value)
+    await visit.note(message.message_id, f"pricing:{stage}", _pricing_text(value))
     visit.remember(stage=None)
     await pricing_prompt(visit)
 
@@ -374,4 +512,33 @@ async def pricing_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
     await pricing_prompt(visit)
 
 
-KINDS[Kind.PRICING] = StepKind(pricing_prompt, pricing_answer, pricing_press)
+async def pricing_edit(visit: Visit, answer: Answer, message: Message) -> None:
+    """Stores an edited hourly rate, VAT or payment terms; the line gives the new total."""
+    t, fmt = visit.t, money.formatter(visit)
+    stage = answer.target.removeprefix("pricing:")
+    column = PRICING_COLUMNS.get(stage)
+    section = visit.section(answer)
+    if column is None:
+        await visit.say(t("edits.nothing"))
+        return
+    section = f"{section} · {t(f'wizard.pricing.change_{stage}')}"
+    if await visit.pieces(answer, _pricing_text(getattr(visit.job, column))) is None:
+        await visit.no_longer_there(section)
+        return
+    try:
+        value = read_pricing(stage, message.text or "")
+    except ParseError as error:
+        await refuse(visit, message, error)
+        return
+    setattr(visit.job, column, value)
+    answer.text = _pricing_text(value)
+    if isinstance(value, str):
+        shown = gist(value)
+    elif stage == "vat":
+        shown = fmt.percent(value / 100)
+    else:
+        shown = fmt.money(value)
+    await visit.amended(section, shown, _total(visit))
+
+
+KINDS[Kind.PRICING] = StepKind(pricing_prompt, pricing_answer, pricing_press, pricing_edit)

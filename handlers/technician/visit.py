@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from aiogram import Bot
@@ -23,9 +24,10 @@ from sqlalchemy.orm.attributes import flag_modified
 from handlers.callbacks import RowId
 from handlers.context import Options
 from handlers.i18n import Translator
-from handlers.technician.plan import Kind, Step, Template
+from handlers.technician.plan import BY_KEY, Kind, Step, Template
+from storage import answers
 from storage.files import FileStore
-from storage.models import Client, Intervention, User
+from storage.models import Answer, Client, Intervention, User
 
 
 class Wz(CallbackData, prefix="w"):
@@ -36,6 +38,23 @@ class Wz(CallbackData, prefix="w"):
     s: str
     a: str
     v: str = ""
+
+
+#: What a one-line confirmation of an edit shows of a text, at most.
+GIST = 120
+
+
+def figure(value: Decimal | None) -> str | None:
+    """A number as the answers record it ("2.5", whatever the decimals stored)."""
+    return None if value is None else format(value.normalize(), "f")
+
+
+def gist(text: str) -> str:
+    """A text on one line, shortened and escaped, for a one-line confirmation."""
+    text = " ".join(text.split())
+    if len(text) > GIST:
+        text = text[: GIST - 1].rstrip() + "…"
+    return hd.quote(text)
 
 
 @dataclass
@@ -205,18 +224,72 @@ class Visit:
         """Ask the question of the current step."""
         await KINDS[self.step.kind].prompt(self)
 
+    # The messages behind the answers -------------------------------------------
+
+    async def note(
+        self, message_id: int, target: str, text: str | None, *, step: str | None = None
+    ) -> None:
+        """Remember that message `message_id` of this chat gave `text` to `target` of this
+        report (in the current step unless `step` says which), so that an edit of the
+        message changes that answer."""
+        await answers.record(
+            self.session,
+            self.chat_id,
+            message_id,
+            step=step or self.step.key,
+            target=target,
+            text=text,
+            intervention_id=self.job.id,
+        )
+
+    async def pieces(
+        self, answer: Answer, value: str | None, *, several: bool = False
+    ) -> list[Answer] | None:
+        """The answers the stored `value` is made of, when `answer` is one of them; None
+        when what it gave is no longer there (rewritten since, or the line removed)."""
+        given = await answers.of_target(self.session, self.job.id, answer.target)
+        chosen = answers.live(given, value, several=several)
+        return chosen if answer in chosen else None
+
+    def section(self, answer: Answer) -> str:
+        """The title of the section an answer went to."""
+        return self.title(BY_KEY[answer.step])
+
+    async def amended(self, section: str, value: str, total: str | None = None) -> None:
+        """One line: the edit is stored in `section`, which now reads `value`, followed by
+        the new `total` when it changed ("Total TTC : 252,00 €"); both HTML-ready."""
+        values = {"number": self.job.number, "section": section, "value": value}
+        if total is None:
+            await self.say(self.t("edits.saved", **values))
+        else:
+            await self.say(self.t("edits.saved_total", total=total, **values))
+
+    async def no_longer_there(self, section: str) -> None:
+        """One line: what the edited message gave was replaced since; the review corrects it."""
+        await self.say(self.t("edits.rewritten", number=self.job.number, section=section))
+
+
+async def nothing_to_edit(visit: Visit, answer: Answer, message: Message) -> None:
+    """For kinds that keep no answer from a message."""
+    await visit.say(visit.t("edits.nothing"))
+
 
 @dataclass(frozen=True)
 class StepKind:
-    """How one kind of step asks, reads a message, and reads a press on its buttons.
+    """How one kind of step asks, reads a message, reads a press on its buttons, and
+    reads again a message it had stored once the person edits it.
 
     `answer` and `press` return nothing; they store what they read, then call
     `visit.advance()` when the step is complete or answer and stay otherwise.
+    `edit` reads the edited message with the same readers as `answer`: it replaces
+    what that message gave and confirms in one line, or says why not; it never moves
+    the wizard nor asks a question again.
     """
 
     prompt: Callable[[Visit], Awaitable[None]]
     answer: Callable[[Visit, Message], Awaitable[None]]
     press: Callable[[Visit, CallbackQuery, Wz], Awaitable[None]]
+    edit: Callable[[Visit, Answer, Message], Awaitable[None]] = nothing_to_edit
     #: True when `press` itself checks which of the step's questions a button belongs
     #: to (its buttons then name the step only, and can say more than "old button").
     checks_stages: bool = False

@@ -4,6 +4,10 @@ open, to its current step; buttons move back, skip, pause, or act on a step.
 Every button names its intervention and the step it was shown for: a button of
 another technician's intervention is refused without a word about it, and a
 button of a step that is over gets a polite answer and the current question.
+
+An edited message changes the answer it had given, wherever the wizard stands,
+while the report is being filled in; once it is sent, the edit is answered with
+how to correct it. An edit is never left unanswered.
 """
 
 from __future__ import annotations
@@ -12,10 +16,13 @@ from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 
+from handlers.filters import Answered
 from handlers.i18n import Translator
 from handlers.technician.desk import WORKING, Desk, technician
+from handlers.technician.plan import BY_KEY
 from handlers.technician.visit import KINDS, Wz
-from storage.models import User
+from storage.models import Answer, Intervention, User
+from storage.status import Status
 
 router = Router(name="wizard")
 
@@ -85,3 +92,35 @@ async def press(
 async def press_refused(query: CallbackQuery, t: Translator) -> None:
     """Only technicians fill in reports."""
     await query.answer(t("errors.not_allowed"), show_alert=True)
+
+
+def cannot_change(t: Translator, job: Intervention) -> str:
+    """Why an answer of this report can no longer be changed, and what to do instead."""
+    status = t(f"status.{job.status}")
+    if job.status == Status.AWAITING_VALIDATION:
+        return t("edits.submitted", number=job.number)
+    if job.status in (Status.VALIDATED, Status.CANCELLED):
+        return t("edits.final", number=job.number, status=status)
+    return t("edits.not_open", number=job.number, status=status)
+
+
+@router.edited_message(technician, F.chat.type == "private", Answered(*BY_KEY))
+async def edited(message: Message, given: list[Answer], desk: Desk, t: Translator) -> None:
+    """Stores what the edited message now says in place of what it had given, while its
+    report is being filled in (the step stays, no question is asked again); otherwise
+    says how to correct the report."""
+    for answer in given:
+        visit = await desk.open(answer.intervention_id or 0, message.chat.id)
+        if visit is None:
+            await message.answer(t("edits.not_yours"))
+        elif visit.job.status in WORKING:
+            await KINDS[BY_KEY[answer.step].kind].edit(visit, answer, message)
+        else:
+            await message.answer(cannot_change(t, visit.job))
+
+
+@router.edited_message(technician, F.chat.type == "private")
+async def edited_nothing(message: Message, t: Translator) -> None:
+    """An edit of a message that had stored nothing (a command, an answer refused,
+    chatter): says that it changed nothing and how to correct."""
+    await message.answer(t("edits.nothing"))

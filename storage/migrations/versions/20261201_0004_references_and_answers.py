@@ -28,7 +28,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("chat_id", sa.BigInteger(), nullable=False),
         sa.Column("message_id", sa.BigInteger(), nullable=False),
-        sa.Column("intervention_id", sa.Integer(), nullable=False),
+        sa.Column("intervention_id", sa.Integer(), nullable=True),
         sa.Column("step", sa.String(length=50), nullable=False),
         sa.Column("target", sa.String(length=100), nullable=False),
         sa.Column("text", sa.Text(), nullable=True),

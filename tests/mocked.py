@@ -4,6 +4,8 @@ unit of work) to the real Dispatcher.
 
 The session answers the methods a conversation uses with the JSON shapes Telegram
 would; any other method fails the test, so an unexpected Bot API call is caught.
+Its answers are read by the bot's own session code (bot.requests.ReadableAnswers),
+so an nginx error page is seen as in production.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from aiogram.enums import ParseMode
 from aiogram.methods.base import TelegramMethod, TelegramType
 
 from bot import requests
+from bot.requests import ReadableAnswers
 from tests.fakeapi import FakeUser as Person
+from tests.fakeapi import nginx_page
 
 BOT_ID = 424242
 BOT_USERNAME = "terrain_test_bot"
@@ -35,6 +39,8 @@ class Call:
 
     method: str
     params: dict[str, Any]
+    #: Answered with a queued failure (an error, an HTML page): the person saw nothing.
+    failed: bool = False
 
     @property
     def text(self) -> str:
@@ -62,7 +68,7 @@ def _chat(chat_id: int) -> dict[str, Any]:
 
 
 @dataclass
-class RecordingSession(BaseSession):
+class FakeTransport(BaseSession):
     """Records requests; answers known methods; fails on anything else."""
 
     calls: list[Call] = field(default_factory=list)
@@ -80,6 +86,14 @@ class RecordingSession(BaseSession):
         if parameters:
             error["parameters"] = parameters
         self.failures.setdefault(method, []).append({"status": status, "body": error})
+
+    def html_next(self, method: str, status: int = 502, times: int = 1) -> None:
+        """Answer the next `times` calls of `method` with nginx's HTML error page, as
+        Telegram's front end does during an outage."""
+        for _ in range(times):
+            self.failures.setdefault(method, []).append(
+                {"status": status, "raw": nginx_page(status)}
+            )
 
     async def close(self) -> None:
         return None
@@ -113,9 +127,9 @@ class RecordingSession(BaseSession):
         queued = self.failures.get(name)
         if queued:
             failure = queued.pop(0)
-            response = self.check_response(
-                bot, method, failure["status"], json.dumps(failure["body"])
-            )
+            self.calls[-1].failed = True
+            body = failure["raw"] if "raw" in failure else json.dumps(failure["body"])
+            response = self.check_response(bot, method, failure["status"], body)
             return response.result  # type: ignore[return-value]  # pragma: no cover
         result = self._answer(name, params)
         response = self.check_response(bot, method, 200, json.dumps({"ok": True, "result": result}))
@@ -184,6 +198,10 @@ class RecordingSession(BaseSession):
             for call in self.calls
             if call.method == method and (chat_id is None or call.chat_id == chat_id)
         ]
+
+
+class RecordingSession(ReadableAnswers, FakeTransport):
+    """The fake transport read by the bot's own session code, as in production."""
 
 
 def recording_bot() -> tuple[Bot, RecordingSession]:

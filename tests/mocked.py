@@ -5,7 +5,7 @@ unit of work) to the real Dispatcher.
 The session answers the methods a conversation uses with the JSON shapes Telegram
 would; any other method fails the test, so an unexpected Bot API call is caught.
 Its answers are read by the bot's own session code (bot.requests.ReadableAnswers),
-so an nginx error page is seen as in production.
+so an nginx error page or a failed download is seen as in production.
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.base import BaseSession
 from aiogram.enums import ParseMode
 from aiogram.methods.base import TelegramMethod, TelegramType
+from aiohttp import ClientPayloadError, ClientResponseError, RequestInfo
+from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
 
 from bot import requests
 from bot.requests import ReadableAnswers
@@ -75,6 +78,9 @@ class FakeTransport(BaseSession):
     failures: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     #: Files the bot may download, by file_id: (file_path, bytes).
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    #: What the next downloads meet, in order: an HTTP status, "cut" (half the file, then
+    #: the connection is lost) or "short" (half the file, and the answer ends as if whole).
+    download_failures: list[int | str] = field(default_factory=list)
     _message_ids: Any = field(default_factory=lambda: itertools.count(1000))
 
     def __post_init__(self) -> None:
@@ -95,6 +101,10 @@ class FakeTransport(BaseSession):
                 {"status": status, "raw": nginx_page(status)}
             )
 
+    def fail_download_next(self, *failures: int | str) -> None:
+        """The next downloads meet these failures, in order (see download_failures)."""
+        self.download_failures.extend(failures)
+
     async def close(self) -> None:
         return None
 
@@ -108,7 +118,22 @@ class FakeTransport(BaseSession):
     ) -> AsyncGenerator[bytes, None]:
         for path, data in self.files.values():
             if url.endswith("/" + path):
-                self.calls.append(Call("download", {"file_path": path}))
+                failure = self.download_failures.pop(0) if self.download_failures else None
+                call = Call("download", {"file_path": path}, failed=failure is not None)
+                self.calls.append(call)
+                if failure == "short":
+                    yield data[: len(data) // 2]
+                    return
+                if failure == "cut":
+                    # What aiohttp raises when the connection ends before Content-Length.
+                    yield data[: len(data) // 2]
+                    raise ClientPayloadError("Response payload is not completed")
+                if isinstance(failure, int):
+                    # What aiohttp raises for an error status (raise_for_status), URL included.
+                    info = RequestInfo(URL(url), "GET", CIMultiDictProxy(CIMultiDict()), URL(url))
+                    raise ClientResponseError(
+                        info, (), status=failure, message="error", headers=None
+                    )
                 yield data
                 return
         raise AssertionError(f"unexpected download of {url}")

@@ -11,7 +11,6 @@ import signal
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramNetworkError, TelegramServerError
@@ -45,7 +44,7 @@ class TokenRejected(Exception):
 
 def build_bot(settings: Settings) -> Bot:
     """A Bot talking to TELEGRAM_API_URL (methods and file downloads), HTML by default."""
-    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    session = requests.TelegramSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     bot = Bot(
         settings.bot_token,
         session=session,

@@ -127,7 +127,11 @@ async def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 async def _check(settings: Settings, _args: argparse.Namespace) -> int:
     """Print what was found; exit 2 if anything is wrong."""
-    from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+    from aiogram.exceptions import (
+        TelegramNetworkError,
+        TelegramServerError,
+        TelegramUnauthorizedError,
+    )
 
     from bot import app
     from handlers.technician.plan import TemplateError, load_templates
@@ -165,7 +169,7 @@ async def _check(settings: Settings, _args: argparse.Namespace) -> int:
     except TelegramUnauthorizedError:
         print("token: FAILED, BOT_TOKEN was rejected by the Bot API")
         ok = False
-    except TelegramNetworkError as exc:
+    except (TelegramNetworkError, TelegramServerError) as exc:
         print(f"token: FAILED, the Bot API cannot be reached ({exc.message})")
         ok = False
     finally:

@@ -44,6 +44,10 @@ from storage.models import InboxUpdate, UpdateState
 
 log = logging.getLogger(__name__)
 
+#: The poller's wait after a failed getUpdates, doubled at each failure up to the maximum.
+POLL_RETRY_FIRST = 1.0
+POLL_RETRY_MAX = 60.0
+
 #: What the bot asks Telegram for. Handlers for other kinds are never written.
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 
@@ -165,17 +169,14 @@ class Ingest:
         return len(rows)
 
     async def poll(self) -> None:
-        """Long-poll Telegram forever. An update is acknowledged (by the next call's
-        offset) only after it is committed to the database."""
+        """Long-poll Telegram until cancelled; only a rejected token ends it. An update
+        is acknowledged (by the next call's offset) only after it is committed to the
+        database, so a batch that fails in any way is asked for again."""
         offset: int | None = None
-        delay = 1.0
-        request_timeout = self.polling_timeout + 15
+        delay = POLL_RETRY_FIRST
         while True:
-            method = GetRawUpdates(
-                offset=offset, timeout=self.polling_timeout, allowed_updates=ALLOWED_UPDATES
-            )
             try:
-                payloads = await self.bot(method, request_timeout=request_timeout)
+                offset = await self._poll_once(offset)
             except TelegramUnauthorizedError:
                 raise
             except TelegramRetryAfter as exc:
@@ -184,19 +185,27 @@ class Ingest:
                 continue
             except TelegramConflictError:
                 log.error("another instance of this bot is polling with the same token")
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 60.0)
-                continue
             except (TelegramNetworkError, TelegramServerError) as exc:
                 log.warning("cannot reach the Bot API (%s); trying again in %.0f s", exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 60.0)
+            except Exception:
+                # One batch must not end the polling, or nothing more would be received.
+                log.exception("polling failed unexpectedly; trying again in %.0f s", delay)
+            else:
+                delay = POLL_RETRY_FIRST
                 continue
-            delay = 1.0
-            if not payloads:
-                continue
-            await self._store_until_done(payloads)
-            offset = max(int(p["update_id"]) for p in payloads) + 1
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, POLL_RETRY_MAX)
+
+    async def _poll_once(self, offset: int | None) -> int | None:
+        """One getUpdates, its batch stored; the offset that acknowledges it."""
+        method = GetRawUpdates(
+            offset=offset, timeout=self.polling_timeout, allowed_updates=ALLOWED_UPDATES
+        )
+        payloads = await self.bot(method, request_timeout=self.polling_timeout + 15)
+        if not payloads:
+            return offset
+        await self._store_until_done(payloads)
+        return max(int(p["update_id"]) for p in payloads) + 1
 
     async def _store_until_done(self, payloads: list[dict[str, Any]]) -> None:
         """Store a batch, retrying while the database is unavailable: the offset must

@@ -4,18 +4,30 @@ from __future__ import annotations
 
 import logging
 
+HIDDEN = "<BOT_TOKEN>"
+
 
 class HideToken(logging.Filter):
-    """Replaces the bot token wherever it would appear in a log line."""
+    """Replaces the bot token wherever it would appear in a log line, tracebacks
+    included (aiohttp's errors name the URL, which holds the token)."""
 
     def __init__(self, token: str) -> None:
         super().__init__()
         self.token = token
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.token and self.token in record.getMessage():
-            record.msg = record.getMessage().replace(self.token, "<BOT_TOKEN>")
+        if not self.token:
+            return True
+        if self.token in record.getMessage():
+            record.msg = record.getMessage().replace(self.token, HIDDEN)
             record.args = None
+        if record.exc_info and not record.exc_text:
+            # Formatted here, once, so that the handler prints the cleaned text.
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text and self.token in record.exc_text:
+            record.exc_text = record.exc_text.replace(self.token, HIDDEN)
+        if record.stack_info and self.token in record.stack_info:
+            record.stack_info = record.stack_info.replace(self.token, HIDDEN)
         return True
 
 

@@ -4,7 +4,10 @@ It takes pending deliveries in order, keeps Telegram's limits (see ratelimit),
 and records the outcome of each in its own short transaction:
 - sent: marked sent with Telegram's message id;
 - 429: waits `retry_after` for that chat, without counting an attempt;
-- 5xx or network error: retried with growing delays, up to MAX_ATTEMPTS;
+- 5xx or network error (an HTML error page or an answer cut short included,
+  see bot.requests): retried with growing delays, up to MAX_ATTEMPTS;
+- an error the sender does not know: logged with the delivery's id and retried
+  the same way, so that one delivery never stops the others;
 - 403 (the person blocked the bot), 400 and other refusals: marked failed with
   the reason, and the office is told.
 Emails (channel "email") go through the mailer, outside Telegram's limits, in
@@ -51,6 +54,8 @@ MAX_ATTEMPTS = 8
 #: A merged group notice stays under Telegram's 4096-character limit.
 MERGED_LIMIT = 4000
 IDLE_WAKEUP_SECONDS = 30.0
+#: How long the sender waits after an error it does not know before looking again.
+UNEXPECTED_PAUSE = 5.0
 EMAIL = "email"
 EMAIL_OFF = "email is not configured"
 
@@ -104,6 +109,10 @@ class OutboxSender:
             except (OperationalError, DBAPIError, OSError) as exc:
                 log.error("outbox: database unavailable (%s)", exc)
                 pause = 5.0
+            except Exception:
+                # The sender is the only way out for every delivery: it must outlive a bug.
+                log.exception("outbox: unexpected error; going on in %.0f s", UNEXPECTED_PAUSE)
+                pause = UNEXPECTED_PAUSE
             if pause > 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=pause)
@@ -170,23 +179,36 @@ class OutboxSender:
             await self._update(delivery_id, move)
             return False
         except (TelegramServerError, TelegramNetworkError) as exc:
-            reason = f"{type(exc).__name__}: {exc.message}"
-            if delivery.attempts + 1 >= MAX_ATTEMPTS:
-                await self._fail(delivery, "unreachable", reason)
-                return True
-            at = utcnow() + backoff(delivery.attempts + 1)
-            await self._update(delivery_id, lambda d: outbox.mark_retry(d, at, reason))
-            return False
+            return await self._retry_later(
+                delivery, "unreachable", f"{type(exc).__name__}: {exc.message}"
+            )
         except TelegramForbiddenError as exc:
             await self._fail(delivery, "blocked", f"the recipient blocked the bot ({exc.message})")
         except TelegramAPIError as exc:
             await self._fail(delivery, "refused", f"Telegram refused it: {exc.message}")
         except FileNotFoundError as exc:
             await self._fail(delivery, "missing", f"file missing: {exc.filename}")
+        except Exception as exc:
+            log.exception("delivery %s: unexpected error while sending it", delivery_id)
+            return await self._retry_later(
+                delivery, "unexpected", f"unexpected {type(exc).__name__}: {exc}"
+            )
         else:
             message_id = sent.message_id if isinstance(sent, Message) else None
             await self._update(delivery_id, lambda d: outbox.mark_sent(d, message_id))
         return True
+
+    async def _retry_later(self, delivery: Delivery, why: str, reason: str) -> bool:
+        """Count a failed attempt and try again after a growing delay, or fail the
+        delivery (`why` names the office's text) after MAX_ATTEMPTS; True when failed."""
+        if delivery.attempts + 1 >= MAX_ATTEMPTS:
+            await self._fail(delivery, why, reason)
+            return True
+        delay = backoff(delivery.attempts + 1)
+        at = utcnow() + delay
+        log.info("delivery %s: %s; trying again in %s", delivery.id, reason, delay)
+        await self._update(delivery.id, lambda d: outbox.mark_retry(d, at, reason))
+        return False
 
     async def _merge_group_notices(self) -> None:
         """Telegram allows about 20 messages a minute in a group: notices waiting for the
@@ -294,7 +316,8 @@ class OutboxSender:
     async def _fail(self, delivery: Delivery, why: str, reason: str) -> None:
         """Mark the delivery failed with `reason` (for the logs and the record) and,
         unless it was for the office, tell the office why in its language
-        (`why` names the text: blocked, refused, unreachable, missing or email_*)."""
+        (`why` names the text: blocked, refused, unreachable, unexpected, missing or
+        email_*)."""
         recipient = _recipient(delivery)
         log.warning("delivery %s to %s failed: %s", delivery.id, recipient, reason)
         async with self.db.transaction() as session:

@@ -5,11 +5,9 @@ and is told whether it is authentic, modified, or unknown, and which report it i
 from __future__ import annotations
 
 import asyncio
-import io
 
 from aiogram import Bot, F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -17,6 +15,7 @@ from aiogram.types import Document, Message
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers import downloads
 from handlers.context import Options
 from handlers.filters import Known
 from handlers.i18n import Translator
@@ -69,13 +68,14 @@ async def check(
     if limit is not None and document.file_size is not None and document.file_size > limit:
         await message.answer(t("verify.too_big", megabytes=limit // (1024 * 1024)))
         return
-    buffer = io.BytesIO()
     try:
-        await bot.download(document.file_id, destination=buffer, timeout=120)
-    except TelegramBadRequest:
+        pdf = await downloads.fetch(bot, document.file_id, size=document.file_size, timeout=120)
+    except downloads.TooBig:
         await message.answer(t("verify.too_big", megabytes=20))
         return
-    pdf = buffer.getvalue()
+    except downloads.Gone:
+        await message.answer(t("verify.gone"))
+        return
     exact = await session.scalar(select(IssuedReport).where(IssuedReport.sha256 == sha256(pdf)))
     if exact is not None:
         await message.answer(await _describe(session, t, options, "authentic", exact))

@@ -16,7 +16,9 @@ What it offers:
   ``press_button``...) that ``getUpdates`` serves with real offset and long
   polling semantics;
 * a record of every request (``requests``, ``sent``, ``wait_sent``...);
-* fault injection (``fail_next``, ``drop_next``, ``delay``, ``block``).
+* fault injection (``fail_next``, ``drop_next``, ``delay``, ``block``), and
+  answers that are not JSON, as Telegram's nginx front end gives during an
+  outage (``html_next``, ``flaky``, ``truncate_next``, ``empty_next``).
 
 A few realistic checks are made, because a real bot trips on them in
 production: HTML ``parse_mode`` is parsed (the echoed message carries the
@@ -46,6 +48,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -84,6 +87,14 @@ DEFAULT_DESCRIPTIONS: dict[int, str] = {
     429: "Too Many Requests",
     500: "Internal Server Error",
     502: "Bad Gateway",
+}
+
+#: The reason phrases of nginx's own error pages.
+NGINX_REASONS: dict[int, str] = {
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Temporarily Unavailable",
+    504: "Gateway Time-out",
 }
 
 # Form fields that are plain strings in the Bot API; every other form field
@@ -265,6 +276,11 @@ class Recorded:
     token: str
     status: int | None = None
     response: JSON | None = None
+    fault: str | None = None
+    """How the answer was spoiled on its way back to the bot ("html", "dropped",
+    "dropped after handling", "truncated", "empty"); None when it left whole.
+    ``status`` and ``response`` still say what the server did: a call spoiled
+    after handling was done (a message was sent) though the bot never heard."""
 
     @property
     def answered(self) -> bool:
@@ -326,6 +342,8 @@ class Recorded:
         if self.files:
             names = ", ".join(f.filename for f in self.files.values())
             parts.append(f"files=[{names}]")
+        if self.fault is not None:
+            parts.append(f"[{self.fault}]")
         if self.status is None:
             parts.append("-> (pending)")
         elif self.ok:
@@ -338,11 +356,46 @@ class Recorded:
 
 @dataclass
 class _Fault:
-    """A queued error answer (status 0 means: drop the connection)."""
+    """A queued failure of one call. ``kind`` says which:
+
+    * "error": a JSON error answer with ``status`` (the call is not handled);
+    * "drop": the connection is closed before the call is handled;
+    * "html": an nginx HTML error page with ``status`` (not handled);
+    * "drop_after": the call is handled, then the connection is closed;
+    * "truncated": the call is handled and its answer cut after ``keep`` bytes
+      (half when None);
+    * "empty": the call is handled and answered with an empty body.
+    """
 
     status: int
     description: str
     retry_after: int | None
+    kind: str = "error"
+    keep: int | None = None
+
+    @property
+    def after_handling(self) -> bool:
+        return self.kind in ("drop_after", "truncated", "empty")
+
+
+@dataclass
+class _Flaky:
+    """Every ``every``-th call of a method gets an nginx page with ``status``."""
+
+    every: int
+    status: int
+    calls: int = 0
+
+
+def nginx_page(status: int) -> str:
+    """The HTML error page nginx serves in front of the Bot API for ``status``."""
+    reason = NGINX_REASONS.get(status) or HTTPStatus(status).phrase
+    title = f"{status} {reason}"
+    return (
+        f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
+        f"<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n"
+        "</body>\r\n</html>\r\n"
+    )
 
 
 @dataclass
@@ -638,6 +691,7 @@ class FakeBotAPI:
         self._media_group_ids = itertools.count(1)
         self._files_by_path: dict[str, StoredFile] = {}
         self._faults: dict[str, deque[_Fault]] = {}
+        self._flaky: dict[str, _Flaky] = {}
         self._delays: dict[str, _Delay] = {}
         self._custom: dict[str, Any] = {}
         self._changed = asyncio.Event()
@@ -1083,10 +1137,39 @@ class FakeBotAPI:
         queue = self._faults.setdefault(method.lower(), deque())
         queue.extend(_Fault(status, description, retry_after) for _ in range(times))
 
-    def drop_next(self, method: str, times: int = 1) -> None:
-        """Close the connection without answering the next ``times`` calls."""
+    def drop_next(self, method: str, times: int = 1, *, after_handling: bool = False) -> None:
+        """Close the connection without answering the next ``times`` calls:
+        before the server handles them, or ``after_handling`` (a message is
+        sent, an edit is made, but the bot never hears of it)."""
+        kind = "drop_after" if after_handling else "drop"
+        self._queue(method, times, _Fault(0, "connection dropped", None, kind))
+
+    def html_next(self, method: str, status: int = 502, times: int = 1) -> None:
+        """Answer the next ``times`` calls of ``method`` ("*": any; "downloadFile"
+        for downloads) with nginx's HTML error page for ``status`` (502, 503,
+        504...), content-type text/html, without handling them."""
+        self._queue(method, times, _Fault(status, "", None, "html"))
+
+    def flaky(self, method: str, every: int, status: int = 502) -> None:
+        """Answer every ``every``-th call of ``method`` ("*": any) with nginx's
+        HTML page for ``status``, not handled, until ``clear_faults()``."""
+        self._flaky[method.lower()] = _Flaky(every, status)
+
+    def truncate_next(self, method: str, times: int = 1, keep: int | None = None) -> None:
+        """Handle the next ``times`` calls, then cut their answer short after
+        ``keep`` bytes (half by default). A method's JSON (UTF-8, as Telegram
+        writes it) arrives as a complete HTTP answer that is not valid JSON; a
+        download announces its whole length, sends the first bytes and closes
+        the connection."""
+        self._queue(method, times, _Fault(200, "", None, "truncated", keep))
+
+    def empty_next(self, method: str, times: int = 1) -> None:
+        """Handle the next ``times`` calls and answer each with an empty body."""
+        self._queue(method, times, _Fault(200, "", None, "empty"))
+
+    def _queue(self, method: str, times: int, fault: _Fault) -> None:
         queue = self._faults.setdefault(method.lower(), deque())
-        queue.extend(_Fault(0, "connection dropped", None) for _ in range(times))
+        queue.extend(copy.copy(fault) for _ in range(times))
 
     def delay(self, method: str, seconds: float, times: int | None = None) -> None:
         """Delay answers to ``method`` ("*": any) by ``seconds``.
@@ -1104,8 +1187,9 @@ class FakeBotAPI:
         self.delay(method, math.inf, times)
 
     def clear_faults(self) -> None:
-        """Forget every queued error, dropped connection and delay."""
+        """Forget every queued error, dropped connection, flaky method and delay."""
         self._faults.clear()
+        self._flaky.clear()
         self._delays.clear()
 
     def block(self, chat_id: int) -> None:
@@ -1164,6 +1248,7 @@ class FakeBotAPI:
         method = known[0] if known else raw_method
         record = Recorded(method=method, params={}, files={}, time=time.time(), token=token)
         self.requests.append(record)
+        fault: _Fault | None = None
         try:
             try:
                 record.params, record.files = await self._read_params(request)
@@ -1178,9 +1263,11 @@ class FakeBotAPI:
                 raise APIError(404, "Not Found")
             await self._apply_delay(method)
             fault = self._take_fault(method)
-            if fault is not None and fault.status == 0:
+            if fault is not None and fault.kind == "drop":
                 return self._drop(request, record)
-            if fault is not None:
+            if fault is not None and fault.kind == "html":
+                return self._html(record, fault.status)
+            if fault is not None and fault.kind == "error":
                 raise APIError(fault.status, fault.description, fault.retry_after)
             if custom is not None:
                 result = custom(record.params, record.files) if callable(custom) else custom
@@ -1192,6 +1279,8 @@ class FakeBotAPI:
             status, body = 200, {"ok": True, "result": result}
         except APIError as error:
             status, body = error.status, error.to_json()
+        if fault is not None and fault.after_handling:
+            return self._spoil(request, record, fault, status, body)
         self._answer(record, status, body)
         return web.json_response(body, status=status)
 
@@ -1213,9 +1302,11 @@ class FakeBotAPI:
                 raise APIError(401, "Unauthorized")
             await self._apply_delay(record.method)
             fault = self._take_fault(record.method)
-            if fault is not None and fault.status == 0:
+            if fault is not None and fault.kind in ("drop", "drop_after"):
                 return self._drop(request, record)
-            if fault is not None:
+            if fault is not None and fault.kind == "html":
+                return self._html(record, fault.status)
+            if fault is not None and fault.kind == "error":
                 raise APIError(fault.status, fault.description, fault.retry_after)
             stored = self._files_by_path.get(file_path)
             if stored is None:
@@ -1223,10 +1314,21 @@ class FakeBotAPI:
         except APIError as error:
             self._answer(record, error.status, error.to_json())
             return web.json_response(error.to_json(), status=error.status)
+        content_type = stored.mime_type or "application/octet-stream"
+        record.fault = fault.kind if fault is not None else None
         self._answer(record, 200, {"ok": True, "result": {"size": len(stored.data)}})
-        return web.Response(
-            body=stored.data, content_type=stored.mime_type or "application/octet-stream"
-        )
+        if fault is not None and fault.kind == "empty":
+            return web.Response(body=b"", content_type=content_type)
+        if fault is not None and fault.kind == "truncated":
+            keep = len(stored.data) // 2 if fault.keep is None else fault.keep
+            response = web.StreamResponse(headers={"Content-Type": content_type})
+            response.content_length = len(stored.data)
+            await response.prepare(request)
+            await response.write(stored.data[:keep])
+            if request.transport is not None:
+                request.transport.close()  # what was written still leaves
+            return response
+        return web.Response(body=stored.data, content_type=content_type)
 
     def _answer(self, record: Recorded, status: int, body: JSON) -> None:
         """Complete a record with its answer and tell listeners and waiters."""
@@ -1238,17 +1340,50 @@ class FakeBotAPI:
 
     def _drop(self, request: web.Request, record: Recorded) -> web.StreamResponse:
         """Close the connection instead of answering (a network failure)."""
+        record.fault = "dropped"
         self._answer(record, 0, {"ok": False, "description": "connection dropped"})
         if request.transport is not None:
             request.transport.abort()
         return web.Response()
 
+    def _html(self, record: Recorded, status: int) -> web.StreamResponse:
+        """Answer with nginx's error page, as its front end does when the Bot API
+        behind it is down; the call is not handled."""
+        record.fault = "html"
+        page = nginx_page(status)
+        title = page.split("<title>", 1)[1].split("</title>", 1)[0]
+        self._answer(record, status, {"ok": False, "error_code": status, "description": title})
+        return web.Response(text=page, status=status, content_type="text/html")
+
+    def _spoil(
+        self, request: web.Request, record: Recorded, fault: _Fault, status: int, body: JSON
+    ) -> web.StreamResponse:
+        """Spoil the answer of a call the server handled (see ``_Fault``)."""
+        record.fault = "dropped after handling" if fault.kind == "drop_after" else fault.kind
+        self._answer(record, status, body)
+        if fault.kind == "drop_after":
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response()
+        if fault.kind == "empty":
+            return web.Response(body=b"", status=status, content_type="application/json")
+        raw = json.dumps(body, ensure_ascii=False).encode()
+        keep = len(raw) // 2 if fault.keep is None else fault.keep
+        return web.Response(body=raw[:keep], status=status, content_type="application/json")
+
     def _take_fault(self, method: str) -> _Fault | None:
-        """Pop the next queued fault for ``method`` (or for "*")."""
+        """Pop the next queued fault for ``method`` (or for "*"), else the flaky
+        method's page when this call is its n-th."""
         for key in (method.lower(), "*"):
             queue = self._faults.get(key)
             if queue:
                 return queue.popleft()
+        for key in (method.lower(), "*"):
+            flaky = self._flaky.get(key)
+            if flaky is not None:
+                flaky.calls += 1
+                if flaky.calls % flaky.every == 0:
+                    return _Fault(flaky.status, "", None, "html")
         return None
 
     async def _apply_delay(self, method: str) -> None:

@@ -4,6 +4,8 @@ unit of work) to the real Dispatcher.
 
 The session answers the methods a conversation uses with the JSON shapes Telegram
 would; any other method fails the test, so an unexpected Bot API call is caught.
+Its answers are read by the bot's own session code (bot.requests.ReadableAnswers),
+so an nginx error page or a failed download is seen as in production.
 """
 
 from __future__ import annotations
@@ -20,9 +22,14 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.base import BaseSession
 from aiogram.enums import ParseMode
 from aiogram.methods.base import TelegramMethod, TelegramType
+from aiohttp import ClientPayloadError, ClientResponseError, RequestInfo
+from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
 
 from bot import requests
+from bot.requests import ReadableAnswers
 from tests.fakeapi import FakeUser as Person
+from tests.fakeapi import nginx_page
 
 BOT_ID = 424242
 BOT_USERNAME = "terrain_test_bot"
@@ -35,6 +42,8 @@ class Call:
 
     method: str
     params: dict[str, Any]
+    #: Answered with a queued failure (an error, an HTML page): the person saw nothing.
+    failed: bool = False
 
     @property
     def text(self) -> str:
@@ -62,13 +71,16 @@ def _chat(chat_id: int) -> dict[str, Any]:
 
 
 @dataclass
-class RecordingSession(BaseSession):
+class FakeTransport(BaseSession):
     """Records requests; answers known methods; fails on anything else."""
 
     calls: list[Call] = field(default_factory=list)
     failures: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     #: Files the bot may download, by file_id: (file_path, bytes).
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    #: What the next downloads meet, in order: an HTTP status, "cut" (half the file, then
+    #: the connection is lost) or "short" (half the file, and the answer ends as if whole).
+    download_failures: list[int | str] = field(default_factory=list)
     _message_ids: Any = field(default_factory=lambda: itertools.count(1000))
 
     def __post_init__(self) -> None:
@@ -80,6 +92,18 @@ class RecordingSession(BaseSession):
         if parameters:
             error["parameters"] = parameters
         self.failures.setdefault(method, []).append({"status": status, "body": error})
+
+    def html_next(self, method: str, status: int = 502, times: int = 1) -> None:
+        """Answer the next `times` calls of `method` with nginx's HTML error page, as
+        Telegram's front end does during an outage."""
+        for _ in range(times):
+            self.failures.setdefault(method, []).append(
+                {"status": status, "raw": nginx_page(status)}
+            )
+
+    def fail_download_next(self, *failures: int | str) -> None:
+        """The next downloads meet these failures, in order (see download_failures)."""
+        self.download_failures.extend(failures)
 
     async def close(self) -> None:
         return None
@@ -94,7 +118,22 @@ class RecordingSession(BaseSession):
     ) -> AsyncGenerator[bytes, None]:
         for path, data in self.files.values():
             if url.endswith("/" + path):
-                self.calls.append(Call("download", {"file_path": path}))
+                failure = self.download_failures.pop(0) if self.download_failures else None
+                call = Call("download", {"file_path": path}, failed=failure is not None)
+                self.calls.append(call)
+                if failure == "short":
+                    yield data[: len(data) // 2]
+                    return
+                if failure == "cut":
+                    # What aiohttp raises when the connection ends before Content-Length.
+                    yield data[: len(data) // 2]
+                    raise ClientPayloadError("Response payload is not completed")
+                if isinstance(failure, int):
+                    # What aiohttp raises for an error status (raise_for_status), URL included.
+                    info = RequestInfo(URL(url), "GET", CIMultiDictProxy(CIMultiDict()), URL(url))
+                    raise ClientResponseError(
+                        info, (), status=failure, message="error", headers=None
+                    )
                 yield data
                 return
         raise AssertionError(f"unexpected download of {url}")
@@ -113,9 +152,9 @@ class RecordingSession(BaseSession):
         queued = self.failures.get(name)
         if queued:
             failure = queued.pop(0)
-            response = self.check_response(
-                bot, method, failure["status"], json.dumps(failure["body"])
-            )
+            self.calls[-1].failed = True
+            body = failure["raw"] if "raw" in failure else json.dumps(failure["body"])
+            response = self.check_response(bot, method, failure["status"], body)
             return response.result  # type: ignore[return-value]  # pragma: no cover
         result = self._answer(name, params)
         response = self.check_response(bot, method, 200, json.dumps({"ok": True, "result": result}))
@@ -184,6 +223,10 @@ class RecordingSession(BaseSession):
             for call in self.calls
             if call.method == method and (chat_id is None or call.chat_id == chat_id)
         ]
+
+
+class RecordingSession(ReadableAnswers, FakeTransport):
+    """The fake transport read by the bot's own session code, as in production."""
 
 
 def recording_bot() -> tuple[Bot, RecordingSession]:

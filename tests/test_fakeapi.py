@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import struct
 import time
 import zlib
@@ -365,3 +366,124 @@ async def test_setup_methods(api: FakeBotAPI, bot: Bot) -> None:
     assert chat.type == "supergroup" and chat.title == "Test group"
     with pytest.raises(TelegramBadRequest, match="BOT_COMMAND_INVALID"):
         await bot.set_my_commands([BotCommand(command="Releve", description="x")])
+
+
+# Answers that are not JSON, as Telegram's nginx front end gives during an outage.
+
+
+async def raw_send(api: FakeBotAPI, text: str = "bonjour") -> tuple[int, str, bytes]:
+    """sendMessage with a plain HTTP client: (status, content type, body bytes)."""
+    url = f"{api.base_url}/bot{api.token}/sendMessage"
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(url, json={"chat_id": ALICE.id, "text": text}) as resp,
+    ):
+        return resp.status, resp.content_type, await resp.read()
+
+
+async def raw_download(api: FakeBotAPI, file_path: str) -> tuple[int, str, bytes]:
+    url = f"{api.base_url}/file/bot{api.token}/{file_path}"
+    async with aiohttp.ClientSession() as http, http.get(url) as resp:
+        return resp.status, resp.content_type, await resp.read()
+
+
+@pytest.mark.parametrize(
+    ("status", "title"),
+    [
+        (502, "502 Bad Gateway"),
+        (503, "503 Service Temporarily Unavailable"),
+        (504, "504 Gateway Time-out"),
+    ],
+)
+async def test_an_html_page_is_served_like_nginx_and_the_call_is_not_handled(
+    api: FakeBotAPI, status: int, title: str
+) -> None:
+    api.html_next("sendMessage", status)
+    code, content_type, body = await raw_send(api)
+    assert (code, content_type) == (status, "text/html")
+    page = body.decode()
+    assert f"<title>{title}</title>" in page and "<center>nginx</center>" in page
+    assert api.messages == {}, "an nginx page means the Bot API did not do it"
+    (record,) = api.sent("sendMessage", include_failed=True)
+    assert (record.fault, record.ok) == ("html", False)
+    assert title in record.summary()
+    assert (await raw_send(api))[0] == 200, "only the next call gets the page"
+
+
+async def test_a_truncated_answer_is_cut_json_after_the_call_was_handled(api: FakeBotAPI) -> None:
+    api.truncate_next("sendMessage")
+    code, content_type, body = await raw_send(api, "réponse coupée")
+    assert (code, content_type) == (200, "application/json")
+    assert body.startswith(b'{"ok": true')
+    with pytest.raises(ValueError):
+        json.loads(body)
+    (record,) = api.sent("sendMessage")
+    assert record.fault == "truncated" and record.ok, "Telegram did send it"
+    assert len(body) == len(json.dumps(record.response, ensure_ascii=False).encode()) // 2
+    assert [m["text"] for m in api.bot_messages(ALICE.id)] == ["réponse coupée"]
+
+
+async def test_a_truncated_answer_can_be_cut_inside_a_letter(api: FakeBotAPI) -> None:
+    await raw_send(api, "été")
+    whole = json.dumps(api.requests[-1].response, ensure_ascii=False).encode()
+    inside = whole.index("é".encode()) + 1
+    api.truncate_next("sendMessage", keep=inside)
+    _, _, body = await raw_send(api, "été")
+    with pytest.raises(UnicodeDecodeError):
+        body.decode()
+
+
+async def test_an_empty_answer_comes_after_the_call_was_handled(api: FakeBotAPI) -> None:
+    api.empty_next("sendMessage")
+    assert await raw_send(api) == (200, "application/json", b"")
+    assert api.sent("sendMessage")[0].fault == "empty"
+    assert len(api.bot_messages(ALICE.id)) == 1
+
+
+async def test_a_connection_dropped_after_handling_leaves_the_message_sent(
+    api: FakeBotAPI,
+) -> None:
+    api.drop_next("sendMessage", after_handling=True)
+    with pytest.raises(aiohttp.ServerDisconnectedError):
+        await raw_send(api)
+    (record,) = api.sent("sendMessage")
+    assert record.fault == "dropped after handling"
+    assert len(api.bot_messages(ALICE.id)) == 1
+    api.drop_next("sendMessage")
+    with pytest.raises(aiohttp.ServerDisconnectedError):
+        await raw_send(api)
+    assert api.sent("sendMessage", include_failed=True)[-1].fault == "dropped"
+    assert len(api.bot_messages(ALICE.id)) == 1, "dropped before: not sent"
+
+
+async def test_a_flaky_method_gets_a_page_every_nth_call_until_cleared(api: FakeBotAPI) -> None:
+    api.flaky("sendMessage", every=3, status=503)
+    statuses = [(await raw_send(api))[0] for _ in range(7)]
+    assert statuses == [200, 200, 503, 200, 200, 503, 200]
+    api.clear_faults()
+    assert [(await raw_send(api))[0] for _ in range(3)] == [200, 200, 200]
+
+
+async def test_downloads_get_pages_cut_bodies_and_empty_bodies(api: FakeBotAPI, bot: Bot) -> None:
+    image = png_bytes(300, 200)
+    api.send_photo(ALICE, image)
+    (update,) = await bot.get_updates(timeout=0)
+    assert update.message is not None and update.message.photo is not None
+    file = await bot.get_file(update.message.photo[-1].file_id)
+    assert file.file_path is not None
+
+    api.html_next("downloadFile", 502)
+    code, content_type, body = await raw_download(api, file.file_path)
+    assert (code, content_type) == (502, "text/html") and b"502 Bad Gateway" in body
+
+    api.truncate_next("downloadFile")
+    url = f"{api.base_url}/file/bot{api.token}/{file.file_path}"
+    async with aiohttp.ClientSession() as http, http.get(url) as resp:
+        assert resp.content_length == len(image), "the whole length is announced"
+        with pytest.raises(aiohttp.ClientPayloadError):
+            await resp.read()
+
+    api.empty_next("downloadFile")
+    assert (await raw_download(api, file.file_path))[::2] == (200, b"")
+    assert [r.fault for r in api.sent("downloadFile")] == ["truncated", "empty"]
+    assert (await raw_download(api, file.file_path))[::2] == (200, image)

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import random
+from pathlib import Path
 from typing import Any
 
+import pytest
 from aiogram import Dispatcher, Router
 from aiogram.types import Message
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
+from bot import ingest as ingest_module
+from bot.app import build_bot
+from bot.config import Settings
 from bot.ingest import Ingest, chat_of
 from storage.db import Database
 from storage.models import Delivery, InboxUpdate, UpdateState
 from tests.conftest import Harness
+from tests.fakeapi import FakeBotAPI, FakeUser
 from tests.mocked import Person, Updates, recording_bot
 
 PAUL = Person(20, "Paul")
@@ -162,3 +168,55 @@ def test_each_kind_of_update_is_queued_behind_its_chat() -> None:
     inline = {"update_id": 10, "callback_query": {"id": "2", "from": LEA.to_dict()}}
     assert chat_of(inline) == LEA.id
     assert chat_of({"update_id": 11}) == 0
+
+
+async def test_the_poller_keeps_polling_through_html_pages_and_a_failed_batch(
+    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """getUpdates answered by nginx pages, a cut-short body, an empty one, and a batch
+    whose storing fails with an error nobody expected: the poller backs off and asks
+    again, and every message is stored and handled once."""
+    monkeypatch.setattr(ingest_module, "POLL_RETRY_FIRST", 0.01)
+    async with FakeBotAPI() as api:
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            bot_token=api.token,
+            telegram_api_url=api.base_url,
+            data_dir=tmp_path / "data",
+        )
+        bot = build_bot(settings)
+        seen: list[tuple[int, str]] = []
+        ingest = Ingest(bot, probe_dispatcher(seen, [0], [0], set()), database, polling_timeout=1)
+        store = ingest.store
+        unexpected = [RuntimeError("a bug while storing one batch")]
+
+        async def store_failing_once(payloads: list[dict[str, Any]]) -> list[int]:
+            if unexpected:
+                raise unexpected.pop()
+            return await store(payloads)
+
+        monkeypatch.setattr(ingest, "store", store_failing_once)
+        api.html_next("getUpdates", 502, times=2)
+        api.html_next("getUpdates", 504)
+        api.truncate_next("getUpdates")
+        api.empty_next("getUpdates")
+        fake_paul = FakeUser(PAUL.id, PAUL.first_name)
+        texts = [f"message {n}" for n in range(3)]
+        for text in texts:
+            api.send_text(fake_paul, text)
+        polling = asyncio.create_task(ingest.poll())
+        try:
+            await api.wait_for(lambda: len(seen) == 3 or polling.done(), 20, "3 messages handled")
+            assert not polling.done(), polling.exception()
+            api.send_text(fake_paul, "after the outage")
+            await api.wait_for(lambda: len(seen) == 4 or polling.done(), 20, "the 4th handled")
+            assert not polling.done(), polling.exception()
+        finally:
+            polling.cancel()
+            await bot.session.close()
+        await ingest.wait_idle()
+    assert seen == [(PAUL.id, text) for text in [*texts, "after the outage"]]
+    assert not unexpected
+    assert list((await states(database)).values()) == [UpdateState.DONE] * 4
+    faults = [r.fault for r in api.requests if r.method == "getUpdates" and r.fault]
+    assert faults == ["html", "html", "html", "truncated", "empty"]

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import logging
+from typing import Any
 
+import pytest
 from sqlalchemy import select, update
 
+from bot import sender as sender_module
 from bot.ratelimit import RateLimiter
 from bot.sender import MAX_ATTEMPTS, OutboxSender
 from storage import outbox
@@ -167,3 +172,106 @@ def test_retry_after_pauses_only_that_chat() -> None:
     limiter.pause(7, until=130.0)
     assert limiter.delay(7, now=100.0) == 30.0
     assert limiter.delay(8, now=100.0) == 0
+
+
+# Telegram's front end answering with an HTML page, and errors the sender does not know.
+
+
+async def retry_delays(harness: Harness, method: str, pages: int) -> list[float]:
+    """Deliver while `method` gets `pages` nginx 502 pages; the wait before each retry."""
+    harness.session.html_next(method, 502, times=pages)
+    delays = []
+    for attempt in range(1, pages + 1):
+        assert await harness.deliver() != [], "each try reaches Telegram"
+        (row,) = await deliveries(harness)
+        assert (row.state, row.attempts) == (DeliveryState.PENDING, attempt)
+        assert "502 Bad Gateway with an HTML page" in (row.last_error or "")
+        delays.append((row.next_attempt_at - dt.datetime.now(dt.UTC)).total_seconds())
+        assert await harness.deliver() == [], "nothing is tried before the delay"
+        await make_due(harness)
+    return delays
+
+
+async def test_a_502_page_on_a_message_is_retried_later_then_sent_once(harness: Harness) -> None:
+    await queue(harness, "Votre intervention est planifiée")
+    delays = await retry_delays(harness, "sendMessage", pages=3)
+    assert [round(d) for d in delays] == [2, 4, 8]
+    calls = await harness.deliver()
+    assert [c.text for c in calls] == ["Votre intervention est planifiée"]
+    (row,) = await deliveries(harness)
+    assert row.state == DeliveryState.SENT and row.attempts == 4  # three pages, then sent
+    assert await harness.deliver() == []
+    assert len(harness.session.sent("sendMessage", TECH_CHAT)) == 4
+
+
+async def test_a_502_page_on_a_report_upload_is_retried_later_then_sent_once(
+    harness: Harness,
+) -> None:
+    stored = harness.files.save("reports", b"%PDF-1.7 test", ".pdf")
+    async with harness.db.transaction() as session:
+        outbox.document(session, OFFICE_CHAT, stored.path, "OT-2026-0001.pdf", caption="Rapport")
+    delays = await retry_delays(harness, "sendDocument", pages=2)
+    assert delays[0] < delays[1]
+    calls = await harness.deliver()
+    assert [(c.method, c.params["caption"]) for c in calls] == [("sendDocument", "Rapport")]
+    (row,) = await deliveries(harness)
+    assert row.state == DeliveryState.SENT
+
+
+async def test_an_error_the_sender_does_not_know_delays_only_that_delivery_then_fails_it(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Retried with the same backoff, given up after MAX_ATTEMPTS with the office told;
+    the other deliveries leave meanwhile."""
+    call = harness.sender._call
+
+    async def broken_for_one(delivery: Delivery) -> Any:
+        if delivery.text == "piégé":
+            raise KeyError("latitude")
+        return await call(delivery)
+
+    monkeypatch.setattr(harness.sender, "_call", broken_for_one)
+    await queue(harness, "piégé")
+    await queue(harness, "pour un autre", chat_id=TECH_CHAT + 1)
+    with caplog.at_level(logging.ERROR, logger="bot.sender"):
+        calls = await harness.deliver()
+    assert [c.text for c in calls] == ["pour un autre"]
+    poisoned, other = await deliveries(harness)
+    assert other.state == DeliveryState.SENT
+    assert (poisoned.state, poisoned.attempts) == (DeliveryState.PENDING, 1)
+    assert "unexpected KeyError" in (poisoned.last_error or "")
+    assert f"delivery {poisoned.id}: unexpected error" in caplog.text
+    for _ in range(MAX_ATTEMPTS - 1):
+        await make_due(harness)
+        calls = await harness.deliver()
+    (notice,) = [c for c in calls if c.chat_id == OFFICE_CHAT]
+    assert "une erreur inattendue du bot" in notice.text and str(poisoned.id) in notice.text
+    poisoned, _, _ = await deliveries(harness)
+    assert (poisoned.state, poisoned.attempts) == (DeliveryState.FAILED, MAX_ATTEMPTS)
+
+
+async def test_the_sender_keeps_running_after_an_unexpected_error(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    send_due = harness.sender.send_due
+    failures = [RuntimeError("a bug in one round")]
+
+    async def fails_once() -> float:
+        if failures:
+            raise failures.pop()
+        return await send_due()
+
+    monkeypatch.setattr(sender_module, "UNEXPECTED_PAUSE", 0.01)
+    monkeypatch.setattr(harness.sender, "send_due", fails_once)
+    await queue(harness, "toujours là")
+    running = asyncio.create_task(harness.sender.run())
+    try:
+        for _ in range(200):
+            if harness.session.sent():
+                break
+            await asyncio.sleep(0.01)
+        assert [c.text for c in harness.session.sent()] == ["toujours là"]
+        assert not failures and not running.done()
+    finally:
+        harness.sender.stop()
+        await asyncio.wait_for(running, 5)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import io
 import logging
 import mimetypes
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
+from handlers import downloads
 from handlers.technician.plan import Kind
 from handlers.technician.visit import KINDS, StepKind, Visit, Wz, gist
 from reports.images import ImageRejected, PreparedCache, inspect_image
@@ -102,18 +102,20 @@ def _suffix(incoming: Incoming, image_format: str | None) -> str:
 
 
 async def download(visit: Visit, incoming: Incoming) -> bytes:
-    """The file's bytes from the Bot API, or Refused("photos.too_big") past its limit."""
+    """The file's bytes from the Bot API, or Refused("photos.too_big") past its limit, or
+    Refused("photos.gone") when Telegram no longer has it. A download that fails on the
+    way raises a network error: the update is handled again (see handlers.downloads)."""
     limit = visit.options.download_limit
     if limit is not None and incoming.size is not None and incoming.size > limit:
         raise Refused("photos.too_big", megabytes=limit // (1024 * 1024))
     try:
-        buffer = io.BytesIO()
-        await visit.bot.download(incoming.file_id, destination=buffer, timeout=DOWNLOAD_TIMEOUT)
-    except TelegramBadRequest as exc:
-        if "too big" in exc.message.lower():
-            raise Refused("photos.too_big", megabytes=20) from None
-        raise
-    return buffer.getvalue()
+        return await downloads.fetch(
+            visit.bot, incoming.file_id, size=incoming.size, timeout=DOWNLOAD_TIMEOUT
+        )
+    except downloads.TooBig:
+        raise Refused("photos.too_big", megabytes=20) from None
+    except downloads.Gone:
+        raise Refused("photos.gone") from None
 
 
 async def keep_file(visit: Visit, message: Message, incoming: Incoming) -> Attachment | None:

@@ -22,6 +22,7 @@ from bot.fsm import DatabaseStorage
 from bot.ingest import Ingest
 from bot.mailer import Mailer
 from bot.middlewares import PersonMiddleware
+from bot.ratelimit import RateLimiter
 from bot.scheduler import build_scheduler
 from bot.sender import OutboxSender
 from handlers import setup_routers
@@ -42,15 +43,16 @@ class TokenRejected(Exception):
     """The Bot API refused BOT_TOKEN."""
 
 
-def build_bot(settings: Settings) -> Bot:
-    """A Bot talking to TELEGRAM_API_URL (methods and file downloads), HTML by default."""
+def build_bot(settings: Settings, limiter: RateLimiter | None = None) -> Bot:
+    """A Bot talking to TELEGRAM_API_URL (methods and file downloads), HTML by default;
+    a 429 on any call holds its chat back in `limiter`, the outbox sender's."""
     session = requests.TelegramSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     bot = Bot(
         settings.bot_token,
         session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML),
     )
-    return requests.install(bot)
+    return requests.install(bot, limiter)
 
 
 def build_dispatcher() -> Dispatcher:
@@ -111,7 +113,8 @@ async def run(settings: Settings, db: Database) -> None:
     """Run until SIGINT or SIGTERM: poll, handle, send, schedule."""
     await migrate.upgrade(db.engine)
     files = FileStore(settings.data_dir)
-    bot = build_bot(settings)
+    limiter = RateLimiter()
+    bot = build_bot(settings, limiter)
     try:
         me = await _wait_for_api(bot)
         log.info("connected as @%s (id %s), database %s", me.username, me.id, db.engine.url)
@@ -121,6 +124,7 @@ async def run(settings: Settings, db: Database) -> None:
             bot,
             db,
             files,
+            limiter=limiter,
             office_chat_id=settings.office_chat_id,
             office_language=settings.default_language,
             mailer=Mailer.from_settings(settings),
@@ -132,7 +136,7 @@ async def run(settings: Settings, db: Database) -> None:
             workers=settings.workers,
             polling_timeout=settings.polling_timeout,
             default_language=settings.default_language,
-            after_commit=sender.wake,
+            after_commit=sender.enqueue,
             handler_kwargs={
                 "options": options,
                 "files": files,
@@ -141,17 +145,15 @@ async def run(settings: Settings, db: Database) -> None:
         )
         with contextlib.suppress(TelegramNetworkError, TelegramServerError):
             await set_commands(bot)
-        scheduler = build_scheduler(db, options)
+        scheduler = build_scheduler(db, options, after_commit=sender.enqueue)
         scheduler.start()
+        outgoing = asyncio.create_task(sender.run(), name="outbox")
         await ingest.recover()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        tasks = [
-            asyncio.create_task(ingest.poll(), name="poll"),
-            asyncio.create_task(sender.run(), name="outbox"),
-        ]
+        tasks = [asyncio.create_task(ingest.poll(), name="poll"), outgoing]
         stopper = asyncio.create_task(stop.wait(), name="stop")
         done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
         log.info("stopping")

@@ -21,7 +21,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -37,10 +38,12 @@ from aiogram.types import Update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot.fsm import current_session
+from bot.replies import Unit, current_unit
 from handlers.i18n import gettext, pick_language
 from storage import inbox, outbox, users
 from storage.db import Database
-from storage.models import InboxUpdate, UpdateState
+from storage.files import FileStore
+from storage.models import Delivery, InboxUpdate, UpdateState
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +121,11 @@ def _transient(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
+class AlreadyHandled(Exception):
+    """The update was marked handled by someone else while it was being handled here:
+    its unit of work is rolled back."""
+
+
 class Ingest:
     """The poller and the per-chat workers."""
 
@@ -130,7 +138,7 @@ class Ingest:
         workers: int = 16,
         polling_timeout: int = 30,
         default_language: str = "fr",
-        after_commit: Callable[[], None] = lambda: None,
+        after_commit: Callable[[Sequence[Delivery]], None] = lambda deliveries: None,
         handler_kwargs: dict[str, Any] | None = None,
     ) -> None:
         self.bot = bot
@@ -142,6 +150,10 @@ class Ingest:
         self.handler_kwargs = handler_kwargs or {}
         self._slots = asyncio.Semaphore(workers)
         self._queues: dict[int, deque[int]] = {}
+        #: What each scheduled update says, kept from the moment it was stored so that
+        #: handling it needs no read of its row.
+        self._payloads: dict[int, dict[str, Any]] = {}
+        self.files: FileStore | None = self.handler_kwargs.get("files")
         self._tasks: set[asyncio.Task[None]] = set()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -153,16 +165,21 @@ class Ingest:
         rows = [(int(p["update_id"]), chat_of(p), p) for p in payloads]
         async with self.db.transaction() as session:
             fresh = await inbox.store_new(session, rows)
-        chats = {update_id: chat for update_id, chat, _ in rows}
+        by_id = {update_id: (chat, payload) for update_id, chat, payload in rows}
         for update_id in fresh:
-            self.schedule(update_id, chats[update_id])
+            chat, payload = by_id[update_id]
+            self._payloads[update_id] = payload
+            self.schedule(update_id, chat)
         return fresh
 
     async def recover(self) -> int:
         """Schedule every update stored but not handled before the last stop."""
         async with self.db.sessions() as session:
-            rows = [(row.update_id, row.chat_id) for row in await inbox.pending(session)]
-        for update_id, chat_id in rows:
+            rows = [
+                (row.update_id, row.chat_id, row.payload) for row in await inbox.pending(session)
+            ]
+        for update_id, chat_id, payload in rows:
+            self._payloads[update_id] = payload
             self.schedule(update_id, chat_id)
         if rows:
             log.info("resuming %d update(s) received before the last stop", len(rows))
@@ -256,6 +273,10 @@ class Ingest:
         while True:
             try:
                 handled = await self._handle_once(update_id)
+            except AlreadyHandled:
+                log.warning("update %s was handled elsewhere meanwhile; nothing kept", update_id)
+                self._payloads.pop(update_id, None)
+                return
             except Exception as exc:
                 if _transient(exc):
                     wait = exc.retry_after if isinstance(exc, TelegramRetryAfter) else delay
@@ -265,17 +286,25 @@ class Ingest:
                     continue
                 log.exception("update %s failed in its handler", update_id)
                 await self._record_failure(update_id, exc)
+                self._payloads.pop(update_id, None)
                 return
-            if handled:
-                self.after_commit()
+            self._payloads.pop(update_id, None)
+            self.after_commit(handled)
             return
 
-    async def _handle_once(self, update_id: int) -> bool:
+    async def _handle_once(self, update_id: int) -> list[Delivery]:
+        """Handle the update in one transaction, with the handlers' replies written as
+        deliveries in it and its "done" mark; the deliveries it committed."""
         async with self.db.transaction() as session:
-            row = await inbox.get(session, update_id)
-            if row is None or row.state != UpdateState.PENDING:
-                return False
-            update = Update.model_validate(row.payload, context={"bot": self.bot})
+            payload = self._payloads.get(update_id)
+            if payload is None:
+                row = await inbox.get(session, update_id)
+                if row is None or row.state != UpdateState.PENDING:
+                    return []
+                payload = row.payload
+            update = Update.model_validate(payload, context={"bot": self.bot})
+            files = self.files or FileStore(Path("data"))
+            unit = current_unit.set(Unit(session, files, chat_of(payload)))
             token = current_session.set(session)
             try:
                 await self.dispatcher.feed_update(
@@ -283,8 +312,11 @@ class Ingest:
                 )
             finally:
                 current_session.reset(token)
-            inbox.mark(row, UpdateState.DONE)
-        return True
+                current_unit.reset(unit)
+            if not await inbox.finish(session, update_id):
+                raise AlreadyHandled(update_id)
+            made = outbox.made_in(session)
+        return made
 
     async def _record_failure(self, update_id: int, exc: Exception) -> None:
         """Mark the update failed (so it is not retried forever) and tell the sender
@@ -305,7 +337,8 @@ class Ingest:
                     )
                     chat_id = row.chat_id or int(sender["id"])
                     outbox.message(session, chat_id, gettext(language, "errors.internal"))
+                made = outbox.made_in(session)
         except (OperationalError, DBAPIError, OSError):
             log.exception("could not record the failure of update %s", update_id)
             return
-        self.after_commit()
+        self.after_commit(made)

@@ -29,6 +29,7 @@ name the URL, which contains it).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncGenerator
 from http import HTTPStatus
 from typing import Any
@@ -45,6 +46,7 @@ from aiogram.exceptions import (
     TelegramAPIError,
     TelegramBadRequest,
     TelegramNetworkError,
+    TelegramRetryAfter,
     TelegramServerError,
 )
 from aiogram.methods import (
@@ -60,6 +62,8 @@ from aiohttp import ClientError, ClientPayloadError, ClientResponseError
 from pydantic import ValidationError
 
 from bot.logs import HIDDEN
+from bot.ratelimit import RateLimiter
+from bot.replies import DeferReplies, current_unit
 
 log = logging.getLogger(__name__)
 
@@ -219,8 +223,44 @@ class ForgiveReplays(BaseRequestMiddleware):
             return result  # type: ignore[no-any-return]
 
 
-def install(bot: Bot) -> Bot:
-    """Add the bot's request middlewares; returns the bot."""
+class HoldBack(BaseRequestMiddleware):
+    """A 429 on any call holds back everything to that chat until its retry_after ends
+    (the outbox sender asks the same limiter before each message). A 429 on answering
+    a button press is not worth handling the update again for: the spinner stops by
+    itself."""
+
+    def __init__(self, limiter: RateLimiter) -> None:
+        self.limiter = limiter
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        try:
+            return await make_request(bot, method)
+        except TelegramRetryAfter as exc:
+            chat_id = getattr(method, "chat_id", None)
+            if not isinstance(chat_id, int):
+                unit = current_unit.get()
+                chat_id = unit.chat_id if unit is not None else None
+            if chat_id:
+                self.limiter.pause(chat_id, time.monotonic() + exc.retry_after)
+            if isinstance(method, AnswerCallbackQuery):
+                log.info("button answer held back %s s by Telegram; left", exc.retry_after)
+                result: Any = True
+                return result  # type: ignore[no-any-return]
+            raise
+
+
+def install(bot: Bot, limiter: RateLimiter | None = None) -> Bot:
+    """Add the bot's request middlewares, outermost first; returns the bot. Calls that
+    show something are deferred while an update is handled (bot.replies); a 429 holds
+    the chat back in `limiter`, the one the outbox sender keeps."""
+    bot.session.middleware(DeferReplies())
+    if limiter is not None:
+        bot.session.middleware(HoldBack(limiter))
     bot.session.middleware(NetworkTrouble())
     bot.session.middleware(ForgiveReplays())
     return bot

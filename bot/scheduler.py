@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import logging
+from collections.abc import Callable, Sequence
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -12,7 +13,7 @@ from handlers.context import Options
 from handlers.i18n import Translator
 from storage import inbox, interventions, outbox
 from storage.db import Database
-from storage.models import utcnow
+from storage.models import Delivery, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +33,14 @@ async def forget_old_updates(db: Database) -> int:
     return count
 
 
-async def tell_overdue(db: Database, options: Options) -> int:
+async def tell_overdue(
+    db: Database,
+    options: Options,
+    after_commit: Callable[[Sequence[Delivery]], None] = lambda deliveries: None,
+) -> int:
     """Tell the office, once each, of planned interventions whose time passed
-    OVERDUE_AFTER ago without a start. Returns how many were told."""
+    OVERDUE_AFTER ago without a start (the notices handed to `after_commit`, the
+    sender). Returns how many were told."""
     if options.office_chat_id is None:
         return 0
     t = Translator(options.default_language)
@@ -60,10 +66,16 @@ async def tell_overdue(db: Database, options: Options) -> int:
             )
             notice.coalesce_key = key
             told += 1
+        made = outbox.made_in(session)
+    after_commit(made)
     return told
 
 
-def build_scheduler(db: Database, options: Options | None = None) -> AsyncIOScheduler:
+def build_scheduler(
+    db: Database,
+    options: Options | None = None,
+    after_commit: Callable[[Sequence[Delivery]], None] = lambda deliveries: None,
+) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=dt.UTC)
     scheduler.add_job(
         forget_old_updates,
@@ -79,7 +91,7 @@ def build_scheduler(db: Database, options: Options | None = None) -> AsyncIOSche
             tell_overdue,
             "interval",
             minutes=5,
-            args=[db, options],
+            args=[db, options, after_commit],
             id="tell-overdue",
             coalesce=True,
             max_instances=1,

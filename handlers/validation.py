@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -252,11 +251,7 @@ async def return_with_comment(
     pressed = data.get("pressed")
     if isinstance(pressed, dict):
         note = t("validation.returned_by", name=hd.quote(user.name), comment=hd.quote(comment))
-        under = Message.model_validate(pressed)
-        try:
-            await mark_office_message(bot, under, note)
-        except TelegramBadRequest as error:
-            log.info("office message %s not marked: %s", under.message_id, error.message)
+        await mark_office_message(bot, Message.model_validate(pressed), note)
     await message.answer(t("validation.returned", number=job.number, name=hd.quote(user.name)))
 
 

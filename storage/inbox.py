@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import InboxUpdate, UpdateState, utcnow
@@ -43,6 +43,18 @@ async def pending(session: AsyncSession) -> Sequence[InboxUpdate]:
 
 async def get(session: AsyncSession, update_id: int) -> InboxUpdate | None:
     return await session.get(InboxUpdate, update_id)
+
+
+async def finish(session: AsyncSession, update_id: int) -> bool:
+    """Mark a pending update handled, in the unit of work that handled it; False when
+    it was not pending any more (handled elsewhere meanwhile)."""
+    result = await session.execute(
+        update(InboxUpdate)
+        .where(InboxUpdate.update_id == update_id, InboxUpdate.state == UpdateState.PENDING)
+        .values(state=UpdateState.DONE, handled_at=utcnow(), error=None)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def mark(row: InboxUpdate, state: UpdateState, error: str | None = None) -> None:

@@ -448,7 +448,8 @@ class Delivery(Base):
     channel: Mapped[str] = mapped_column(String(10), default="telegram")
     chat_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     email: Mapped[str | None] = mapped_column(String(254))
-    #: "message", "document" or "photo".
+    #: "message", "document", "photo", "location", or "call": a Bot API call a handler
+    #: made while its update was handled, stored whole in `options` (see bot/replies).
     kind: Mapped[str] = mapped_column(String(20), default="message")
     text: Mapped[str | None] = mapped_column(Text)
     #: Extra Bot API parameters (reply_markup, parse_mode...) as JSON.
@@ -463,6 +464,9 @@ class Delivery(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[dt.datetime | None]
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    #: The message id a handler was given for this message before it was sent (a
+    #: negative placeholder): an edit or a deletion naming it goes to the real message.
+    ref: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     #: Deliveries sharing a key while still waiting are merged into one (for example
     #: one confirmation for an album of ten photos).
     coalesce_key: Mapped[str | None] = mapped_column(String(100), index=True)

@@ -7,10 +7,31 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from storage.models import Delivery, DeliveryState, utcnow
+
+#: Where a session keeps the deliveries written in it (see `made_in`).
+_MADE = "outbox.made"
+
+
+@event.listens_for(Session, "before_flush")
+def _note_deliveries(session: Session, _context: object, _instances: object) -> None:
+    """Every delivery a unit of work adds or changes is noted, so that the sender can
+    be handed it right after the commit instead of looking for it."""
+    noted: dict[int, Delivery] = session.info.setdefault(_MADE, {})
+    for obj in (*session.new, *session.dirty):
+        if isinstance(obj, Delivery):
+            noted[id(obj)] = obj
+
+
+def made_in(session: AsyncSession) -> list[Delivery]:
+    """The deliveries this session's unit of work added or changed, in the order of
+    their ids (read them once the unit has committed, so the ids are known)."""
+    noted: dict[int, Delivery] = session.info.pop(_MADE, {})
+    return sorted(noted.values(), key=lambda d: d.id or 0)
 
 
 def message(
@@ -54,6 +75,33 @@ def document(
         file_name=file_name,
         options={"parse_mode": "HTML", **(options or {})},
         intervention_id=intervention_id,
+    )
+    session.add(delivery)
+    return delivery
+
+
+def call(
+    session: AsyncSession,
+    chat_id: int | None,
+    method: str,
+    params: dict[str, Any],
+    *,
+    files: dict[str, dict[str, str]] | None = None,
+    ref: int | None = None,
+    intervention_id: int | None = None,
+) -> Delivery:
+    """Queue a Bot API call exactly as a handler made it: `method` with its JSON
+    `params`, the files it uploads (`attach://key` -> a stored path and a name), and
+    the placeholder message id the handler was given (`ref`)."""
+    text = params.get("text") or params.get("caption")
+    delivery = Delivery(
+        channel="telegram",
+        chat_id=chat_id,
+        kind="call",
+        text=str(text) if text is not None else None,
+        options={"method": method, "params": params, "files": files or {}},
+        intervention_id=intervention_id,
+        ref=ref,
     )
     session.add(delivery)
     return delivery
@@ -214,3 +262,62 @@ async def failed(session: AsyncSession, limit: int = 50) -> Sequence[Delivery]:
         .limit(limit)
     )
     return (await session.scalars(query)).all()
+
+
+async def pending_all(session: AsyncSession, limit: int = 1000) -> Sequence[Delivery]:
+    """Pending deliveries, due or not, oldest first (each chat's in the order to send)."""
+    query = (
+        select(Delivery)
+        .where(Delivery.state == DeliveryState.PENDING)
+        .order_by(Delivery.id)
+        .limit(limit)
+    )
+    return (await session.scalars(query)).all()
+
+
+async def message_id_of(session: AsyncSession, ref: int) -> int | None:
+    """The real message id of the message handed out as placeholder `ref`, once sent."""
+    query = select(Delivery.telegram_message_id).where(
+        Delivery.ref == ref, Delivery.state == DeliveryState.SENT
+    )
+    value: int | None = await session.scalar(query)
+    return value
+
+
+async def mark_all_sent(
+    session: AsyncSession, marks: Sequence[tuple[int, int | None, dt.datetime]]
+) -> None:
+    """Mark deliveries sent: (id, Telegram's message id, when) each."""
+    for delivery_id, message_id, at in marks:
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.id == delivery_id)
+            .values(
+                state=DeliveryState.SENT,
+                sent_at=at,
+                attempts=Delivery.attempts + 1,
+                telegram_message_id=message_id,
+                last_error=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def merge(session: AsyncSession, head_id: int, text: str, others: Sequence[int]) -> None:
+    """The notices `others` travel inside `head_id`, whose text becomes `text`."""
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.id == head_id)
+        .values(text=text)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(others))
+        .values(
+            state=DeliveryState.SENT,
+            sent_at=utcnow(),
+            last_error=f"merged into delivery {head_id}",
+        )
+        .execution_options(synchronize_session=False)
+    )

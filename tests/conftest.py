@@ -107,21 +107,25 @@ class Harness:
         self.templates = templates if templates is not None else load_templates()
         self.files = files
         self.options = options
-        self.bot, self.session = recording_bot()
+        self.limiter = RateLimiter(
+            per_chat_interval=0, group_per_minute=10_000, total_per_second=10_000
+        )
+        self.bot, self.session = recording_bot(self.limiter)
         self.updates = Updates()
         self.sender = OutboxSender(
             self.bot,
             db,
             files,
-            limiter=RateLimiter(
-                per_chat_interval=0, group_per_minute=10_000, total_per_second=10_000
-            ),
+            limiter=self.limiter,
             office_chat_id=options.office_chat_id,
         )
+        #: What the units of work of the updates fed so far committed to the outbox.
+        self.committed: list[Delivery] = []
         self.ingest = Ingest(
             self.bot,
             shared_dispatcher(),
             db,
+            after_commit=self.committed.extend,
             handler_kwargs={"options": options, "files": files, "templates": self.templates},
         )
 
@@ -130,10 +134,16 @@ class Harness:
         return self.session
 
     async def feed(self, *payloads: dict[str, Any]) -> list[Call]:
-        """Store and handle updates; the calls made while handling them."""
+        """Store and handle updates, then send their replies as the running bot does
+        right after each commit; the calls that made (the outbox's other deliveries,
+        notices to the office and such, wait for `deliver`)."""
         before = len(self.session.calls)
+        self.committed.clear()
         await self.ingest.store(list(payloads))
         await self.ingest.wait_idle()
+        replies = [d for d in self.committed if d.kind == "call"]
+        self.committed.clear()
+        await self.sender.send_now(replies)
         return self.session.calls[before:]
 
     async def say(self, person: Person, text: str, **extra: Any) -> list[Call]:

@@ -27,6 +27,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from bot import requests
+from bot.ratelimit import RateLimiter
 from bot.requests import ReadableAnswers
 from tests.fakeapi import FakeUser as Person
 from tests.fakeapi import nginx_page
@@ -229,10 +230,10 @@ class RecordingSession(ReadableAnswers, FakeTransport):
     """The fake transport read by the bot's own session code, as in production."""
 
 
-def recording_bot() -> tuple[Bot, RecordingSession]:
+def recording_bot(limiter: RateLimiter | None = None) -> tuple[Bot, RecordingSession]:
     session = RecordingSession()
     bot = Bot(TOKEN, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
-    return requests.install(bot), session
+    return requests.install(bot, limiter), session
 
 
 class Updates:

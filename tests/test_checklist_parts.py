@@ -108,7 +108,7 @@ async def test_ticking_items_redraws_the_same_message_and_is_kept(harness: Harne
     assert all(len(data.encode()) < 64 for _, data in prompt.buttons())
 
     calls = await harness.press(TECHNICIAN, prompt, button(prompt, "Consignation"))
-    assert [c.method for c in calls] == ["answerCallbackQuery", "editMessageReplyMarkup"]
+    assert [c.method for c in calls] == ["answerCallbackQuery", "editMessageText"]
     redrawn = edited(calls)
     assert button(redrawn, "✅ Consignation")
     await harness.press(TECHNICIAN, prompt, button(prompt, "Contrôle visuel"))
@@ -204,16 +204,16 @@ async def test_a_tick_on_a_message_telegram_finds_unchanged_is_answered_quietly(
     job = await plan_job(harness.db)
     prompt = await reach(harness, job, METHODS)
     harness.calls.fail_next(
-        "editMessageReplyMarkup",
+        "editMessageText",
         400,
         "Bad Request: message is not modified: specified new message content and reply "
         "markup are exactly the same as a current content and reply markup of the message",
     )
     calls = await harness.press(TECHNICIAN, prompt, button(prompt, "Remise en service"))
-    assert [c.method for c in calls] == ["answerCallbackQuery", "editMessageReplyMarkup"]
+    assert [c.method for c in calls] == ["answerCallbackQuery", "editMessageText"]
     assert (await load_job(harness.db, job)).checklist[5].checked
 
-    harness.calls.fail_next("editMessageReplyMarkup", 400, "Bad Request: message to edit not found")
+    harness.calls.fail_next("editMessageText", 400, "Bad Request: message to edit not found")
     calls = await harness.press(TECHNICIAN, prompt, button(prompt, "Chantier propre"))
     assert button(prompt_in(calls), "✅ Chantier propre")
 

@@ -414,7 +414,7 @@ async def test_a_bot_killed_mid_burst_loses_nothing_and_handles_nothing_twice(
             # the units of other chats under way (greetings sent, not committed).
             # Killing at a press's first reply, while it holds SQLite's write
             # lock, keeps the kill out of the window between another press's
-            # edit and its commit (see the xfail test below).
+            # edit and its commit.
             bot.kill()
             kill.update(replies=len(replies), pushed=len(api.updates), method=record.method)
 
@@ -468,7 +468,11 @@ async def test_a_bot_killed_mid_burst_loses_nothing_and_handles_nothing_twice(
     assert sorted(r[0] for r in requests) == sorted(people), f"access requests: {requests}"
     to_admin = deployment.query("SELECT count(*) FROM deliveries WHERE chat_id = ?", ADMIN.id)
     assert to_admin == [(PEOPLE,)], to_admin
-    assert deployment.query("SELECT count(*) FROM deliveries") == [(PEOPLE,)]
+    # Each person's two replies (the greeting, then its edit) are deliveries too, once each.
+    to_people = deployment.query(
+        "SELECT chat_id, count(*) FROM deliveries WHERE chat_id != ? GROUP BY chat_id", ADMIN.id
+    )
+    assert sorted(to_people) == [(person, 2) for person in sorted(people)], to_people
 
     twice = [
         r.summary() for r in api.requests if "déjà en attente" in str(r.params.get("text", ""))
@@ -552,8 +556,10 @@ async def test_the_command_line_names_what_is_wrong_in_one_line(
 async def test_a_press_killed_after_its_edit_reached_telegram_is_handled_after_restart(
     api: FakeBotAPI, deployment: Deployment
 ) -> None:
-    """The bot dies after Telegram applied the edit of "Demander un accès" but
-    before the unit of work committed; handled again, the press must not fail."""
+    """The bot dies after Telegram applied the edit of "Demander un accès" (sent after
+    the press's unit of work committed) but before the edit was marked sent: at the
+    restart the edit goes again, Telegram finds nothing to change, and nothing fails
+    or is asked twice."""
     bot = deployment.bot
     zoe = FakeUser(555_003, "Zoé", username="zoe")
     killed: list[Recorded] = []
@@ -573,23 +579,68 @@ async def test_a_press_killed_after_its_edit_reached_telegram_is_handled_after_r
     assert killed and killed[0].ok
     assert deployment.query(
         "SELECT state FROM inbox_updates WHERE update_id = ?", press["update_id"]
-    ) == [("pending",)]
+    ) == [("done",)], "the edit leaves only after the press is stored"
 
     await bot.start(api)
-    state = await deployment.until(
-        lambda: [
-            row[0]
-            for row in deployment.query(
-                "SELECT state FROM inbox_updates WHERE update_id = ?", press["update_id"]
+    await deployment.until(
+        lambda: (
+            not deployment.query(
+                "SELECT id FROM deliveries WHERE chat_id = ? AND state = 'pending'", zoe.id
             )
-            if row[0] != "pending"
-        ],
-        what="the press handled after the restart",
+        ),
+        what="the edit marked sent after the restart",
     )
     await bot.stop_cleanly()
-    error = deployment.query(
-        "SELECT error FROM inbox_updates WHERE update_id = ?", press["update_id"]
-    )
-    assert state == ["done"], f"the press ended {state}: {error}"
+    edits = [r for r in api.sent("editMessageText", include_failed=True) if r.chat_id == zoe.id]
+    assert len(edits) == 2, [r.summary() for r in edits]
+    assert deployment.query("SELECT state FROM deliveries WHERE chat_id = ?", zoe.id) == [
+        ("sent",),
+        ("sent",),
+    ]
     assert deployment.query("SELECT telegram_id FROM access_requests") == [(zoe.id,)]
     assert deployment.query("SELECT count(*) FROM deliveries WHERE chat_id = ?", ADMIN.id) == [(1,)]
+
+
+@pytest.mark.e2e
+@shows_bot_log
+async def test_a_reply_committed_but_not_sent_at_a_kill_is_sent_once_after_the_restart(
+    api: FakeBotAPI, deployment: Deployment
+) -> None:
+    """The bot is killed after the unit of work of /start committed its reply and
+    before Telegram handled the sendMessage (it hangs): the reply goes at the restart,
+    once, and the update is not handled again."""
+    bot = deployment.bot
+    max_ = FakeUser(555_004, "Max", username="max")
+    await bot.start(api)
+    api.hang("sendMessage")
+    update = api.send_text(max_, "/start")
+
+    def committed_and_on_its_way() -> bool:
+        done = deployment.query(
+            "SELECT state FROM inbox_updates WHERE update_id = ?", update["update_id"]
+        ) == [("done",)]
+        return done and any(
+            r.chat_id == max_.id for r in api.sent("sendMessage", include_failed=True)
+        )
+
+    await deployment.until(committed_and_on_its_way, what="the reply committed, on its way")
+    bot.kill()
+    assert bot.proc is not None
+    assert await asyncio.wait_for(bot.proc.wait(), 10) == -signal.SIGKILL
+    assert deployment.query("SELECT state FROM deliveries WHERE chat_id = ?", max_.id) == [
+        ("pending",)
+    ]
+    api.clear_faults()
+    await bot.start(api)
+    await deployment.message_to(max_.id, "Je ne vous connais pas encore")
+    await deployment.until(
+        lambda: (
+            deployment.query("SELECT state FROM deliveries WHERE chat_id = ?", max_.id)
+            == [("sent",)]
+        ),
+        what="the reply marked sent",
+    )
+    await bot.stop_cleanly()
+    received = [r for r in api.sent("sendMessage") if r.chat_id == max_.id]
+    assert len(received) == 1, [r.summary() for r in received]
+    assert deployment.query("SELECT count(*) FROM inbox_updates") == [(1,)]

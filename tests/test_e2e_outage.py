@@ -81,7 +81,7 @@ async def test_a_report_goes_on_through_502_pages_and_nothing_is_lost_or_doubled
     chat.say(answers["objective"])
     methods = await chat.expect(french_step(3, "Méthodes et matériel"))
     chat.press(methods, "Contrôle visuel")
-    await chat.expect("", method="editMessageReplyMarkup")
+    await chat.expect("", method="editMessageText")
     chat.press(methods, "Suivant")
     await chat.expect(french_step(4, "Travaux réalisés"))
     answers["work_done"] = "Filtre remplacé, brûleur nettoyé."

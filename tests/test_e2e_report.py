@@ -325,9 +325,9 @@ async def test_a_technician_goes_from_today_to_a_submitted_report(
     # Methods: two items ticked (the same message redrawn), then Next.
     methods = await chat.expect(french_step(3, "Méthodes et matériel"))
     chat.press(methods, "Consignation")
-    await chat.expect("", method="editMessageReplyMarkup")
+    await chat.expect("", method="editMessageText")
     chat.press(methods, "Nettoyage des filtres")
-    redrawn = await chat.expect("", method="editMessageReplyMarkup")
+    redrawn = await chat.expect("", method="editMessageText")
     labels = [b["text"] for b in inline_buttons(redrawn.result)]
     assert sum(label.startswith("✅") for label in labels) == 2, labels
     chat.press(methods, "Suivant")
@@ -514,7 +514,7 @@ async def test_the_report_flow_speaks_english(api: FakeBotAPI, deployment: Deplo
     chat.press(objective, "Skip")
     methods = await chat.expect(english_step(3, "Methods and equipment"))
     chat.press(methods, "Lock-out and power cut")
-    await chat.expect("", method="editMessageReplyMarkup")
+    await chat.expect("", method="editMessageText")
     chat.press(methods, "Next")
     await chat.expect(english_step(4, "Work done"))
     chat.say("Burner cleaned, combustion tuned.")
@@ -619,7 +619,7 @@ async def test_a_kill_in_the_middle_of_the_photos_loses_nothing(
         chat.press(prompt, "Passer")
     methods = await chat.expect(french_step(3, "Méthodes et matériel"))
     chat.press(methods, "Contrôle visuel")
-    await chat.expect("", method="editMessageReplyMarkup")
+    await chat.expect("", method="editMessageText")
     chat.press(methods, "Suivant")
     await chat.expect(french_step(4, "Travaux réalisés"))
     chat.say("Vidange et contrôle du compresseur.")
@@ -795,5 +795,5 @@ async def test_a_message_on_its_way_at_sigterm_is_not_sent_again_after_a_restart
         f"\nsigterm with a message on its way: outbox after the stop {states},"
         f" confirmations received {len(received)}"
     )
-    assert states == [("sent",)], "the delivery Telegram answered is still pending"
+    assert set(states) == {("sent",)}, "a delivery Telegram answered is still pending"
     assert len(received) == 1, "the technician got the confirmation twice"

@@ -4,6 +4,7 @@ dates and numbers, a CSV for French Excel, the command line and /export."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import csv
 import datetime as dt
 import io
@@ -16,7 +17,7 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 from aiogram.methods import SendDocument
-from aiogram.types import BufferedInputFile
+from aiogram.types import BufferedInputFile, FSInputFile
 from openpyxl.worksheet.worksheet import Worksheet
 
 from bot import export_command
@@ -532,6 +533,9 @@ def sent_documents(harness: Harness) -> list[BufferedInputFile]:
     async def keep(bot: Any, method: Any, timeout: int | None = None) -> Any:
         if isinstance(method, SendDocument) and isinstance(method.document, BufferedInputFile):
             documents.append(method.document)
+        elif isinstance(method, SendDocument) and isinstance(method.document, FSInputFile):
+            data = await asyncio.to_thread(Path(method.document.path).read_bytes)
+            documents.append(BufferedInputFile(data, filename=method.document.filename or ""))
         return await record(bot, method, timeout)
 
     harness.session.make_request = keep  # type: ignore[method-assign]

@@ -148,7 +148,11 @@ async def test_a_handler_bug_rolls_back_its_changes_and_tells_the_person(
         ).all()
         deliveries = (await session.scalars(select(Delivery))).all()
     assert len(failed) == 1 and "bug in a handler" in (failed[0].error or "")
-    assert len(deliveries) == 1
+    greeting, sorry = deliveries
+    assert "Je ne vous connais pas" in (greeting.text or "") and SORRY_KEY in (sorry.text or "")
+
+
+SORRY_KEY = "un problème est survenu"
 
 
 def test_each_kind_of_update_is_queued_behind_its_chat() -> None:

@@ -134,19 +134,26 @@ async def test_a_document_whose_file_is_missing_fails_with_that_reason(harness: 
 
 async def test_the_sender_waits_for_the_chat_limit(harness: Harness) -> None:
     sender = OutboxSender(harness.bot, harness.db, harness.files, limiter=RateLimiter())
-    await queue(harness, "un", "deux")
+    await queue(harness, "un", "deux", "trois", "quatre")
     pause = await sender.send_due()
-    assert [c.text for c in harness.session.sent()] == ["un"]
+    assert [c.text for c in harness.session.sent()] == ["un", "deux", "trois"]
     assert 0.5 < pause <= 1.0
 
 
-def test_one_message_a_second_per_chat() -> None:
+def test_a_private_chat_gets_a_short_burst_then_one_message_a_second() -> None:
     limiter = RateLimiter()
-    assert limiter.delay(5, now=100.0) == 0
-    limiter.record(5, now=100.0)
-    assert 0.59 < limiter.delay(5, now=100.4) <= 0.6 + 1e-9
-    assert limiter.delay(6, now=100.4) == 0, "another chat is not held back"
+    for _ in range(3):
+        assert limiter.delay(5, now=100.0) == 0
+        limiter.record(5, now=100.0)
+    assert 0.99 < limiter.delay(5, now=100.0) <= 1.0
+    assert limiter.delay(6, now=100.0) == 0, "another chat is not held back"
     assert limiter.delay(5, now=101.0) == 0
+    limiter.record(5, now=101.0)
+    assert 0.99 < limiter.delay(5, now=101.0) <= 1.0
+    assert limiter.delay(5, now=110.0) == 0, "after a quiet while, a burst again"
+    for _ in range(3):
+        limiter.record(5, now=110.0)
+    assert limiter.delay(5, now=110.0) > 0
 
 
 def test_twenty_messages_a_minute_in_a_group() -> None:
@@ -253,16 +260,16 @@ async def test_an_error_the_sender_does_not_know_delays_only_that_delivery_then_
 async def test_the_sender_keeps_running_after_an_unexpected_error(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    send_due = harness.sender.send_due
+    look = harness.sender._look
     failures = [RuntimeError("a bug in one round")]
 
-    async def fails_once() -> float:
+    async def fails_once() -> None:
         if failures:
             raise failures.pop()
-        return await send_due()
+        await look()
 
     monkeypatch.setattr(sender_module, "UNEXPECTED_PAUSE", 0.01)
-    monkeypatch.setattr(harness.sender, "send_due", fails_once)
+    monkeypatch.setattr(harness.sender, "_look", fails_once)
     await queue(harness, "toujours là")
     running = asyncio.create_task(harness.sender.run())
     try:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.text_decorations import html_decoration as hd
 
@@ -147,25 +146,15 @@ def _view(visit: Visit) -> tuple[str, Rows]:
     return _checklist_view(visit)
 
 
-async def _redraw(
-    visit: Visit, query: CallbackQuery, view: tuple[str, Rows], *, buttons_only: bool = False
-) -> None:
-    """Show `view` in the message whose button was pressed; a new prompt when that
-    message cannot be edited."""
+async def _redraw(visit: Visit, query: CallbackQuery, view: tuple[str, Rows]) -> None:
+    """Show `view` in the message whose button was pressed (sent anew by the outbox
+    when Telegram can no longer edit that message)."""
     body, rows = view
     markup = visit.keyboard(*rows)
     message = query.message
     if isinstance(message, Message):
-        try:
-            if buttons_only:
-                await message.edit_reply_markup(reply_markup=markup)
-            else:
-                await message.edit_text(f"{visit.header()}\n\n{body}", reply_markup=markup)
-            return
-        except TelegramBadRequest as error:
-            if "message is not modified" in error.message:
-                return
-            log.info("checklist prompt %s not edited: %s", message.message_id, error.message)
+        await message.edit_text(f"{visit.header()}\n\n{body}", reply_markup=markup)
+        return
     await visit.ask(body, *rows)
 
 
@@ -246,7 +235,7 @@ async def checklist_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
     if data.a == "tick":
         item.checked = not item.checked
         await query.answer()
-        await _redraw(visit, query, _checklist_view(visit), buttons_only=True)
+        await _redraw(visit, query, _checklist_view(visit))
     elif data.a == "note":
         visit.remember(picking=None, noting=item.position)
         await query.answer()

@@ -19,7 +19,6 @@ import logging
 import mimetypes
 from dataclasses import dataclass
 
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from handlers import downloads
@@ -305,10 +304,7 @@ async def photos_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
         visit.remember(tag=data.v or None)
         await query.answer(visit.t(f"photos.tag_set_{data.v or 'none'}"))
         if isinstance(query.message, Message):
-            try:
-                await query.message.edit_reply_markup(reply_markup=photo_keyboard(visit))
-            except TelegramBadRequest:
-                log.debug("photo keyboard unchanged")
+            await query.message.edit_reply_markup(reply_markup=photo_keyboard(visit))
         return
     if data.a == "done":
         await finish(visit, query)

@@ -1,0 +1,210 @@
+"""What a handler says is written with its unit of work and said after the commit.
+
+A handler answers the way aiogram handlers do (`message.answer(...)`,
+`query.message.edit_text(...)`, `bot.send_document(...)`). While an update is being
+handled, the request middleware here does not send those calls: it writes each one
+as a delivery in the update's own transaction, in the order they were made, and
+hands the handler the answer Telegram would have given (a message whose id is a
+placeholder, a negative number, see below). Once the unit of work commits, the
+outbox sender sends them in that order; if it rolls back, nobody read anything; if
+the process dies after the commit, they are sent when it starts again. So what a
+person reads is always what was stored.
+
+What is not deferred: answering a button press (the spinner; it shows nothing
+stored), chat actions ("typing…"), downloads and every call that reads (getMe,
+getFile), which a handler needs the answer of.
+
+A placeholder message id names a message that may not be sent yet. An edit or a
+deletion naming it, in this unit of work or a later one, is sent to the real
+message once the sender knows its id (`Delivery.ref`). Files a handler sends from
+memory (a QR code, an export) are written under DATA_DIR/outgoing first, since a
+delivery names its file by path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiogram import Bot, methods
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
+from aiogram.methods import Response, TelegramMethod
+from aiogram.methods.base import TelegramType
+from aiogram.types import Chat, FSInputFile, InputFile, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import outbox
+from storage.files import FileStore
+from storage.models import Delivery
+
+log = logging.getLogger(__name__)
+
+#: Calls that show something in a chat: deferred until the unit of work commits.
+DEFERRED: tuple[type[TelegramMethod[Any]], ...] = (
+    methods.SendMessage,
+    methods.SendDocument,
+    methods.SendPhoto,
+    methods.SendLocation,
+    methods.SendVenue,
+    methods.SendContact,
+    methods.SendMediaGroup,
+    methods.SendVoice,
+    methods.SendAudio,
+    methods.SendVideo,
+    methods.SendAnimation,
+    methods.SendSticker,
+    methods.CopyMessage,
+    methods.ForwardMessage,
+    methods.EditMessageText,
+    methods.EditMessageCaption,
+    methods.EditMessageReplyMarkup,
+    methods.EditMessageMedia,
+    methods.DeleteMessage,
+    methods.PinChatMessage,
+    methods.UnpinChatMessage,
+)
+#: Bot API method name -> aiogram's class, to make a stored call again.
+METHODS: dict[str, type[TelegramMethod[Any]]] = {cls.__api_method__: cls for cls in DEFERRED}
+#: Calls whose answer is a message (the others answer True, or a message for edits).
+SENDS = frozenset(
+    cls.__api_method__
+    for cls in DEFERRED
+    if cls.__name__.startswith(("Send", "Copy", "Forward")) and cls is not methods.SendMediaGroup
+)
+#: Where files sent from memory are written before they are sent.
+OUTGOING = "outgoing"
+#: Placeholder ids are negative and below this, far from any real message id.
+PLACEHOLDER_BELOW = -(2**40)
+
+
+def is_placeholder(message_id: int | None) -> bool:
+    """Whether a message id is one handed out for a message not sent yet."""
+    return message_id is not None and message_id <= PLACEHOLDER_BELOW
+
+
+@dataclass
+class Unit:
+    """The unit of work an update is handled in: its session, where files go, the chat
+    it belongs to, and the deliveries it produced, in order."""
+
+    session: AsyncSession
+    files: FileStore
+    chat_id: int = 0
+    deliveries: list[Delivery] = field(default_factory=list)
+
+    def add(self, delivery: Delivery) -> None:
+        self.deliveries.append(delivery)
+
+
+#: The unit of work whose replies are being written (set around each update's handling).
+current_unit: ContextVar[Unit | None] = ContextVar("current_unit", default=None)
+
+
+class DeferReplies(BaseRequestMiddleware):
+    """Writes the calls of DEFERRED made during a unit of work as deliveries (see the
+    module's docstring); every other call, and every call outside one, goes on."""
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        unit = current_unit.get()
+        if unit is None or not isinstance(method, DEFERRED):
+            return await make_request(bot, method)
+        delivery = await record(unit, bot, method)
+        result: Any = answer_for(method.__api_method__, delivery)
+        return result  # type: ignore[no-any-return]
+
+
+async def record(unit: Unit, bot: Bot, method: TelegramMethod[Any]) -> Delivery:
+    """Write `method` as a delivery of `unit` (its files saved under DATA_DIR)."""
+    files: dict[str, InputFile] = {}
+    params: dict[str, Any] = {}
+    for key, value in method.model_dump(warnings=False).items():
+        prepared = bot.session.prepare_value(value, bot=bot, files=files, _dumps_json=False)
+        if prepared is not None:
+            params[key] = prepared
+    saved: dict[str, dict[str, str]] = {}
+    for key, upload in files.items():
+        data = b"".join([chunk async for chunk in upload.read(bot)])
+        suffix = "." + upload.filename.rsplit(".", 1)[-1] if upload.filename else ""
+        stored = unit.files.save(OUTGOING, data, suffix.lower())
+        saved[key] = {"path": stored.path, "name": upload.filename or key}
+    delivery = outbox.call(
+        unit.session,
+        _chat(params.get("chat_id")),
+        method.__api_method__,
+        params,
+        files=saved,
+        ref=placeholder() if method.__api_method__ in SENDS else None,
+    )
+    unit.add(delivery)
+    return delivery
+
+
+def _chat(value: object) -> int | None:
+    """The chat a call goes to (None for a call that names none, or a @username)."""
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.lstrip("-").isdigit():
+        return int(value)
+    return None
+
+
+def placeholder() -> int:
+    """A fresh placeholder message id (negative, unique with overwhelming likelihood)."""
+    return PLACEHOLDER_BELOW - secrets.randbits(52)
+
+
+def answer_for(api_method: str, delivery: Delivery) -> Any:
+    """What the handler is given back instead of Telegram's answer."""
+    if api_method not in SENDS:
+        return True
+    params = (delivery.options or {}).get("params", {})
+    chat_id = int(delivery.chat_id or 0)
+    chat = Chat(id=chat_id, type="private" if chat_id > 0 else "supergroup")
+    message = Message(
+        message_id=int(delivery.ref or 0),
+        date=dt.datetime.now(dt.UTC),
+        chat=chat,
+        text=params.get("text"),
+        caption=params.get("caption"),
+    )
+    return message
+
+
+def target_placeholder(delivery: Delivery) -> int | None:
+    """The placeholder id of the message a stored edit or deletion names, if it names
+    one: the sender must learn that message's real id first."""
+    message_id = (delivery.options or {}).get("params", {}).get("message_id")
+    return message_id if isinstance(message_id, int) and is_placeholder(message_id) else None
+
+
+def rebuild(
+    delivery: Delivery, files: FileStore, message_id: int | None = None
+) -> TelegramMethod[Any]:
+    """The Bot API call a stored delivery describes, its files opened from DATA_DIR and,
+    for an edit of a message sent since, that message's real id. FileNotFoundError
+    when a file is gone."""
+    options = delivery.options or {}
+    params = dict(options.get("params", {}))
+    for key, spec in (options.get("files") or {}).items():
+        path = files.absolute(spec["path"])
+        if not path.is_file():
+            raise FileNotFoundError(2, "file missing", spec["path"])
+        upload = FSInputFile(path, filename=spec.get("name"))
+        for name, value in params.items():
+            if value == f"attach://{key}":
+                params[name] = upload
+    if message_id is not None:
+        params["message_id"] = message_id
+    return METHODS[str(options["method"])].model_validate(params)

@@ -144,8 +144,9 @@ async def _check(settings: Settings, _args: argparse.Namespace) -> int:
     except TemplateError as exc:
         print(f"templates: FAILED, {exc}")
         ok = False
-    db = Database(settings.db_url)
+    db: Database | None = None
     try:
+        db = Database(settings.db_url)
         await db.ping()
         current = await migrate.current_revision(db.engine)
         head = migrate.head_revision()
@@ -157,7 +158,8 @@ async def _check(settings: Settings, _args: argparse.Namespace) -> int:
         print(f"database: FAILED, {exc}")
         ok = False
     finally:
-        await db.close()
+        if db is not None:
+            await db.close()
     bot = app.build_bot(settings)
     try:
         me = await app.identify(bot)

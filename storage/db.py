@@ -55,7 +55,14 @@ def create_engine(url: str, pool_size: int = 20) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         file = _sqlite_file(url)
         if file is not None:
-            file.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                file.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                where = parsed.render_as_string(hide_password=True)
+                raise DatabaseUnavailable(
+                    f"database {where} cannot be created: its folder {file.parent} "
+                    f"cannot be made ({exc.strerror or exc})"
+                ) from None
         engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         _tune_sqlite(engine)
         return engine

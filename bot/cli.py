@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot import export_command, import_command
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import setup_logging
-from storage import migrate, users
+from storage import lock, migrate, users
 from storage.db import Database, DatabaseUnavailable, describe_db_error
 from storage.models import Role
 
@@ -95,7 +95,13 @@ async def _run(settings: Settings, _args: argparse.Namespace) -> int:
     from handlers.technician.plan import TemplateError
 
     db = await _open_database(settings)
+    held: lock.InstanceLock | None = None
     try:
+        # Before migrating: two bots started at once must not both migrate.
+        try:
+            held = await lock.take(db)
+        except lock.AlreadyRunning as exc:
+            raise Problem(str(exc)) from None
         await _migrate_or_fail(db)
         try:
             await app.run(settings, db)
@@ -106,6 +112,8 @@ async def _run(settings: Settings, _args: argparse.Namespace) -> int:
                 f"BOT_TOKEN was rejected by the Bot API at {settings.telegram_api_url}"
             ) from None
     finally:
+        if held is not None:
+            await held.release()
         await db.close()
     return 0
 
@@ -148,12 +156,20 @@ async def _check(settings: Settings, _args: argparse.Namespace) -> int:
     try:
         db = Database(settings.db_url)
         await db.ping()
-        current = await migrate.current_revision(db.engine)
-        head = migrate.head_revision()
-        state = "up to date" if current == head else f"at {current or 'empty'}, latest is {head}"
-        print(
-            f"database: ok ({db.engine.url.render_as_string(hide_password=True)}, schema {state})"
-        )
+        where = db.engine.url.render_as_string(hide_password=True)
+        try:
+            current = await migrate.current_revision(db.engine)
+        except SQLAlchemyError as exc:
+            raise DatabaseUnavailable(describe_db_error(db.url, exc)) from None
+        state = _schema_state(current)
+        print(f"database: {'ok' if migrate.is_known(current) else 'FAILED'} ({where}, {state})")
+        ok = ok and migrate.is_known(current)
+        running = await lock.holder(db)
+        if running is None:
+            print("bot: none running on this database")
+        else:
+            who = f" ({running.holder})" if running.holder else ""
+            print(f"bot: one is running on this database{who}")
     except DatabaseUnavailable as exc:
         print(f"database: FAILED, {exc}")
         ok = False
@@ -173,6 +189,21 @@ async def _check(settings: Settings, _args: argparse.Namespace) -> int:
     finally:
         await bot.session.close()
     return 0 if ok else EXIT_PROBLEM
+
+
+def _schema_state(current: str | None) -> str:
+    """The schema as `check` describes it, next to what this version would do with it."""
+    head = migrate.head_revision()
+    if current is None:
+        return "schema not created yet: it will be when the bot starts (or by migrate)"
+    if current == head:
+        return f"schema up to date (revision {current})"
+    if migrate.is_known(current):
+        return f"schema at revision {current}: it will be migrated to {head} when the bot starts"
+    return (
+        f"schema at revision {current}, which this version of Terrain does not know "
+        f"(its latest is {head}): was the database used by a newer version?"
+    )
 
 
 async def _users(settings: Settings, args: argparse.Namespace) -> int:

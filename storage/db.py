@@ -39,7 +39,7 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def _sqlite_file(url: str) -> Path | None:
+def sqlite_file(url: str) -> Path | None:
     database = make_url(url).database
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
@@ -53,7 +53,7 @@ def create_engine(url: str, pool_size: int = 20) -> AsyncEngine:
     except ArgumentError as exc:
         raise DatabaseUnavailable(f"DATABASE_URL is not a database URL: {exc}") from None
     if parsed.get_backend_name() == "sqlite":
-        file = _sqlite_file(url)
+        file = sqlite_file(url)
         if file is not None:
             try:
                 file.parent.mkdir(parents=True, exist_ok=True)

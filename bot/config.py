@@ -154,9 +154,9 @@ class Settings(BaseSettings):
         """ADMIN_IDS: Telegram user ids separated by commas (or semicolons)."""
         if isinstance(value, str):
             parts = [p.strip() for p in value.replace(";", ",").split(",")]
-            return tuple(_user_id(p) for p in parts if p)
+            return tuple(parse_user_id(p) for p in parts if p)
         if isinstance(value, int):
-            return (_user_id(str(value)),)
+            return (parse_user_id(str(value)),)
         return value
 
     @field_validator("telegram_api_url")
@@ -247,10 +247,14 @@ class Settings(BaseSettings):
         return self.telegram_api_url == PUBLIC_BOT_API
 
 
-def _user_id(text: str) -> int:
-    """A Telegram user id written in a setting, or ValueError in plain words."""
-    if not re.fullmatch(r"[0-9]{1,19}", text) or not 0 < int(text) <= ID_MAX:
+def parse_user_id(text: str) -> int:
+    """A Telegram user id as an operator writes it (a setting, the command line), or
+    ValueError in plain words: ids are whole numbers from 1 to 2^63 - 1."""
+    text = text.strip()
+    if not re.fullmatch(r"\+?[0-9]+", text):
         raise ValueError(f"{text!r} is not a Telegram user id (a whole number)")
+    if not 0 < int(text) <= ID_MAX:
+        raise ValueError(f"{text!r} is not a Telegram user id (a whole number from 1 to {ID_MAX})")
     return int(text)
 
 

@@ -58,7 +58,7 @@ def test_settings_are_read_from_a_dotenv_file(clean_env: Path) -> None:
         (
             "ADMIN_IDS=99999999999999999999",
             "ADMIN_IDS is invalid: '99999999999999999999' is not a Telegram user id "
-            "(a whole number)",
+            "(a whole number from 1 to 9223372036854775807)",
         ),
         ("TIMEZONE=Europe/Atlantis", "TIMEZONE is invalid: unknown time zone 'Europe/Atlantis'"),
         (

@@ -32,6 +32,8 @@ TOKEN_PATTERN = re.compile(r"[0-9]+:[A-Za-z0-9_-]+")
 SECRET = frozenset({"bot_token", "smtp_password"})
 #: Settings read as amounts or rates, where a French decimal comma is accepted.
 DECIMALS = ("labour_rate", "vat_rate", "travel_flat", "travel_km_rate")
+#: The languages of the texts a company sets for its reports (NAME_FR, NAME_EN).
+LANGUAGES = ("fr", "en")
 
 
 class ConfigError(Exception):
@@ -63,7 +65,11 @@ class Settings(BaseSettings):
     travel_mode: Literal["flat", "km"] = "flat"
     travel_flat: Decimal = Field(default=Decimal("30.00"), ge=0, le=10_000)
     travel_km_rate: Decimal = Field(default=Decimal("0.60"), ge=0, le=100)
-    payment_terms: str = "Paiement à réception de facture, sous 30 jours."
+    # Texts printed on reports, one per language (empty: the catalog's default for it).
+    payment_terms_fr: str = ""
+    payment_terms_en: str = ""
+    # From before there were two: the terms in DEFAULT_LANGUAGE (PAYMENT_TERMS_<lang> wins).
+    payment_terms: str = ""
     templates_dir: Path | None = None
     photo_max_side: int = Field(default=1600, ge=320, le=6000)
 
@@ -224,6 +230,20 @@ class Settings(BaseSettings):
         if not (local and at and domain):
             raise ValueError(f"not an email address: {value!r}")
         return value
+
+    def company_texts(self, name: str) -> dict[str, str]:
+        """A text the company sets for its reports, by language, where it is set:
+        NAME_FR and NAME_EN, and the bare NAME (one value for all, from before there
+        were two) for DEFAULT_LANGUAGE when its own is empty. A language left out takes
+        its catalog's default."""
+        found = {}
+        for language in LANGUAGES:
+            value = str(getattr(self, f"{name}_{language}")).strip()
+            if not value and language == self.default_language:
+                value = str(getattr(self, name)).strip()
+            if value:
+                found[language] = value
+        return found
 
     @property
     def email_enabled(self) -> bool:

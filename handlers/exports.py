@@ -161,7 +161,8 @@ def export_rows(
     for record in records:
         job = record.job
         template = templates.get(job.template)
-        pricing = pricing_inputs(job, template.labour_rate if template else None, defaults)
+        rate = template.labour_rate if template else None
+        pricing = pricing_inputs(job, rate, defaults, language)
         totals = compute_totals(pricing, job_part_lines(job))
         distance = pricing.travel if isinstance(pricing.travel, DistanceTravel) else None
         rows.append(

@@ -144,15 +144,16 @@ class Settings(BaseSettings):
             text = text.replace(",", ".")
         return text
 
-    @field_validator("default_language", "travel_mode", "smtp_security", mode="before")
+    @field_validator("default_language", "travel_mode", "smtp_security", "log_level", mode="before")
     @classmethod
-    def _lower(cls, value: object) -> object:
-        return value.strip().lower() if isinstance(value, str) else value
-
-    @field_validator("log_level", mode="before")
-    @classmethod
-    def _upper(cls, value: object) -> object:
-        return value.strip().upper() if isinstance(value, str) else value
+    def _any_case(cls, value: object, info: ValidationInfo) -> object:
+        """A choice in any case ("EN", "info"); a wrong one is reported as written."""
+        if not isinstance(value, str) or info.field_name is None:
+            return value
+        choices = {
+            str(c).casefold(): c for c in get_args(cls.model_fields[info.field_name].annotation)
+        }
+        return choices.get(value.strip().casefold(), value)
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -67,7 +67,7 @@ def test_settings_are_read_from_a_dotenv_file(clean_env: Path) -> None:
         ),
         (
             "LOG_LEVEL=loud",
-            "LOG_LEVEL is invalid: 'LOUD' is not one of the choices "
+            "LOG_LEVEL is invalid: 'loud' is not one of the choices "
             "(DEBUG, INFO, WARNING or ERROR)",
         ),
         (
@@ -139,6 +139,15 @@ def test_a_setting_from_the_environment_is_fixed_there(
         "WORKERS is invalid: '0' is out of range (from 1 to 200); "
         "fix it in the environment, which overrides .env (VAT_RATE is wrong too)"
     )
+
+
+def test_choices_are_read_in_any_case(clean_env: Path) -> None:
+    (clean_env / ".env").write_text(
+        "BOT_TOKEN=1:abc\nDEFAULT_LANGUAGE=EN\nLOG_LEVEL=debug\nTRAVEL_MODE=Km\nSMTP_SECURITY=SSL\n"
+    )
+    settings = load_settings()
+    assert (settings.default_language, settings.log_level) == ("en", "DEBUG")
+    assert (settings.travel_mode, settings.smtp_security) == ("km", "ssl")
 
 
 def test_amounts_and_rates_take_a_french_decimal_comma(clean_env: Path) -> None:

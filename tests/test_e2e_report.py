@@ -473,7 +473,7 @@ async def test_a_technician_goes_from_today_to_a_submitted_report(
     )
     assert located_at == [(pytest.approx(48.8686), pytest.approx(12.0))]
     assert deployment.query(
-        "SELECT reference, quantity, unit_price FROM parts p JOIN interventions i"
+        "SELECT p.reference, p.quantity, p.unit_price FROM parts p JOIN interventions i"
         " ON i.id = p.intervention_id WHERE i.number = ?",
         number,
     ) == [("FLT-200", pytest.approx(2), pytest.approx(14.5))]

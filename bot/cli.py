@@ -159,6 +159,10 @@ async def _check(settings: Settings, _args: argparse.Namespace) -> int:
     print(f"data folder: {settings.data_dir.resolve()}")
     office = settings.office_chat_id if settings.office_chat_id is not None else "not set"
     print(f"office chat: {office}; admins: {', '.join(map(str, settings.admin_ids)) or 'none'}")
+    pricing = app.build_options(settings).pricing
+    for language in ("fr", "en"):
+        origin = settings.company_text_origin("payment_terms", language) or "default"
+        print(f"payment terms ({language}, {origin}): {pricing.terms(language)}")
     try:
         templates = load_templates(settings.templates_dir)
         print(f"templates: ok ({', '.join(sorted(templates))})")

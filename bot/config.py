@@ -232,6 +232,15 @@ class Settings(BaseSettings):
             raise ValueError(f"not an email address: {value!r}")
         return value
 
+    def company_text_origin(self, name: str, language: str) -> str | None:
+        """The setting that gives `name` in `language` (NAME_FR, or the bare NAME for
+        DEFAULT_LANGUAGE), or None when the catalog's default is used."""
+        if str(getattr(self, f"{name}_{language}")).strip():
+            return f"{name}_{language}".upper()
+        if language == self.default_language and str(getattr(self, name)).strip():
+            return name.upper()
+        return None
+
     def company_texts(self, name: str) -> dict[str, str]:
         """A text the company sets for its reports, by language, where it is set:
         NAME_FR and NAME_EN, and the bare NAME (one value for all, from before there
@@ -239,11 +248,9 @@ class Settings(BaseSettings):
         its catalog's default."""
         found = {}
         for language in LANGUAGES:
-            value = str(getattr(self, f"{name}_{language}")).strip()
-            if not value and language == self.default_language:
-                value = str(getattr(self, name)).strip()
-            if value:
-                found[language] = value
+            origin = self.company_text_origin(name, language)
+            if origin is not None:
+                found[language] = str(getattr(self, origin.lower())).strip()
         return found
 
     @property

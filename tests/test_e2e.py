@@ -535,6 +535,10 @@ async def test_the_command_line_names_what_is_wrong_in_one_line(
         "(or by migrate))" in out.splitlines()
     ), out
     assert "bot: none running on this database" in out.splitlines(), out
+    assert (
+        "payment terms (en, default): Payment on receipt of the invoice, within 30 days."
+        in out.splitlines()
+    ), out
 
     code, out, err = check_wrong
     assert code == 2, f"check exited {code}\n{out}\n{err}"

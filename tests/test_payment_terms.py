@@ -60,6 +60,13 @@ def test_payment_terms_have_a_value_per_language(
     assert (pricing.terms("fr"), pricing.terms("en")) == (french, english)
 
 
+def test_check_says_where_each_languages_terms_come_from(clean_env: Path) -> None:
+    (clean_env / ".env").write_text("BOT_TOKEN=1:abc\nPAYMENT_TERMS=Paiement à 45 jours.\n")
+    settings = load_settings()
+    assert settings.company_text_origin("payment_terms", "fr") == "PAYMENT_TERMS"
+    assert settings.company_text_origin("payment_terms", "en") is None  # the catalog's
+
+
 def pdf_text(pdf: bytes) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
 

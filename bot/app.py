@@ -77,7 +77,7 @@ def build_options(settings: Settings) -> Options:
             travel_mode=settings.travel_mode,
             travel_flat=settings.travel_flat,
             travel_km_rate=settings.travel_km_rate,
-            payment_terms=settings.payment_terms,
+            payment_terms=settings.company_texts("payment_terms"),
         ),
         company=CompanyInfo(
             name=settings.company_name,

@@ -14,15 +14,18 @@ from typing import Any
 
 from alembic.util.exc import CommandError
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import export_command, import_command
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, load_settings, parse_user_id
 from bot.logs import setup_logging
-from storage import migrate, users
+from storage import clients, lock, migrate, users
 from storage.db import Database, DatabaseUnavailable, describe_db_error
-from storage.models import Role
+from storage.models import Client, Role, User
 
 EXIT_PROBLEM = 2
+#: Longest name the database keeps (users.name).
+NAME_MAX = 200
 
 
 class Problem(Exception):
@@ -40,13 +43,23 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     people = commands.add_parser("users", help="manage who may use the bot").add_subparsers(
         dest="action", metavar="ACTION", required=True
     )
-    add = people.add_parser("add", help="register a person (or change their role)")
-    add.add_argument("--telegram-id", type=int, required=True)
+    add = people.add_parser(
+        "add", help="register a person, or change their role and enable them again"
+    )
+    add.add_argument("--telegram-id", required=True, metavar="N", help="their Telegram user id")
     add.add_argument("--role", choices=[r.value for r in Role], required=True)
     add.add_argument("--name", required=True)
+    add.add_argument(
+        "--client",
+        metavar="NAME",
+        help="with --role client: the client whose reports this login receives "
+        "(its name, case and accents ignored)",
+    )
     people.add_parser("list", help="list everyone registered")
     disable = people.add_parser("disable", help="stop a person from using the bot")
-    disable.add_argument("--telegram-id", type=int, required=True)
+    disable.add_argument("--telegram-id", required=True, metavar="N")
+    enable = people.add_parser("enable", help="let a disabled person use the bot again")
+    enable.add_argument("--telegram-id", required=True, metavar="N")
     export_command.add_parser(commands)
     import_command.add_parser(commands)
     return parser.parse_args(argv)
@@ -95,7 +108,13 @@ async def _run(settings: Settings, _args: argparse.Namespace) -> int:
     from handlers.technician.plan import TemplateError
 
     db = await _open_database(settings)
+    held: lock.InstanceLock | None = None
     try:
+        # Before migrating: two bots started at once must not both migrate.
+        try:
+            held = await lock.take(db)
+        except lock.AlreadyRunning as exc:
+            raise Problem(str(exc)) from None
         await _migrate_or_fail(db)
         try:
             await app.run(settings, db)
@@ -106,6 +125,8 @@ async def _run(settings: Settings, _args: argparse.Namespace) -> int:
                 f"BOT_TOKEN was rejected by the Bot API at {settings.telegram_api_url}"
             ) from None
     finally:
+        if held is not None:
+            await held.release()
         await db.close()
     return 0
 
@@ -142,26 +163,40 @@ async def _check(settings: Settings, _args: argparse.Namespace) -> int:
     print(f"data folder: {settings.data_dir.resolve()}")
     office = settings.office_chat_id if settings.office_chat_id is not None else "not set"
     print(f"office chat: {office}; admins: {', '.join(map(str, settings.admin_ids)) or 'none'}")
+    pricing = app.build_options(settings).pricing
+    for language in ("fr", "en"):
+        origin = settings.company_text_origin("payment_terms", language) or "default"
+        print(f"payment terms ({language}, {origin}): {pricing.terms(language)}")
     try:
         templates = load_templates(settings.templates_dir)
         print(f"templates: ok ({', '.join(sorted(templates))})")
     except TemplateError as exc:
         print(f"templates: FAILED, {exc}")
         ok = False
-    db = Database(settings.db_url)
+    db: Database | None = None
     try:
+        db = Database(settings.db_url)
         await db.ping()
-        current = await migrate.current_revision(db.engine)
-        head = migrate.head_revision()
-        state = "up to date" if current == head else f"at {current or 'empty'}, latest is {head}"
-        print(
-            f"database: ok ({db.engine.url.render_as_string(hide_password=True)}, schema {state})"
-        )
+        where = db.engine.url.render_as_string(hide_password=True)
+        try:
+            current = await migrate.current_revision(db.engine)
+        except SQLAlchemyError as exc:
+            raise DatabaseUnavailable(describe_db_error(db.url, exc)) from None
+        state = _schema_state(current)
+        print(f"database: {'ok' if migrate.is_known(current) else 'FAILED'} ({where}, {state})")
+        ok = ok and migrate.is_known(current)
+        running = await lock.holder(db)
+        if running is None:
+            print("bot: none running on this database")
+        else:
+            who = f" ({running.holder})" if running.holder else ""
+            print(f"bot: one is running on this database{who}")
     except DatabaseUnavailable as exc:
         print(f"database: FAILED, {exc}")
         ok = False
     finally:
-        await db.close()
+        if db is not None:
+            await db.close()
     bot = app.build_bot(settings)
     try:
         me = await app.identify(bot)
@@ -177,30 +212,156 @@ async def _check(settings: Settings, _args: argparse.Namespace) -> int:
     return 0 if ok else EXIT_PROBLEM
 
 
+def _schema_state(current: str | None) -> str:
+    """The schema as `check` describes it, next to what this version would do with it."""
+    head = migrate.head_revision()
+    if current is None:
+        return "schema not created yet: it will be when the bot starts (or by migrate)"
+    if current == head:
+        return f"schema up to date (revision {current})"
+    if migrate.is_known(current):
+        return f"schema at revision {current}: it will be migrated to {head} when the bot starts"
+    return (
+        f"schema at revision {current}, which this version of Terrain does not know "
+        f"(its latest is {head}): was the database used by a newer version?"
+    )
+
+
 async def _users(settings: Settings, args: argparse.Namespace) -> int:
+    """users add|list|disable|enable: print what changed; a problem is one line, exit 2."""
+    telegram_id = _telegram_id(args.telegram_id) if args.action != "list" else 0
     db = await _open_database(settings)
     try:
         await _migrate_or_fail(db)
-        async with db.transaction() as session:
-            if args.action == "add":
-                name = args.name.strip()
-                if not name:
-                    raise Problem("--name must not be empty")
-                user = await users.add(session, args.telegram_id, name, Role(args.role))
-                print(f"{user.name} (Telegram id {user.telegram_id}) is registered as {user.role}")
-            elif args.action == "disable":
-                user_row = await users.by_telegram_id(session, args.telegram_id)
-                if user_row is None:
-                    raise Problem(f"nobody is registered with Telegram id {args.telegram_id}")
-                user_row.active = False
-                print(f"{user_row.name} (Telegram id {user_row.telegram_id}) is disabled")
-            else:
-                everyone = await users.all_users(session)
-                if not everyone:
-                    print("nobody is registered yet")
-                for person in everyone:
-                    state = "active" if person.active else "disabled"
-                    print(f"{person.telegram_id:>14}  {person.role:<11} {state:<9} {person.name}")
+        try:
+            async with db.transaction() as session:
+                if args.action == "add":
+                    await _add_user(session, telegram_id, args)
+                elif args.action in ("disable", "enable"):
+                    await _set_active(session, telegram_id, enabled=args.action == "enable")
+                else:
+                    await _list_users(session)
+        except SQLAlchemyError as exc:
+            raise Problem(f"could not change the users: {describe_db_error(db.url, exc)}") from None
     finally:
         await db.close()
     return 0
+
+
+def _telegram_id(text: str) -> int:
+    """--telegram-id, range-checked (Telegram ids are signed 64-bit integers)."""
+    try:
+        return parse_user_id(text)
+    except ValueError as exc:
+        raise Problem(f"--telegram-id {exc}") from None
+
+
+def _who(user: User) -> str:
+    return f"{user.name} (Telegram id {user.telegram_id})"
+
+
+async def _client_named(session: AsyncSession, name: str) -> Client:
+    """The one client called `name` (case and accents ignored), or a Problem saying why not."""
+    found = await clients.named(session, name)
+    exact = [client for client in found if client.name == name]
+    if len(found) == 1 or len(exact) == 1:
+        return (exact or found)[0]
+    if found:
+        names = "; ".join(f"{c.name} (client {c.id})" for c in found)
+        raise Problem(
+            f"--client {name!r} is ambiguous: {len(found)} clients have that name ({names}); "
+            "give the name exactly as written"
+        )
+    close = await clients.search(session, name, limit=3)
+    hint = f"; did you mean {' or '.join(repr(c.name) for c in close)}?" if close else ""
+    raise Problem(f"--client {name!r}: no client has that name{hint}")
+
+
+async def _add_user(session: AsyncSession, telegram_id: int, args: argparse.Namespace) -> None:
+    """Register (or re-role, or enable again) one person; a client login is linked to
+    its client record."""
+    name = " ".join(args.name.split())
+    role = Role(args.role)
+    if not name:
+        raise Problem("--name must not be empty")
+    if len(name) > NAME_MAX:
+        raise Problem(f"--name is {len(name)} characters long; {NAME_MAX} at most")
+    client_name = " ".join((args.client or "").split())
+    if role == Role.CLIENT and not client_name:
+        raise Problem(
+            "--role client needs --client NAME: the client whose reports this login receives"
+        )
+    if client_name and role != Role.CLIENT:
+        raise Problem(f"--client is for --role client only (not {role})")
+    client = await _client_named(session, client_name) if client_name else None
+    before = await users.by_telegram_id(session, telegram_id)
+    was = (before.role, before.active) if before is not None else None
+    user = await users.add(session, telegram_id, name, role)
+    if was is None:
+        line = f"{_who(user)} is registered as {role}"
+    elif not was[1]:
+        line = f"{_who(user)} was disabled and is enabled again, as {role}"
+    elif was[0] != role:
+        line = f"{_who(user)} is now {role} (was {was[0]})"
+    else:
+        line = f"{_who(user)} was already registered as {role}"
+    if client is not None:
+        line += await _link(session, user, client)
+    print(line)
+
+
+async def _link(session: AsyncSession, user: User, client: Client) -> str:
+    """Link the login to the client (and to no other); what changed, to add to the line."""
+    notes = []
+    if client.user_id is not None and client.user_id != user.id:
+        previous = await session.get(User, client.user_id)
+        if previous is not None:
+            notes.append(f"instead of {_who(previous)}")
+    for other in await clients.linked_to(session, user.id):
+        if other.id != client.id:
+            other.user_id = None
+            notes.append(f"no longer for {other.name}")
+    already = client.user_id == user.id
+    client.user_id = user.id
+    await session.flush()
+    if already and not notes:
+        return f", and receives the reports of {client.name} (already did)"
+    return f", and receives the reports of {client.name}" + "".join(f" ({n})" for n in notes)
+
+
+async def _set_active(session: AsyncSession, telegram_id: int, *, enabled: bool) -> None:
+    """users disable / users enable."""
+    user = await users.by_telegram_id(session, telegram_id)
+    if user is None:
+        hint = "; register them with users add" if enabled else ""
+        raise Problem(f"nobody is registered with Telegram id {telegram_id}{hint}")
+    if user.active == enabled:
+        print(f"{_who(user)} is already {'enabled' if enabled else 'disabled'}")
+        return
+    user.active = enabled
+    if enabled:
+        print(f"{_who(user)} is enabled again, as {user.role}")
+    else:
+        print(f"{_who(user)} is disabled")
+
+
+async def _list_users(session: AsyncSession) -> None:
+    """Everyone registered, under a heading, with the client a client login is for."""
+    everyone = await users.all_users(session)
+    if not everyone:
+        print("nobody is registered yet (add someone with: python -m bot users add ...)")
+        return
+    linked: dict[int, list[str]] = {}
+    for client in await clients.all_linked(session):
+        assert client.user_id is not None
+        linked.setdefault(client.user_id, []).append(client.name)
+    print(f"{'Telegram id':>19}  {'role':<11} {'state':<9} name")
+    for person in everyone:
+        state = "active" if person.active else "disabled"
+        line = f"{person.telegram_id:>19}  {person.role:<11} {state:<9} {person.name}"
+        if person.id in linked:
+            line += f" (client: {', '.join(linked[person.id])})"
+        print(line)
+    count = len(everyone)
+    active = sum(person.active for person in everyone)
+    print(f"{count} {'person' if count == 1 else 'people'}, {active} active")

@@ -11,6 +11,18 @@ Clients are matched by exact name (case ignored), else created with the row's co
 phone, email and address; sites likewise within their client. Technicians are named
 by Telegram id or exact name (case ignored) and must be active technicians.
 
+Importing the same file twice plans nothing twice. The optional `reference` column is
+the office's key for a line (kept in Intervention.reference): a line whose reference
+is already planned is skipped, and its number printed. A line without one is skipped
+when an intervention of the same client, type and scheduled time exists (or an earlier
+line of the file plans one); so is a line with a new reference that matches one
+planned without any (a file imported once without references, then with them).
+
+As /plan does, each assigned technician is told through the outbox, in their language,
+with an Open button, and the office group gets one message listing what was planned;
+they are written in the same transaction as the interventions, and the running bot
+sends them.
+
 Wiring in `bot/cli.py`: `import_command.add_parser(commands)` in `parse_args`, and
 `"import": import_command.run` in the table of commands of `main`.
 """
@@ -33,8 +45,9 @@ from bot.config import Settings
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from handlers.context import Options
     from handlers.technician.plan import Template
-    from storage.models import User
+    from storage.models import Intervention, User
 
 EXIT_PROBLEM = 2
 #: Column -> required. Header names are matched ignoring case and surrounding spaces.
@@ -49,11 +62,19 @@ COLUMNS: dict[str, bool] = {
     "scheduled": True,
     "technician": False,
     "request": False,
+    "reference": False,
 }
 #: Longest texts the database keeps, per column.
 #: Where read_table notes a row with more cells than the header names.
 EXTRA = "\0extra"
-LIMITS = {"client": 200, "contact": 200, "phone": 50, "email": 254, "site": 200}
+LIMITS = {
+    "client": 200,
+    "contact": 200,
+    "phone": 50,
+    "email": 254,
+    "site": 200,
+    "reference": 100,
+}
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -91,6 +112,32 @@ class Row:
     scheduled_at: dt.datetime
     technician_id: int | None
     request: str | None
+    reference: str | None = None
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A line that became an intervention (its client, site and technician loaded)."""
+
+    line: int
+    job: Intervention
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A line left out because what it plans is planned already."""
+
+    line: int
+    reason: str
+    """What the operator reads after "line N: skipped, "."""
+
+
+@dataclass
+class Outcome:
+    """What an import did, line by line, in file order."""
+
+    planned: list[Planned]
+    skipped: list[Skipped]
 
 
 def read_table(data: bytes) -> list[tuple[int, dict[str, str]]]:
@@ -209,12 +256,45 @@ def check_row(
         scheduled_at=scheduled_at,
         technician_id=technician_id,
         request=cell("request"),
+        reference=cell("reference"),
     )
 
 
-async def plan_rows(session: AsyncSession, rows: Sequence[Row], *, year: int) -> list[str]:
-    """Write the interventions of checked rows (clients and sites found or created);
-    their numbers, in file order. The caller commits."""
+async def _already_planned(
+    session: AsyncSession, row: Row, client_id: int | None, lines: Mapping[int, int]
+) -> str | None:
+    """Why `row` is planned already (see the module's docstring), or None.
+
+    `lines` maps the interventions this import planned to their line."""
+    from storage import interventions
+
+    if row.reference is not None:
+        found = await interventions.by_reference(session, row.reference)
+        if found is not None:
+            return f"reference {row.reference!r} is already planned as {found.number}"
+    if client_id is None:
+        return None
+    found = await interventions.same_slot(
+        session,
+        client_id=client_id,
+        template=row.template,
+        scheduled_at=row.scheduled_at,
+        without_reference=row.reference is not None,
+    )
+    if found is None:
+        return None
+    if found.id in lines:
+        return (
+            f"same client, type and time as line {lines[found.id]} "
+            "(give each line a reference to plan both)"
+        )
+    status = "" if found.status == "planned" else f", now {found.status.replace('_', ' ')}"
+    return f"already planned as {found.number}{status} (same client, type and time)"
+
+
+async def plan_rows(session: AsyncSession, rows: Sequence[Row], *, year: int) -> Outcome:
+    """Write the interventions of checked rows that are not planned already (clients
+    and sites found or created), in file order. The caller commits."""
     from sqlalchemy import select
 
     from storage import clients, interventions
@@ -224,9 +304,14 @@ async def plan_rows(session: AsyncSession, rows: Sequence[Row], *, year: int) ->
     sites = {
         (s.client_id, s.name.casefold()): s for s in (await session.scalars(select(Site))).all()
     }
-    numbers = []
+    outcome = Outcome(planned=[], skipped=[])
+    lines: dict[int, int] = {}
     for row in rows:
         client = known.get(row.client.casefold())
+        reason = await _already_planned(session, row, client.id if client else None, lines)
+        if reason is not None:
+            outcome.skipped.append(Skipped(row.line, reason))
+            continue
         if client is None:
             client = await clients.create(
                 session,
@@ -256,9 +341,40 @@ async def plan_rows(session: AsyncSession, rows: Sequence[Row], *, year: int) ->
             site_id=site.id if site else None,
             scheduled_at=row.scheduled_at,
             request=row.request,
+            reference=row.reference,
         )
-        numbers.append(made.number)
-    return numbers
+        job = await interventions.for_planning(session, made.id)
+        assert job is not None
+        lines[job.id] = row.line
+        outcome.planned.append(Planned(row.line, job))
+    return outcome
+
+
+def _repeated_references(rows: Sequence[Row]) -> list[str]:
+    """ "line N: ..." for each line repeating an earlier line's reference."""
+    first: dict[str, int] = {}
+    problems = []
+    for row in rows:
+        if row.reference is None:
+            continue
+        if row.reference in first:
+            problems.append(
+                f"line {row.line}: reference {row.reference!r} is also on line "
+                f"{first[row.reference]} (a reference names one intervention)"
+            )
+        first.setdefault(row.reference, row.line)
+    return problems
+
+
+def tell(session: AsyncSession, outcome: Outcome, options: Options, file_name: str) -> None:
+    """Queue what /plan would say: each assigned technician hears of their new
+    intervention (with an Open button), and the office group gets one summary."""
+    from handlers.planning import tell_office_imported, tell_technician
+
+    for planned in outcome.planned:
+        job = planned.job
+        tell_technician(session, options, job.technician, "plan.told_new", job, open_button=True)
+    tell_office_imported(session, options, [p.job for p in outcome.planned], file_name)
 
 
 async def import_file(
@@ -268,9 +384,12 @@ async def import_file(
     templates: Mapping[str, Template],
     tz: dt.tzinfo,
     now: dt.datetime,
-) -> tuple[list[str], list[str]]:
-    """(numbers planned, problems "line N: ..."); with problems, nothing was added to
-    `session` and the caller must not commit anything."""
+    options: Options | None = None,
+    file_name: str = "",
+) -> tuple[Outcome, list[str]]:
+    """(what was planned and skipped, problems "line N: ..."); with problems, nothing
+    was added to `session` and the caller must not commit anything. With `options`,
+    technicians and the office are told (through the outbox, in `session`)."""
     from sqlalchemy import select
 
     from storage.models import Role, User
@@ -294,9 +413,48 @@ async def import_file(
             checked.append(result)
         else:
             problems += [f"line {line}: {problem}" for problem in result]
+    problems += _repeated_references(checked)
     if problems:
-        return [], problems
-    return await plan_rows(session, checked, year=now.astimezone(tz).year), []
+        return Outcome(planned=[], skipped=[]), sorted(problems, key=_line_number)
+    outcome = await plan_rows(session, checked, year=now.astimezone(tz).year)
+    if options is not None:
+        tell(session, outcome, options, file_name)
+    return outcome, []
+
+
+def _line_number(problem: str) -> int:
+    return int(problem.split(":", 1)[0].removeprefix("line "))
+
+
+def report(outcome: Outcome, options: Options) -> list[str]:
+    """What the command prints: each line's fate, then the totals and who is told."""
+    printed = []
+    events: list[tuple[int, str]] = [
+        (
+            p.line,
+            f"line {p.line}: planned {p.job.number} ({p.job.client.name}, {p.job.template}, "
+            + (options.local(p.job.scheduled_at) if p.job.scheduled_at else "no date")
+            + f", {p.job.technician.name if p.job.technician else 'no technician'})",
+        )
+        for p in outcome.planned
+    ]
+    events += [(s.line, f"line {s.line}: skipped, {s.reason}") for s in outcome.skipped]
+    printed += [text for _, text in sorted(events)]
+    count = len(outcome.planned)
+    summary = f"{count} intervention{'s' if count != 1 else ''} planned"
+    if count:
+        summary += ": " + ", ".join(p.job.number for p in outcome.planned)
+    skipped = len(outcome.skipped)
+    if skipped:
+        summary += f"; {skipped} line{'s' if skipped != 1 else ''} skipped (already planned)"
+    printed.append(summary)
+    told = sorted({p.job.technician.name for p in outcome.planned if p.job.technician})
+    if count and options.office_chat_id is not None:
+        told.append("the office group")
+    if told:
+        names = ", ".join(told[:-1]) + " and " + told[-1] if len(told) > 1 else told[0]
+        printed.append(f"messages queued for {names}: the bot sends them as soon as it runs")
+    return printed
 
 
 class _Rejected(Exception):
@@ -304,15 +462,17 @@ class _Rejected(Exception):
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
-    """Plan the file's interventions and print their numbers; 2 and the problems on
-    stderr (nothing written) otherwise."""
+    """Plan the file's interventions, tell whoever /plan would, and print what was
+    planned and skipped; 2 and the problems on stderr (nothing written) otherwise."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    from bot.app import build_options
     from handlers.technician.plan import TemplateError, load_templates
     from storage.db import Database, describe_db_error
 
     path: Path = args.file
     problems: list[str] = []
+    options = build_options(settings)
     try:
         try:
             data = await asyncio.to_thread(path.read_bytes)
@@ -326,12 +486,14 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
         try:
             await db.ping()
             async with db.transaction() as session:
-                numbers, problems = await import_file(
+                outcome, problems = await import_file(
                     session,
                     data,
                     templates=templates,
                     tz=settings.tz,
                     now=dt.datetime.now(dt.UTC),
+                    options=options,
+                    file_name=path.name,
                 )
                 if problems:
                     raise _Rejected
@@ -351,6 +513,6 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
             print(f"terrain: {path}: {line}", file=sys.stderr)
         print(f"terrain: nothing was imported from {path}", file=sys.stderr)
         return EXIT_PROBLEM
-    plural = "s" if len(numbers) != 1 else ""
-    print(f"{len(numbers)} intervention{plural} planned: {', '.join(numbers)}")
+    for line in report(outcome, options):
+        print(line)
     return 0

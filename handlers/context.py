@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
+
+from reports.labels import Labels
 
 
 @dataclass(frozen=True)
@@ -18,7 +21,14 @@ class Pricing:
     travel_mode: str = "flat"
     travel_flat: Decimal = Decimal("30.00")
     travel_km_rate: Decimal = Decimal("0.60")
-    payment_terms: str = ""
+    payment_terms: Mapping[str, str] = field(default_factory=dict)
+    """The company's own payment terms by language (PAYMENT_TERMS_FR, _EN); a language
+    left out reads its catalog's default."""
+
+    def terms(self, language: str) -> str:
+        """The payment terms a reader of `language` sees."""
+        own = self.payment_terms.get(language, "").strip()
+        return own or Labels("en" if language == "en" else "fr")("pricing.default_terms")
 
 
 @dataclass(frozen=True)

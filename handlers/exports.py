@@ -7,10 +7,12 @@ for billing and payroll. The command line's `python -m bot export` builds the sa
     /export 01/11/2026 30/11/2026    from the first day to the last, both included
 
 An intervention belongs to the day its work started (else the day it was planned
-for, else the day it was created); see `storage.exports`. Its amounts are computed by
+for, else the day it was created); see `storage.exports`. Once its work is done
+(`storage.status.WORK_DONE`: submitted, returned or validated) its amounts are computed by
 the one set of pricing rules (`reports.totals.compute_totals`) from the same inputs as
 the report: the intervention's labour rate, else its template's, else the company's;
-its VAT rate, else the company's; travel as a flat fee or kilometres × rate.
+its VAT rate, else the company's; travel as a flat fee or kilometres × rate. Before
+(planned, in progress, postponed, cancelled), its money cells are empty, not 0,00.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from reports.data import DistanceTravel, Language
 from reports.exports import KEYS, ExportRow, Format, build_export
 from reports.totals import compute_totals
 from storage.exports import ExportRecord, interventions_between
+from storage.status import WORK_DONE
 
 router = Router(name="exports")
 
@@ -161,9 +164,12 @@ def export_rows(
     for record in records:
         job = record.job
         template = templates.get(job.template)
-        pricing = pricing_inputs(job, template.labour_rate if template else None, defaults)
-        totals = compute_totals(pricing, job_part_lines(job))
+        rate = template.labour_rate if template else None
+        pricing = pricing_inputs(job, rate, defaults, language)
         distance = pricing.travel if isinstance(pricing.travel, DistanceTravel) else None
+        # Amounts only once the work is done: a planned, postponed or cancelled one is
+        # not work billed at 0,00.
+        totals = compute_totals(pricing, job_part_lines(job)) if job.status in WORK_DONE else None
         rows.append(
             ExportRow(
                 number=job.number,
@@ -177,12 +183,12 @@ def export_rows(
                 ended_at=job.ended_at,
                 worked_hours=job.worked_hours,
                 travel_km=distance.distance_km if distance else None,
-                travel=totals.travel,
-                labour=totals.labour,
-                parts=totals.parts,
-                excl_vat=totals.excl_vat,
-                vat=totals.vat_total,
-                incl_vat=totals.incl_vat,
+                travel=totals.travel if totals else None,
+                labour=totals.labour if totals else None,
+                parts=totals.parts if totals else None,
+                excl_vat=totals.excl_vat if totals else None,
+                vat=totals.vat_total if totals else None,
+                incl_vat=totals.incl_vat if totals else None,
                 rating=record.rating,
             )
         )

@@ -141,10 +141,6 @@ class Planner:
     def now(self) -> dt.datetime:
         return utcnow()
 
-    def speaker(self, person: User) -> Translator:
-        """The translator of another person (a technician told of a change)."""
-        return Translator(pick_language(person.language, None, self.options.default_language))
-
     def kind(self, job: Intervention, t: Translator | None = None) -> str:
         template = self.templates.get(job.template)
         return template.title((t or self.t).language) if template else job.kind
@@ -240,10 +236,26 @@ def tell(
     p: Planner, person: User | None, key: str, job: Intervention, *, open_button: bool, **extra: str
 ) -> None:
     """Queues `key` for a technician, in their language, with an Open button if asked."""
+    tell_technician(p.session, p.options, person, key, job, open_button=open_button, **extra)
+
+
+def tell_technician(
+    session: AsyncSession,
+    options: Options,
+    person: User | None,
+    key: str,
+    job: Intervention,
+    *,
+    open_button: bool,
+    **extra: str,
+) -> None:
+    """Queues `key` about `job` (its client and site loaded) for a technician, in their
+    language, with an Open button if asked; /plan, /change and the CSV import tell
+    technicians this one way."""
     if person is None:
         return
-    tr = p.speaker(person)
-    when = p.options.local(job.scheduled_at) if job.scheduled_at else "—"
+    tr = Translator(pick_language(person.language, None, options.default_language))
+    when = options.local(job.scheduled_at) if job.scheduled_at else "—"
     address = _address(job)
     text = tr(
         key,
@@ -253,12 +265,43 @@ def tell(
         address=f" ({hd.quote(address)})" if address else "",
         **extra,
     )
-    options: dict[str, Any] = {}
+    markup: dict[str, Any] = {}
     if open_button:
         builder = InlineKeyboardBuilder()
         builder.button(text=tr("plan.open"), callback_data=Job(i=job.id, a="open"))
-        options["reply_markup"] = builder.as_markup().model_dump(exclude_none=True)
-    outbox.message(p.session, person.telegram_id, text, options=options, intervention_id=job.id)
+        markup["reply_markup"] = builder.as_markup().model_dump(exclude_none=True)
+    outbox.message(session, person.telegram_id, text, options=markup, intervention_id=job.id)
+
+
+#: Room left for the list in the office's summary of an import (Telegram's limit is 4096).
+IMPORT_SUMMARY_LIMIT = 3500
+
+
+def tell_office_imported(
+    session: AsyncSession, options: Options, jobs: list[Intervention], file_name: str
+) -> None:
+    """Queues one message for the office group listing the interventions a CSV import
+    planned (their client and technician loaded), in the office's language; a long
+    list ends with how many more there are."""
+    if options.office_chat_id is None or not jobs:
+        return
+    tr = Translator(options.default_language)
+    lines = [tr("plan.imported", count=len(jobs), file=hd.quote(file_name))]
+    size = len(lines[0])
+    for shown, job in enumerate(jobs):
+        line = tr(
+            "plan.imported_line",
+            number=job.number,
+            when=options.local(job.scheduled_at) if job.scheduled_at else "—",
+            client=hd.quote(job.client.name),
+            technician=hd.quote(job.technician.name if job.technician else tr("plan.nobody")),
+        )
+        if size + len(line) > IMPORT_SUMMARY_LIMIT:
+            lines.append(tr("plan.imported_more", count=len(jobs) - shown))
+            break
+        lines.append(line)
+        size += len(line) + 1
+    outbox.message(session, options.office_chat_id, "\n".join(lines))
 
 
 # /plan: asking --------------------------------------------------------------------------

@@ -131,12 +131,14 @@ class ExportRow:
     worked_hours: Decimal | None
     travel_km: Decimal | None
     """Kilometres driven when travel is charged by distance; None for a flat fee."""
-    travel: Decimal
-    labour: Decimal
-    parts: Decimal
-    excl_vat: Decimal
-    vat: Decimal
-    incl_vat: Decimal
+    travel: Decimal | None
+    """The amounts: None (empty cells) while the work is not done, so a planned or a
+    cancelled intervention is never read as work billed at 0,00."""
+    labour: Decimal | None
+    parts: Decimal | None
+    excl_vat: Decimal | None
+    vat: Decimal | None
+    incl_vat: Decimal | None
     rating: int | None
 
 

@@ -37,6 +37,29 @@ async def search(session: AsyncSession, query: str, limit: int = 8) -> list[Clie
     return [client for _, client in scored[:limit]]
 
 
+def same_name(a: str, b: str) -> bool:
+    """Whether two client names are the same, case, accents and spacing ignored."""
+    return " ".join(_fold(a).split()) == " ".join(_fold(b).split())
+
+
+async def named(session: AsyncSession, name: str) -> list[Client]:
+    """The clients called `name` (case, accents and spacing ignored), by id."""
+    clients = (await session.scalars(select(Client).order_by(Client.id))).all()
+    return [client for client in clients if same_name(client.name, name)]
+
+
+async def linked_to(session: AsyncSession, user_id: int) -> list[Client]:
+    """The clients whose reports the login `user_id` receives."""
+    query = select(Client).where(Client.user_id == user_id).order_by(Client.id)
+    return list((await session.scalars(query)).all())
+
+
+async def all_linked(session: AsyncSession) -> list[Client]:
+    """Every client linked to a login."""
+    query = select(Client).where(Client.user_id.is_not(None)).order_by(Client.id)
+    return list((await session.scalars(query)).all())
+
+
 async def create(
     session: AsyncSession,
     *,

@@ -39,7 +39,7 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def _sqlite_file(url: str) -> Path | None:
+def sqlite_file(url: str) -> Path | None:
     database = make_url(url).database
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
@@ -53,9 +53,16 @@ def create_engine(url: str, pool_size: int = 20) -> AsyncEngine:
     except ArgumentError as exc:
         raise DatabaseUnavailable(f"DATABASE_URL is not a database URL: {exc}") from None
     if parsed.get_backend_name() == "sqlite":
-        file = _sqlite_file(url)
+        file = sqlite_file(url)
         if file is not None:
-            file.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                file.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                where = parsed.render_as_string(hide_password=True)
+                raise DatabaseUnavailable(
+                    f"database {where} cannot be created: its folder {file.parent} "
+                    f"cannot be made ({exc.strerror or exc})"
+                ) from None
         engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         _tune_sqlite(engine)
         return engine

@@ -204,3 +204,28 @@ async def validated_for_client(session: AsyncSession, client_id: int) -> Sequenc
         .order_by(Intervention.ended_at, Intervention.id)
     )
     return (await session.scalars(query)).all()
+
+
+async def by_reference(session: AsyncSession, reference: str) -> Intervention | None:
+    """The intervention the office gave this reference (an imported file's key)."""
+    return await session.scalar(select(Intervention).where(Intervention.reference == reference))
+
+
+async def same_slot(
+    session: AsyncSession,
+    *,
+    client_id: int,
+    template: str,
+    scheduled_at: dt.datetime,
+    without_reference: bool = False,
+) -> Intervention | None:
+    """An intervention of this client, template and scheduled time, whatever its status
+    (the oldest); with `without_reference`, only one the office gave no reference."""
+    query = select(Intervention).where(
+        Intervention.client_id == client_id,
+        Intervention.template == template,
+        Intervention.scheduled_at == scheduled_at,
+    )
+    if without_reference:
+        query = query.where(Intervention.reference.is_(None))
+    return await session.scalar(query.order_by(Intervention.id).limit(1))

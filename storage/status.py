@@ -35,6 +35,11 @@ ALLOWED: dict[Status, frozenset[Status]] = {
     Status.CANCELLED: frozenset(),
 }
 
+#: Statuses in which the work is done: a report with its amounts was submitted (and may
+#: be under validation, returned for a correction, or validated). Before that, an
+#: intervention has no amounts to bill: planned, in progress, postponed, cancelled.
+WORK_DONE = frozenset({Status.AWAITING_VALIDATION, Status.RETURNED, Status.VALIDATED})
+
 #: Statuses a technician still has work to do on.
 OPEN_FOR_TECHNICIAN = frozenset({Status.PLANNED, Status.IN_PROGRESS, Status.RETURNED})
 

@@ -19,6 +19,7 @@ import functools
 import os
 import re
 import signal
+import socket
 import sqlite3
 import sys
 import time
@@ -30,6 +31,7 @@ from typing import Any, TypeVar
 import pytest
 
 from bot.config import Settings
+from storage.db import Database
 from tests.fakeapi import FakeBotAPI, FakeUser, Recorded, inline_buttons
 
 T = TypeVar("T")
@@ -531,6 +533,16 @@ async def test_the_command_line_names_what_is_wrong_in_one_line(
     code, out, err = check_ok
     assert code == 0, f"check exited {code}\n{out}\n{err}"
     assert f"token: ok, this is @{api.username}" in out, out
+    fresh = own_database("check-ok")
+    assert (
+        f"database: ok ({fresh}, schema not created yet: it will be when the bot starts "
+        "(or by migrate))" in out.splitlines()
+    ), out
+    assert "bot: none running on this database" in out.splitlines(), out
+    assert (
+        "payment terms (en, default): Payment on receipt of the invoice, within 30 days."
+        in out.splitlines()
+    ), out
 
     code, out, err = check_wrong
     assert code == 2, f"check exited {code}\n{out}\n{err}"
@@ -549,6 +561,42 @@ async def test_the_command_line_names_what_is_wrong_in_one_line(
     assert len(rejected) == 1 and "BOT_TOKEN" in rejected[0], err
     assert err.strip().splitlines()[-1] == rejected[0], err
     assert [r.token for r in api.sent("getMe", include_failed=True)].count("123456:wrong") == 2
+
+
+@pytest.mark.e2e
+@shows_bot_log
+async def test_a_second_bot_on_the_same_database_refuses_to_start_until_the_first_is_gone(
+    api: FakeBotAPI, deployment: Deployment, database: Database
+) -> None:
+    """Two bots on one database would fight over getUpdates with 409s forever: the
+    second stops at once with one line; once the first is killed (-9), a bot starts."""
+    deployment.env["DATABASE_URL"] = database.url
+    first = deployment.bot
+    await first.start(api)
+    assert first.proc is not None
+    identified = len(api.sent("getMe", include_failed=True))
+    (code, out, err), (checked, report, _) = await asyncio.gather(
+        deployment.cli(), deployment.cli("check")
+    )
+    where = database.engine.url.render_as_string(hide_password=True)
+    holder = f"pid {first.proc.pid}"
+    if not database.url.startswith("sqlite"):
+        holder += f" on host {socket.gethostname()}"
+    assert (code, out) == (2, ""), f"exited {code}\n{out}\n{err}"
+    assert err == (
+        f"terrain: another Terrain bot ({holder}) is already running on the database "
+        f"{where}; stop it first (two bots on one database fight over Telegram's updates)\n"
+    )
+    assert checked == 0, report
+    assert f"bot: one is running on this database ({holder})" in report.splitlines()
+    # The refused bot never reached Telegram (getMe came from `check` only).
+    assert len(api.sent("getMe", include_failed=True)) == identified + 1
+    assert not [r for r in api.sent("getUpdates", include_failed=True) if r.status == 409]
+
+    first.kill()
+    await first.proc.wait()
+    await first.start(api)  # the lock died with its process
+    await first.stop_cleanly()
 
 
 @pytest.mark.e2e

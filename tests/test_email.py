@@ -422,7 +422,10 @@ def test_smtp_settings_make_a_mailer_and_hide_the_password(smtp_env: pytest.Monk
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        ({"SMTP_HOST": "smtp.example.fr"}, "SMTP_FROM is invalid: Value error, must be set"),
+        (
+            {"SMTP_HOST": "smtp.example.fr"},
+            "SMTP_FROM is invalid: must be set when SMTP_HOST is set",
+        ),
         ({"SMTP_HOST": "smtp.example.fr", "SMTP_FROM": "Terrain"}, "SMTP_FROM is invalid"),
         ({"SMTP_SECURITY": "tls"}, "SMTP_SECURITY is invalid"),
         ({"SMTP_PORT": "0"}, "SMTP_PORT is invalid"),

@@ -237,7 +237,7 @@ async def test_workbook_has_real_dates_numbers_and_the_reports_totals(database: 
     assert maintenance["rating"] is None and inspection["worked_hours"] is None
 
     # The very totals of the report: same inputs, same pricing rules.
-    for record, job in zip((repair, maintenance, inspection), jobs, strict=True):
+    for record, job in zip((repair, maintenance), jobs[:2], strict=True):
         expected = report_totals(await load_job(database, job))
         assert money_of(record["travel"]) == expected.travel
         assert money_of(record["labour"]) == expected.labour
@@ -254,7 +254,55 @@ async def test_workbook_has_real_dates_numbers_and_the_reports_totals(database: 
     assert money_of(maintenance["labour"]) == Decimal("234.00")
     assert money_of(maintenance["travel"]) == Decimal("25.50")
     assert money_of(maintenance["incl_vat"]) == Decimal("285.45")
-    assert money_of(inspection["incl_vat"]) == Decimal("0.00")
+    # Still planned: nothing to bill yet, so empty cells rather than 0,00.
+    assert all(inspection[key] is None for key in MONEY)
+
+
+MONEY = ("travel", "labour", "parts", "excl_vat", "vat", "incl_vat")
+
+
+@pytest.mark.parametrize(
+    ("status", "billed"),
+    [
+        ("planned", False),
+        ("in_progress", False),
+        ("postponed", False),
+        ("cancelled", False),
+        ("awaiting_validation", True),
+        ("returned", True),
+        ("validated", True),
+    ],
+)
+async def test_money_cells_are_empty_until_the_work_is_done(
+    database: Database, status: str, billed: bool
+) -> None:
+    job = await plan_job(database, template="repair", scheduled=paris(2026, 11, 3, 9))
+    await fill(
+        database,
+        job,
+        started=paris(2026, 11, 3, 9),
+        status=status,
+        worked_hours=Decimal("2"),  # typed in before the report was stopped or cancelled
+        travel_mode="flat",
+        travel_flat=Decimal("30.00"),
+        parts=(("Joint", "1", "10.00"),),
+    )
+    rows = await rows_of(database, NOVEMBER)
+    (row,) = records(sheet_of(exports.render(rows, "xlsx", language="fr", tz=PARIS)))
+    (line,) = list(
+        csv.DictReader(
+            io.StringIO(exports.render(rows, "csv", language="fr", tz=PARIS).decode("utf-8-sig")),
+            fieldnames=KEYS,
+            delimiter=";",
+        )
+    )[1:]
+    assert row["worked_hours"] == 2 and line["worked_hours"] == "2,00"
+    if billed:
+        assert money_of(row["incl_vat"]) == Decimal("204.00") and line["incl_vat"] == "204,00"
+        assert all(row[key] is not None and line[key] for key in MONEY)
+    else:
+        assert [row[key] for key in MONEY] == [None] * len(MONEY)
+        assert [line[key] for key in MONEY] == [""] * len(MONEY)
 
 
 async def test_workbook_is_ready_to_filter_and_read(database: Database) -> None:
@@ -279,7 +327,7 @@ async def test_workbook_is_ready_to_filter_and_read(database: Database) -> None:
 async def test_a_report_filled_through_the_wizard_exports_the_total_it_showed(
     short: Harness,
 ) -> None:
-    from tests.test_wizard import at_times, last_text
+    from tests.test_wizard import at_times, finish_acceptance, last_text
 
     job = await at_times(short)
     prompt = (await short.say(TECHNICIAN, "/resume"))[-1]
@@ -287,6 +335,9 @@ async def test_a_report_filled_through_the_wizard_exports_the_total_it_showed(
     await short.say(TECHNICIAN, "2h30")
     summary = last_text(await short.say(TECHNICIAN, "45,50 €"))
     assert "Total TTC : <b>234,60\u00a0€</b>" in summary
+    prompt = (await short.say(TECHNICIAN, "/resume"))[-1]
+    await short.press(TECHNICIAN, prompt, button(prompt, "Valider"))
+    await finish_acceptance(short, job)  # submitted: the work is done, its amounts exported
     saved = await load_job(short.db, job)
     assert saved.started_at is not None
     today = saved.started_at.astimezone(PARIS).date()

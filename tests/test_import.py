@@ -11,9 +11,20 @@ from sqlalchemy import func, select
 
 from bot import import_command
 from bot.config import Settings
+from storage import users
 from storage.db import Database
-from storage.models import Client, Counter, Intervention, Site, StatusChange, User
-from tests.conftest import plan_job
+from storage.models import (
+    Client,
+    Counter,
+    Delivery,
+    Intervention,
+    Role,
+    Site,
+    StatusChange,
+    User,
+)
+from tests.conftest import OFFICE_CHAT, TECHNICIAN, Harness, plan_job
+from tests.mocked import Person, button
 
 HEADER = "client;contact;phone;email;address;site;type;scheduled;technician;request"
 GOOD = [
@@ -31,7 +42,7 @@ def cli_args(path: Path) -> argparse.Namespace:
     return parser.parse_args(["import", "interventions", str(path)])
 
 
-def cli_settings(database: Database, tmp_path: Path) -> Settings:
+def cli_settings(database: Database, tmp_path: Path, **more: object) -> Settings:
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         bot_token="1:unused",
@@ -39,6 +50,7 @@ def cli_settings(database: Database, tmp_path: Path) -> Settings:
         data_dir=tmp_path / "data",
         timezone="Europe/Paris",
         default_language="fr",
+        **more,
     )
 
 
@@ -75,7 +87,14 @@ async def test_a_good_file_plans_every_row_and_prints_the_numbers(
 
     jobs = await imported(database, existing.id)
     numbers = [job.number for job in jobs]
-    assert capsys.readouterr().out.strip() == f"3 interventions planned: {', '.join(numbers)}"
+    assert capsys.readouterr().out.splitlines() == [
+        f"line 2: planned {numbers[0]} (Boulangerie Martin, maintenance, 22/11/2026 14:30, Paul)",
+        f"line 3: planned {numbers[1]} (Café Élysée, repair, 23/11/2026 09:00, Paul)",
+        f"line 4: planned {numbers[2]} (Café Élysée, installation, 24/11/2026 08:00, "
+        "no technician)",
+        f"3 interventions planned: {', '.join(numbers)}",
+        "messages queued for Paul: the bot sends them as soon as it runs",
+    ]
     assert len(set(numbers)) == 3
     martin, repair, install = jobs
     assert martin.client_id == existing.client_id  # matched by name, case ignored
@@ -117,7 +136,7 @@ async def test_commas_without_bom_are_read_too(
     ]
     path = write(tmp_path, lines, name="virgules.csv")
     assert await import_command.run(cli_settings(database, tmp_path), cli_args(path)) == 0
-    assert capsys.readouterr().out.startswith("2 interventions planned: ")
+    assert "2 interventions planned: " in capsys.readouterr().out
     async with database.sessions() as session:
         hotels = (await session.scalars(select(Client).where(Client.name == "Hôtel du Parc"))).all()
     assert len(hotels) == 1
@@ -167,3 +186,187 @@ async def test_a_wrong_header_or_encoding_is_named_and_ends_with_status_2(
     assert await import_command.run(settings, cli_args(tmp_path / "absent.csv")) == 2
     assert "cannot read" in capsys.readouterr().err
     assert await counts(database) == (0, 0, 0, 0, 0)
+
+
+ZOE = Person(21, "Zoé", "zoe_tech", "en")
+
+
+async def test_technicians_and_the_office_are_told_as_plan_tells_them(
+    harness: Harness, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each assigned technician gets /plan's message in their language with an Open
+    button, and the office group one summary; all through the outbox."""
+    await plan_job(harness.db)  # registers Paul (French)
+    async with harness.db.transaction() as session:
+        await users.add(session, ZOE.id, "Zoé", Role.TECHNICIAN, language="en")
+    path = write(
+        tmp_path,
+        [
+            "client;type;scheduled;technician;address",
+            "Garage Dupont;repair;22/11/2026 14h30;Paul;5 rue du Port, 69007 Lyon",
+            "Garage Dupont;maintenance;23/11/2026 9h;Zoé;",
+            "Hôtel du Parc;inspection;24/11/2026 8h;;",
+        ],
+    )
+    settings = cli_settings(harness.db, tmp_path, office_chat_id=OFFICE_CHAT)
+    assert await import_command.run(settings, cli_args(path)) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == (
+        "messages queued for Paul, Zoé and the office group: the bot sends them as soon as it runs"
+    )
+    async with harness.db.sessions() as session:
+        repair, maintenance, inspection = (
+            await session.scalars(
+                select(Intervention).order_by(Intervention.id).where(Intervention.id > 1)
+            )
+        ).all()
+        queued = (await session.scalars(select(Delivery).order_by(Delivery.id))).all()
+    assert {d.intervention_id for d in queued if d.chat_id in (TECHNICIAN.id, ZOE.id)} == {
+        repair.id,
+        maintenance.id,
+    }
+
+    sent = await harness.deliver()
+    to_paul = [call for call in sent if call.chat_id == TECHNICIAN.id]
+    to_zoe = [call for call in sent if call.chat_id == ZOE.id]
+    to_office = [call for call in sent if call.chat_id == OFFICE_CHAT]
+    assert [call.text for call in to_paul] == [
+        f"🆕 Nouvelle intervention <b>{repair.number}</b> le 22/11/2026 14:30 chez "
+        "Garage Dupont (5 rue du Port, 69007 Lyon)."
+    ]
+    assert [call.text for call in to_zoe] == [
+        f"🆕 New intervention <b>{maintenance.number}</b> on 23/11/2026 09:00 at "
+        "Garage Dupont (5 rue du Port, 69007 Lyon)."
+    ]
+    assert [call.text for call in to_office] == [
+        "📥 <b>3 intervention(s) planifiée(s)</b> par import (in.csv) :\n"
+        f"• <b>{repair.number}</b> le 22/11/2026 14:30 · Garage Dupont · Paul\n"
+        f"• <b>{maintenance.number}</b> le 23/11/2026 09:00 · Garage Dupont · Zoé\n"
+        f"• <b>{inspection.number}</b> le 24/11/2026 08:00 · Hôtel du Parc · sans technicien"
+    ]
+    assert len(sent) == 3
+    card = (await harness.press(TECHNICIAN, to_paul[0], button(to_paul[0], "Ouvrir")))[-1]
+    assert repair.number in card.text and "Garage Dupont" in card.text
+    card = (await harness.press(ZOE, to_zoe[0], button(to_zoe[0], "Open")))[-1]
+    assert maintenance.number in card.text
+
+
+async def test_a_long_import_is_one_office_message_that_says_how_many_more(
+    harness: Harness, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = ["client;type;scheduled"] + [
+        f"Client numéro {n:03d} au nom assez long pour remplir;repair;{1 + n % 28}/12/2026 "
+        f"{8 + n % 10}h"
+        for n in range(120)
+    ]
+    settings = cli_settings(harness.db, tmp_path, office_chat_id=OFFICE_CHAT)
+    assert await import_command.run(settings, cli_args(write(tmp_path, lines))) == 0
+    capsys.readouterr()
+    (summary,) = [call.text for call in await harness.deliver() if call.chat_id == OFFICE_CHAT]
+    assert len(summary) < 4096 and summary.startswith("📥 <b>120 intervention(s)")
+    listed = summary.count("\n• ")
+    assert 20 < listed < 120
+    assert summary.endswith(f"… et {120 - listed} autre(s) : /today et /find les montrent.")
+
+
+REFERENCED = [
+    "reference;client;type;scheduled;technician",
+    "BC-101;Boulangerie Martin;maintenance;22/11/2026 14h30;Paul",
+    "BC-102;Café Élysée;repair;23/11/2026 9h;",
+]
+
+
+async def test_importing_a_file_with_references_twice_plans_nothing_twice(
+    harness: Harness, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await plan_job(harness.db)
+    settings = cli_settings(harness.db, tmp_path, office_chat_id=OFFICE_CHAT)
+    path = write(tmp_path, REFERENCED)
+    assert await import_command.run(settings, cli_args(path)) == 0
+    capsys.readouterr()
+    first = await imported(harness.db, 1)
+    assert [job.reference for job in first] == ["BC-101", "BC-102"]
+    await harness.deliver()
+    before = await counts(harness.db)
+
+    again = write(tmp_path, [*REFERENCED, "BC-103;Café Élysée;repair;24/11/2026 9h;"])
+    assert await import_command.run(settings, cli_args(again)) == 0
+    third = (await imported(harness.db, first[-1].id))[0]
+    assert capsys.readouterr().out.splitlines() == [
+        f"line 2: skipped, reference 'BC-101' is already planned as {first[0].number}",
+        f"line 3: skipped, reference 'BC-102' is already planned as {first[1].number}",
+        f"line 4: planned {third.number} (Café Élysée, repair, 24/11/2026 09:00, no technician)",
+        f"1 intervention planned: {third.number}; 2 lines skipped (already planned)",
+        "messages queued for the office group: the bot sends them as soon as it runs",
+    ]
+    assert await counts(harness.db) != before
+    sent = await harness.deliver()
+    assert [call.chat_id for call in sent] == [OFFICE_CHAT]  # Paul is not told twice
+    assert third.number in sent[0].text and first[0].number not in sent[0].text
+
+
+async def test_without_references_the_same_client_type_and_time_is_already_planned(
+    database: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await plan_job(database)
+    settings = cli_settings(database, tmp_path)
+    path = write(tmp_path, GOOD)
+    assert await import_command.run(settings, cli_args(path)) == 0
+    capsys.readouterr()
+    first = await imported(database, 1)
+    before = await counts(database)
+    async with database.transaction() as session:
+        cancelled = await session.get(Intervention, first[1].id)
+        assert cancelled is not None
+        cancelled.status = "cancelled"
+
+    assert await import_command.run(settings, cli_args(path)) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"line 2: skipped, already planned as {first[0].number} (same client, type and time)",
+        f"line 3: skipped, already planned as {first[1].number}, now cancelled "
+        "(same client, type and time)",
+        f"line 4: skipped, already planned as {first[2].number} (same client, type and time)",
+        "0 interventions planned; 3 lines skipped (already planned)",
+    ]
+    assert await counts(database) == before
+
+    # Once without references, then with them: still the same interventions.
+    referenced = write(
+        tmp_path, ["reference;" + GOOD[0]] + [f"R{n};{line}" for n, line in enumerate(GOOD[1:])]
+    )
+    assert await import_command.run(settings, cli_args(referenced)) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "0 interventions planned; 3 lines skipped (already planned)"
+    )
+    assert await counts(database) == before
+
+
+async def test_a_line_repeating_another_is_skipped_and_a_repeated_reference_refused(
+    database: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = cli_settings(database, tmp_path)
+    twice = ["client;type;scheduled", *["Hôtel du Parc;repair;1/12/2026 10h"] * 2]
+    assert await import_command.run(settings, cli_args(write(tmp_path, twice))) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1] == (
+        "line 3: skipped, same client, type and time as line 2 "
+        "(give each line a reference to plan both)"
+    )
+    assert out[2].startswith("1 intervention planned: ")
+
+    before = await counts(database)
+    path = write(
+        tmp_path,
+        [
+            "reference;client;type;scheduled",
+            "A1;Hôtel du Parc;repair;2/12/2026 10h",
+            "A1;Hôtel du Parc;repair;3/12/2026 10h",
+        ],
+    )
+    assert await import_command.run(settings, cli_args(path)) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"terrain: {path}: line 3: reference 'A1' is also on line 2 "
+        "(a reference names one intervention)",
+        f"terrain: nothing was imported from {path}",
+    ]
+    assert await counts(database) == before

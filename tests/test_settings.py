@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import string
+from decimal import Decimal
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 import pytest
@@ -47,22 +49,158 @@ def test_settings_are_read_from_a_dotenv_file(clean_env: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "value", "message"),
+    ("line", "message"),
     [
-        ("ADMIN_IDS", "12,abc", "ADMIN_IDS is invalid"),
-        ("TIMEZONE", "Europe/Atlantis", "TIMEZONE is invalid"),
-        ("DEFAULT_LANGUAGE", "de", "DEFAULT_LANGUAGE is invalid"),
-        ("TELEGRAM_API_URL", "api.telegram.org", "TELEGRAM_API_URL is invalid"),
-        ("OFFICE_CHAT_ID", "le bureau", "OFFICE_CHAT_ID is invalid"),
+        (
+            "ADMIN_IDS=12,alice",
+            "ADMIN_IDS is invalid: 'alice' is not a Telegram user id (a whole number)",
+        ),
+        (
+            "ADMIN_IDS=99999999999999999999",
+            "ADMIN_IDS is invalid: '99999999999999999999' is not a Telegram user id "
+            "(a whole number from 1 to 9223372036854775807)",
+        ),
+        ("TIMEZONE=Europe/Atlantis", "TIMEZONE is invalid: unknown time zone 'Europe/Atlantis'"),
+        (
+            "DEFAULT_LANGUAGE=de",
+            "DEFAULT_LANGUAGE is invalid: 'de' is not one of the choices (fr or en)",
+        ),
+        (
+            "LOG_LEVEL=loud",
+            "LOG_LEVEL is invalid: 'loud' is not one of the choices "
+            "(DEBUG, INFO, WARNING or ERROR)",
+        ),
+        (
+            "TELEGRAM_API_URL=api.telegram.org",
+            "TELEGRAM_API_URL is invalid: must start with http:// or https://",
+        ),
+        (
+            "OFFICE_CHAT_ID=le bureau",
+            "OFFICE_CHAT_ID is invalid: 'le bureau' is not a Telegram chat id (a whole "
+            "number; a group's is negative, such as -1001234567890)",
+        ),
+        ("INVITE_DAYS=0", "INVITE_DAYS is invalid: '0' is out of range (from 1 to 365)"),
+        ("WORKERS=huit", "WORKERS is invalid: 'huit' is not a whole number"),
+        ("WORKERS=2.5", "WORKERS is invalid: '2.5' is not a whole number"),
+        ("POLLING_TIMEOUT=90", "POLLING_TIMEOUT is invalid: '90' is out of range (from 0 to 50)"),
+        (
+            "LABOUR_RATE=cinquante",
+            "LABOUR_RATE is invalid: 'cinquante' is not a number (write it as 55.50 or 55,50)",
+        ),
+        (
+            "LABOUR_RATE=1.200,50",
+            "LABOUR_RATE is invalid: '1.200,50' is not a number (write it as 55.50 or 55,50)",
+        ),
+        ("VAT_RATE=nan", "VAT_RATE is invalid: 'nan' is not a number"),
+        ("VAT_RATE=120", "VAT_RATE is invalid: '120' is out of range (from 0 to 100)"),
+        (
+            "TRAVEL_MODE=train",
+            "TRAVEL_MODE is invalid: 'train' is not one of the choices (flat or km)",
+        ),
+        (
+            "SMTP_TIMEOUT=0",
+            "SMTP_TIMEOUT is invalid: '0' is out of range (more than 0, at most 600)",
+        ),
+        ("SMTP_TIMEOUT=vite", "SMTP_TIMEOUT is invalid: 'vite' is not a number"),
+        ("SMTP_PORT=70000", "SMTP_PORT is invalid: '70000' is out of range (from 1 to 65535)"),
+        ("COMPANY_LOGO=absent.png", "COMPANY_LOGO is invalid: no such file: absent.png"),
+        (
+            "BOT_TOKEN=garbage",
+            "BOT_TOKEN is invalid: a token is the bot's number, a colon and a key "
+            "(123456789:AAF…), as BotFather gives it",
+        ),
+        (
+            "BOT_TOKEN='123456:AAF-secret '",
+            "BOT_TOKEN is invalid: it contains a space; copy it again from BotFather, "
+            "as one word (123456789:AAF…)",
+        ),
     ],
 )
-def test_a_malformed_setting_is_named(
-    clean_env: Path, monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+def test_a_malformed_setting_is_named_in_plain_words_with_where_to_fix_it(
+    clean_env: Path, line: str, message: str
 ) -> None:
-    monkeypatch.setenv("BOT_TOKEN", "1:abc")
-    monkeypatch.setenv(name, value)
-    with pytest.raises(ConfigError, match=message):
+    token = "" if line.startswith("BOT_TOKEN=") else "BOT_TOKEN=1:abc\n"
+    (clean_env / ".env").write_text(f"{token}{line}\n")
+    with pytest.raises(ConfigError) as raised:
         load_settings()
+    assert str(raised.value) == f"{message}; edit .env"
+    assert "secret" not in str(raised.value) and "Value error" not in str(raised.value)
+
+
+def test_a_setting_from_the_environment_is_fixed_there(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (clean_env / ".env").write_text("BOT_TOKEN=1:abc\nWORKERS=8\n")
+    monkeypatch.setenv("WORKERS", "0")
+    monkeypatch.setenv("VAT_RATE", "beaucoup")
+    with pytest.raises(ConfigError) as raised:
+        load_settings()
+    assert str(raised.value) == (
+        "WORKERS is invalid: '0' is out of range (from 1 to 200); "
+        "fix it in the environment, which overrides .env (VAT_RATE is wrong too)"
+    )
+
+
+def test_choices_are_read_in_any_case(clean_env: Path) -> None:
+    (clean_env / ".env").write_text(
+        "BOT_TOKEN=1:abc\nDEFAULT_LANGUAGE=EN\nLOG_LEVEL=debug\nTRAVEL_MODE=Km\nSMTP_SECURITY=SSL\n"
+    )
+    settings = load_settings()
+    assert (settings.default_language, settings.log_level) == ("en", "DEBUG")
+    assert (settings.travel_mode, settings.smtp_security) == ("km", "ssl")
+
+
+def test_amounts_and_rates_take_a_french_decimal_comma(clean_env: Path) -> None:
+    (clean_env / ".env").write_text(
+        "BOT_TOKEN=1:abc\nLABOUR_RATE=55,50\nVAT_RATE=5,5 %\nTRAVEL_FLAT=30 €\n"
+        "TRAVEL_KM_RATE=0,45\n"
+    )
+    settings = load_settings()
+    assert settings.labour_rate == Decimal("55.50") and settings.vat_rate == Decimal("5.5")
+    assert settings.travel_flat == Decimal("30") and settings.travel_km_rate == Decimal("0.45")
+
+
+@pytest.mark.parametrize("command", [[], ["run"], ["check"], ["migrate"], ["users", "list"]])
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("DATA_DIR=afile", "DATA_DIR is invalid: afile is a file, not a folder; edit .env"),
+        (
+            "DATA_DIR=afile/data",
+            "DATA_DIR is invalid: afile/data cannot be a folder: afile is a file; edit .env",
+        ),
+        (
+            "DATA_DIR=/proc/terrain",
+            "DATA_DIR is invalid: /proc/terrain cannot be created: nothing can be written "
+            "in /proc (*); edit .env",
+        ),
+        (
+            "BOT_TOKEN=garbage",
+            "BOT_TOKEN is invalid: a token is the bot's number, a colon and a key "
+            "(123456789:AAF…), as BotFather gives it; edit .env",
+        ),
+        (
+            "BOT_TOKEN='123456:AAF-key '",
+            "BOT_TOKEN is invalid: it contains a space; copy it again from BotFather, "
+            "as one word (123456789:AAF…); edit .env",
+        ),
+    ],
+)
+def test_an_unusable_data_dir_or_token_is_one_line_and_status_2_in_every_command(
+    clean_env: Path,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+    line: str,
+    message: str,
+) -> None:
+    (clean_env / "afile").write_text("not a folder")
+    token = "" if line.startswith("BOT_TOKEN=") else "BOT_TOKEN=1:abc\n"
+    (clean_env / ".env").write_text(f"{token}{line}\n")
+    assert main(command) == 2
+    captured = capsys.readouterr()
+    assert fnmatchcase(captured.err, f"terrain: {message}\n"), captured.err  # (*): the OS's reason
+    assert captured.out == ""
+    assert sorted(p.name for p in clean_env.iterdir()) == [".env", "afile"]  # nothing made
 
 
 def test_a_missing_token_ends_with_one_line_and_status_2(
@@ -70,7 +208,7 @@ def test_a_missing_token_ends_with_one_line_and_status_2(
 ) -> None:
     assert main(["check"]) == 2
     err = capsys.readouterr().err
-    assert err == "terrain: BOT_TOKEN is not set (see .env.example)\n"
+    assert err == "terrain: BOT_TOKEN is not set; edit .env (see .env.example)\n"
 
 
 def test_an_empty_token_in_dotenv_is_reported_as_not_set(
@@ -78,7 +216,20 @@ def test_an_empty_token_in_dotenv_is_reported_as_not_set(
 ) -> None:
     (clean_env / ".env").write_text("BOT_TOKEN=\nDATA_DIR=./data\n")
     assert main([]) == 2
-    assert capsys.readouterr().err == "terrain: BOT_TOKEN is not set (see .env.example)\n"
+    assert (
+        capsys.readouterr().err == "terrain: BOT_TOKEN is not set; edit .env (see .env.example)\n"
+    )
+
+
+def test_an_empty_token_in_the_environment_says_so(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (clean_env / ".env").write_text("BOT_TOKEN=1:abc\n")
+    monkeypatch.setenv("BOT_TOKEN", "  ")
+    assert main(["check"]) == 2
+    assert capsys.readouterr().err == (
+        "terrain: BOT_TOKEN is not set: the environment gives it empty, which overrides .env\n"
+    )
 
 
 def test_an_unreachable_database_ends_with_one_line_and_status_2(
@@ -90,6 +241,20 @@ def test_an_unreachable_database_ends_with_one_line_and_status_2(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "is unreachable" in err
     assert "secret" not in err
+
+
+def test_a_sqlite_file_whose_folder_cannot_be_made_is_one_line_and_status_2(
+    clean_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (clean_env / "afile").write_text("not a folder")
+    url = f"sqlite+aiosqlite:///{clean_env / 'afile' / 'terrain.sqlite3'}"
+    (clean_env / ".env").write_text(f"BOT_TOKEN=1:abc\nDATABASE_URL={url}\n")
+    for command in (["migrate"], ["users", "list"], []):
+        assert main(command) == 2
+        assert capsys.readouterr().err == (
+            f"terrain: database {url} cannot be created: its folder {clean_env / 'afile'} "
+            "cannot be made (File exists)\n"
+        )
 
 
 def test_users_are_added_listed_and_disabled_from_the_command_line(

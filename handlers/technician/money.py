@@ -31,11 +31,11 @@ def job_travel_mode(job: Intervention, defaults: CompanyPricing) -> str:
 
 
 def pricing_inputs(
-    job: Intervention, template_rate: Decimal | None, defaults: CompanyPricing
+    job: Intervention, template_rate: Decimal | None, defaults: CompanyPricing, language: str
 ) -> Pricing:
     """The one rule choosing the pricing inputs, for the wizard, the report and the
     exports: the intervention's value, else the template's (labour rate only), else
-    the company's."""
+    the company's; texts (the payment terms) in the reader's `language`."""
     if job.labour_rate is not None:
         rate = job.labour_rate
     elif template_rate is not None:
@@ -48,7 +48,7 @@ def pricing_inputs(
         labour_rate=rate,
         travel=job_travel(job, defaults),
         vat_rate=vat / HUNDRED,
-        payment_terms=job.payment_terms or defaults.payment_terms,
+        payment_terms=job.payment_terms or defaults.terms(language),
     )
 
 
@@ -64,11 +64,16 @@ def job_travel(job: Intervention, defaults: CompanyPricing) -> Travel | None:
 
 
 def payment_terms(visit: Visit) -> str:
+    """The terms the technician reads in the wizard, in their language."""
     return pricing(visit).payment_terms
 
 
-def pricing(visit: Visit) -> Pricing:
-    return pricing_inputs(visit.job, visit.template.labour_rate, visit.options.pricing)
+def pricing(visit: Visit, language: str | None = None) -> Pricing:
+    """The intervention's pricing inputs, its texts in `language` (the technician's
+    by default; the report passes its reader's)."""
+    return pricing_inputs(
+        visit.job, visit.template.labour_rate, visit.options.pricing, language or visit.t.language
+    )
 
 
 def part_lines(visit: Visit) -> list[PartLine]:

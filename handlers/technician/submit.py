@@ -133,7 +133,7 @@ async def report_data(visit: Visit, code: str) -> report.ReportData:
             site_address=site_address,
             location=location,
         ),
-        pricing=money.pricing(visit),
+        pricing=money.pricing(visit, language),
         sections=report.Sections(
             context=job.context or "",
             objective=job.objective or "",

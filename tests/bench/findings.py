@@ -73,6 +73,8 @@ class Stored:
     parts: set[tuple[str, str]]
     """(number, reference)."""
     failed_updates: list[str]
+    updates: dict[int, tuple[str, str]]
+    """update_id -> (state, error) of every update in the inbox."""
 
     @classmethod
     async def read(cls, url: str) -> Stored:
@@ -101,14 +103,25 @@ class Stored:
             "SELECT i.number, p.reference FROM parts p"
             " JOIN interventions i ON i.id = p.intervention_id",
         )
-        failed = await query(url, "SELECT error FROM inbox_updates WHERE state = 'failed'")
+        inbox = await query(url, "SELECT update_id, state, error FROM inbox_updates")
         return cls(
             jobs=jobs,
             photos=photos,
             signatures=signatures,
             parts={(str(n), str(r)) for n, r in parts},
-            failed_updates=[str(error or "") for (error,) in failed],
+            failed_updates=[str(e or "") for _, state, e in inbox if state == "failed"],
+            updates={int(u): (str(state), str(e or "")) for u, state, e in inbox},
         )
+
+    def fate(self, update_ids: list[int]) -> str:
+        """What became of these updates, when something else than done."""
+        notes = []
+        for update_id in update_ids:
+            state, error = self.updates.get(update_id, ("never received", ""))
+            if state != "done":
+                why = f": {error.split(':', 1)[0]}" if error else ""
+                notes.append(f"update {update_id} {state}{why}")
+        return f" ({'; '.join(notes)})" if notes else ""
 
     def photo_count(self, number: str) -> int:
         return sum(count for (n, _), count in self.photos.items() if n == number)
@@ -163,7 +176,8 @@ def _who(technician: Technician) -> str:
 def _lost_inputs(technician: Technician, stored: Stored, findings: Findings) -> None:
     number = technician.walk.planned.number
     job = stored.jobs.get(number, {})
-    for action in technician.walk.actions[: technician.done]:
+    for index, action in enumerate(technician.walk.actions[: technician.done]):
+        fate = stored.fate([s.update_id for s in technician.sent if s.action == index])
         for where, value in action.stores:
             findings.inputs += 1
             if where == "photo":
@@ -178,15 +192,15 @@ def _lost_inputs(technician: Technician, stored: Stored, findings: Findings) -> 
                 continue
             if where in ("photo", "signature"):
                 findings.lost_photos += 1
-                findings.lost.append(f"{_who(technician)}: {action.what} is not stored")
+                findings.lost.append(f"{_who(technician)}: {action.what} is not stored{fate}")
             elif where == "part":
-                findings.lost.append(f"{_who(technician)}: the part {value} is not stored")
+                findings.lost.append(f"{_who(technician)}: the part {value} is not stored{fate}")
             else:
                 elsewhere = [f for f in TEXT_FIELDS if value in str(job.get(f) or "")]
                 note = f" (found in {', '.join(elsewhere)})" if elsewhere else ""
                 findings.lost.append(
                     f"{_who(technician)}: {where} {value[:50]!r} is not stored;"
-                    f" the database has {str(job.get(where))[:50]!r}{note}"
+                    f" the database has {str(job.get(where))[:50]!r}{note}{fate}"
                 )
 
 

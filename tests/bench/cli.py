@@ -44,7 +44,8 @@ LABELS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 SETTLE_TIMEOUT = 120.0
 MAX_RESTARTS = 30
 SAMPLE_EVERY = 0.25
-EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Interrupt)\b")
+#: The last line of a traceback: "aiogram.exceptions.TelegramRetryAfter: ...", "OSError: ...".
+EXCEPTION_LINE = re.compile(r"^(?:[a-z_]\w*\.)+[A-Z]\w*(?::|$)|^[A-Z]\w*(?:Error|Exception)\b")
 OUR_FRAME = re.compile(
     r'File ".*?/((?:bot|handlers|storage|reports)/[\w/]+\.py)", line (\d+), in (\w+)'
 )

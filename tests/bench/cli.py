@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import itertools
 import json
 import os
 import re
@@ -476,12 +477,15 @@ def _states(counts: dict[str, int]) -> str:
 
 
 def _spread(lines: list[str], count: int) -> list[str]:
-    """Up to `count` examples, of different kinds when there are."""
-    seen: dict[str, str] = {}
+    """Up to `count` examples, taken in turn from each kind (the end of the line says
+    which: after a dropped answer, or not)."""
+    kinds: dict[str, list[str]] = {}
     for line in lines:
-        seen.setdefault(line.split(":", 1)[-1], line)
-    picked = list(seen.values())[:count]
-    return picked + [line for line in lines if line not in picked][: count - len(picked)]
+        kinds.setdefault(line.rsplit(", ", 1)[-1], []).append(line)
+    picked: list[str] = []
+    for row in itertools.zip_longest(*kinds.values()):
+        picked.extend(line for line in row if line is not None)
+    return picked[:count]
 
 
 def _last_line(bot: BotProcess) -> str:

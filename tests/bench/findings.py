@@ -42,6 +42,7 @@ TEXT_FIELDS = ("context", "objective", "work_done", "results_comment", "remarks"
 NUMBER = re.compile(r"\bOT-\d{4}-\d{4,}\b")
 PHOTO_COUNT = re.compile(r"(\d+) photo")
 DROPPED_AFTER = "dropped after handling"
+AFTER_DROP = "after an answer dropped once handled"
 
 
 async def query(url: str, sql: str) -> list[Sequence[Any]]:
@@ -150,7 +151,8 @@ class Findings:
             "failed_update_reasons": self.failed_reasons,
             "examples": {
                 "lost": self.lost[:10],
-                "duplicates": self.duplicates[:10],
+                "duplicates": [d for d in self.duplicates if AFTER_DROP in d][:10]
+                + [d for d in self.duplicates if AFTER_DROP not in d][:10],
                 "disagreements": self.disagreements[:10],
             },
         }
@@ -281,9 +283,5 @@ def _duplicates(load: Load, spoiled: Callable[[Recorded], str | None], findings:
             findings.duplicates_after_drop += after_drop
             first = (again.text or "").splitlines()[0][:60] if again.text else ""
             who = names.get(int(chat), f"chat {chat}") if chat.lstrip("-").isdigit() else chat
-            why = (
-                "after an answer dropped once handled"
-                if after_drop
-                else "though the bot had heard the first one arrive"
-            )
+            why = AFTER_DROP if after_drop else "though the bot had heard the first one arrive"
             findings.duplicates.append(f"{who}: {method} {first!r} again, {why}")

@@ -40,6 +40,7 @@ import itertools
 import json
 import math
 import mimetypes
+import random
 import re
 import socket
 import sys
@@ -50,7 +51,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from aiohttp import web
 
@@ -58,6 +59,7 @@ __all__ = [
     "APIError",
     "FakeBotAPI",
     "FakeUser",
+    "RandomFaults",
     "Recorded",
     "StoredFile",
     "UploadedFile",
@@ -683,6 +685,8 @@ class FakeBotAPI:
         self.blocked_chats: set[int] = set()
         self.listeners: list[Callable[[Recorded], None]] = []
         """Called with each request once it is answered."""
+        self.random_faults: RandomFaults | None = None
+        """While set, spoils a share of the calls at random (see ``RandomFaults``)."""
 
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1)
@@ -727,8 +731,8 @@ class FakeBotAPI:
             return
         self._closing = False
         app = web.Application(client_max_size=MAX_UPLOAD_SIZE + 1024 * 1024)
-        app.router.add_route("*", "/bot{token}/{method}", self._handle_method)
-        app.router.add_get("/file/bot{token}/{file_path:.+}", self._handle_file)
+        app.router.add_route("*", "/bot{token}/{method}", self._serve_method)
+        app.router.add_get("/file/bot{token}/{file_path:.+}", self._serve_file)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -1933,6 +1937,134 @@ class FakeBotAPI:
         if not params.get("action"):
             raise bad_request("action is empty")
         return True
+
+    # ------------------------------------------------------------------
+    # Random faults
+
+    async def _serve_method(self, request: web.Request) -> web.StreamResponse:
+        """A method call, unless ``random_faults`` spoils it."""
+        return await self._serve(request, request.match_info["method"], self._handle_method)
+
+    async def _serve_file(self, request: web.Request) -> web.StreamResponse:
+        """A file download, unless ``random_faults`` spoils it."""
+        return await self._serve(request, "downloadFile", self._handle_file)
+
+    async def _serve(
+        self,
+        request: web.Request,
+        raw_method: str,
+        handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+    ) -> web.StreamResponse:
+        """Hand the call to ``handler``, or spoil it as ``random_faults`` picks."""
+        faults = self.random_faults
+        known = self._handlers.get(raw_method.lower())
+        method = known[0] if known else raw_method
+        kind = faults.pick(method) if faults is not None else None
+        if faults is None or kind is None:
+            return await handler(request)
+        if kind == "dropped after handling":
+            # The handler appends its record before its first await: this is its index.
+            index = len(self.requests)
+            await handler(request)
+            faults.spoil(self.requests[index], kind)
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response()
+        record = Recorded(
+            method=method, params={}, files={}, time=time.time(), token=request.match_info["token"]
+        )
+        self.requests.append(record)
+        faults.spoil(record, kind)
+        if method == "downloadFile":
+            record.params = {"file_path": request.match_info["file_path"]}
+        else:
+            with contextlib.suppress(APIError, web.HTTPException):
+                record.params, record.files = await self._read_params(request)
+        if kind == "dropped":
+            return self._drop(request, record)
+        if kind == "429":
+            wait = faults.retry_after()
+            error = APIError(429, f"Too Many Requests: retry after {wait}", wait)
+            self._answer(record, 429, error.to_json())
+            return web.json_response(error.to_json(), status=429)
+        status = faults.server_status()
+        page = RandomFaults.nginx_page(status)
+        title = f"{status} {RandomFaults.NGINX_REASONS[status]}"
+        self._answer(record, status, {"ok": False, "error_code": status, "description": title})
+        return web.Response(text=page, status=status, content_type="text/html")
+
+
+@dataclass
+class RandomFaults:
+    """Spoils about ``rate`` of the calls, picked with a seeded random generator.
+
+    Set it as ``api.random_faults = RandomFaults(rate=0.2, seed=1)`` (None stops
+    it). Each spoiled call gets one of ``kinds``, in equal shares:
+
+    * "429": Too Many Requests with ``retry_after`` between 1 and 3 s, not handled;
+    * "5xx": an nginx HTML error page (500, 502 or 503), not handled;
+    * "dropped": the connection is closed before the call is handled;
+    * "dropped after handling": the call is handled (a message is sent, a file
+      served), then the connection is closed: the bot never hears of it.
+
+    Downloads are spoiled like methods (as "downloadFile"). ``spoiled`` tells how
+    each spoiled request was spoiled; ``counts`` how many of each kind.
+    """
+
+    KINDS = ("429", "5xx", "dropped", "dropped after handling")
+    NGINX_REASONS: ClassVar[dict[int, str]] = {
+        500: "Internal Server Error",
+        502: "Bad Gateway",
+        503: "Service Temporarily Unavailable",
+    }
+
+    rate: float = 0.2
+    seed: int = 0
+    kinds: tuple[str, ...] = KINDS
+    methods: frozenset[str] | None = None
+    """Only these methods are spoiled (None: every method and download)."""
+    spoiled: dict[int, str] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    _random: random.Random = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        unknown = set(self.kinds) - set(self.KINDS)
+        if unknown:
+            raise ValueError(f"unknown fault kinds: {sorted(unknown)}")
+        self._random = random.Random(self.seed)
+
+    def pick(self, method: str) -> str | None:
+        """The fault for this call of ``method``, or None to leave it alone."""
+        if self.methods is not None and method not in self.methods:
+            return None
+        if not self.kinds or self._random.random() >= self.rate:
+            return None
+        return self._random.choice(self.kinds)
+
+    def spoil(self, record: Recorded, kind: str) -> None:
+        """Remember how ``record`` was spoiled."""
+        self.spoiled[id(record)] = kind
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+
+    def kind_of(self, record: Recorded) -> str | None:
+        """How ``record`` was spoiled, or None when its answer left whole."""
+        return self.spoiled.get(id(record))
+
+    def retry_after(self) -> int:
+        return self._random.randint(1, 3)
+
+    def server_status(self) -> int:
+        return self._random.choice(sorted(self.NGINX_REASONS))
+
+    @classmethod
+    def nginx_page(cls, status: int) -> str:
+        """The HTML page nginx serves for ``status`` when the server behind it fails."""
+        title = f"{status} {cls.NGINX_REASONS[status]}"
+        return (
+            f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
+            f"<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n"
+            "</body>\r\n</html>\r\n"
+        )
 
 
 # ----------------------------------------------------------------------

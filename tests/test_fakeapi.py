@@ -35,7 +35,7 @@ from aiogram.types import (
     Message,
 )
 
-from tests.fakeapi import FakeBotAPI, FakeUser, parse_html
+from tests.fakeapi import FakeBotAPI, FakeUser, RandomFaults, parse_html
 
 ALICE = FakeUser(id=1001, first_name="Alice", username="alice")
 
@@ -347,6 +347,93 @@ async def test_drop_and_delay(api: FakeBotAPI, bot: Bot) -> None:
     api.hang("getChat")
     with pytest.raises(asyncio.TimeoutError):
         await asyncio.wait_for(bot.get_chat(ALICE.id), 0.1)
+
+
+async def _spoiled_calls(api: FakeBotAPI, bot: Bot, calls: int) -> list[str]:
+    """Make `calls` sendMessage calls; what the bot saw of each ("ok" or the error)."""
+    seen = []
+    for n in range(calls):
+        try:
+            await bot.send_message(ALICE.id, f"message {n}")
+            seen.append("ok")
+        except TelegramRetryAfter as error:
+            assert 1 <= error.retry_after <= 3
+            seen.append("429")
+        except TelegramNetworkError:
+            seen.append("network")
+        except Exception as error:  # an HTML page is not JSON: aiogram says so its own way
+            seen.append(type(error).__name__)
+    return seen
+
+
+@pytest.mark.asyncio
+async def test_random_faults_spoil_about_the_share_asked_with_every_kind(
+    api: FakeBotAPI, bot: Bot
+) -> None:
+    api.random_faults = faults = RandomFaults(rate=0.5, seed=7)
+    seen = await _spoiled_calls(api, bot, 200)
+    assert set(faults.counts) == set(RandomFaults.KINDS), faults.counts
+    spoiled = sum(faults.counts.values())
+    assert 70 <= spoiled <= 130, faults.counts
+    assert seen.count("ok") == 200 - spoiled
+    assert seen.count("429") == faults.counts["429"]
+    assert (
+        seen.count("network") == faults.counts["dropped"] + faults.counts["dropped after handling"]
+    )
+    records = api.sent("sendMessage", include_failed=True)
+    assert len(records) == 200
+    assert sum(1 for r in records if faults.kind_of(r) is not None) == spoiled
+    # A call dropped after handling was done: the message exists though the bot never heard.
+    after = [r for r in records if faults.kind_of(r) == "dropped after handling"]
+    assert all(r.ok and (ALICE.id, r.result["message_id"]) in api.messages for r in after)
+    assert len(api.sent("sendMessage")) == seen.count("ok") + len(after)
+
+
+@pytest.mark.asyncio
+async def test_random_faults_are_the_same_for_the_same_seed() -> None:
+    picks = []
+    for _ in range(2):
+        faults = RandomFaults(rate=0.3, seed=42)
+        picks.append([faults.pick("sendMessage") for _ in range(500)])
+    assert picks[0] == picks[1]
+    assert picks[0] != [RandomFaults(rate=0.3, seed=43).pick("sendMessage") for _ in range(500)]
+
+
+@pytest.mark.asyncio
+async def test_random_server_errors_are_nginx_html_pages(api: FakeBotAPI) -> None:
+    api.random_faults = RandomFaults(rate=1.0, kinds=("5xx",))
+    async with aiohttp.ClientSession() as client:
+        url = f"{api.base_url}/bot{api.token}/sendmessage"
+        async with client.post(url, data={"chat_id": ALICE.id, "text": "hello"}) as response:
+            body = await response.text()
+            assert response.status in (500, 502, 503)
+            assert response.content_type == "text/html"
+    assert "<center>nginx</center>" in body and f"<title>{response.status} " in body
+    (record,) = api.requests
+    assert record.method == "sendMessage" and record.params["text"] == "hello"
+    assert record.status == response.status and not api.messages
+
+
+@pytest.mark.asyncio
+async def test_random_faults_can_spare_methods_and_reach_downloads(
+    api: FakeBotAPI, bot: Bot
+) -> None:
+    image = png_bytes(40, 30)
+    api.send_photo(ALICE, image)
+    (update,) = await bot.get_updates(timeout=0)
+    assert update.message is not None and update.message.photo is not None
+    api.random_faults = RandomFaults(
+        rate=1.0, kinds=("dropped",), methods=frozenset({"downloadFile"})
+    )
+    file = await bot.get_file(update.message.photo[-1].file_id)  # spared
+    with pytest.raises(aiohttp.ClientError):  # aiogram lets aiohttp's own error through
+        await bot.download(file)
+    # aiohttp tries once more on a kept-alive connection that was closed: both dropped.
+    downloads = api.sent("downloadFile", include_failed=True)
+    assert downloads and all(api.random_faults.kind_of(d) == "dropped" for d in downloads)
+    api.random_faults = None
+    buffer = await bot.download(file)
+    assert isinstance(buffer, io.BytesIO) and buffer.getvalue() == image
 
 
 @pytest.mark.asyncio

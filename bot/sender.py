@@ -77,9 +77,6 @@ MERGED_LIMIT = 4000
 IDLE_RESCAN = 30.0
 #: How long the sender waits after an error it does not know before looking again.
 UNEXPECTED_PAUSE = 5.0
-#: Sent marks are written at least this often (seconds), or as soon as this many wait.
-MARK_EVERY = 0.05
-MARK_BATCH = 100
 #: Telegram's words when a message can no longer be edited.
 EDIT_GONE = ("message to edit not found", "message can't be edited", "message_id_invalid")
 #: Real message ids of this many recent messages are kept in memory.
@@ -237,7 +234,8 @@ class OutboxSender:
                     done = await self._attempt(head, queue)
                 if done:
                     queue[:] = [d for d in queue if d.id != head.id]
-                    self._known.discard(head.id)
+                    if head.state != DeliveryState.SENT:
+                        self._known.discard(head.id)  # a sent one is forgotten once marked
         finally:
             if not queue:
                 self._queues.pop(key, None)
@@ -531,12 +529,11 @@ class OutboxSender:
         self._marks_waiting.set()
 
     async def _write_marks(self) -> None:
-        """Write the sent marks shortly after the first one waits (the ones noted
-        meanwhile go in the same transaction)."""
+        """Write the sent marks as soon as there are some: the ones noted while a write
+        is under way go together in the next one. A message sent and not yet marked
+        when the process dies is sent again at the restart, so this stays short."""
         while not self._stopping:
             await self._marks_waiting.wait()
-            if len(self._marks) < MARK_BATCH and not self._stopping:
-                await asyncio.sleep(MARK_EVERY)
             self._marks_waiting.clear()
             try:
                 await self._flush_marks()
@@ -555,6 +552,8 @@ class OutboxSender:
         except BaseException:
             self._marks = marks + self._marks
             raise
+        # Marked in the database: a look there can no longer take them for pending.
+        self._known.difference_update(delivery_id for delivery_id, _, _ in marks)
 
     async def _update(self, delivery: Delivery, change: Callable[[Delivery], None]) -> None:
         """Apply `change` to the delivery, in memory and in the database."""

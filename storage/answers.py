@@ -16,6 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Answer
 
+#: Where a session keeps the answers recorded in its unit of work.
+_GIVEN = "answers.given"
+
 
 async def record(
     session: AsyncSession,
@@ -27,16 +30,15 @@ async def record(
     text: str | None,
     intervention_id: int | None = None,
 ) -> Answer:
-    """Remember that message `message_id` of `chat_id` gave `text` to `target` (a
-    message handled again replaces what it gave there)."""
-    answer = await session.scalar(
-        select(Answer).where(
-            Answer.chat_id == chat_id, Answer.message_id == message_id, Answer.target == target
-        )
-    )
+    """Remember that message `message_id` of `chat_id` gave `text` to `target` (given
+    twice in one unit of work, the later text counts). A message is handled once, so
+    no earlier unit of work can have recorded it: nothing is read for this."""
+    given: dict[tuple[int, int, str], Answer] = session.info.setdefault(_GIVEN, {})
+    answer = given.get((chat_id, message_id, target))
     if answer is None:
         answer = Answer(chat_id=chat_id, message_id=message_id, target=target)
         session.add(answer)
+        given[(chat_id, message_id, target)] = answer
     answer.step = step
     answer.text = text
     answer.intervention_id = intervention_id

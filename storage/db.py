@@ -11,6 +11,7 @@ halfway with "database is locked". PostgreSQL needs none of this.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -25,10 +26,13 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util import await_
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 #: Statements that change the database: the first one of a unit of work takes the write lock.
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER", "SAVEPOINT")
+#: Marks a SQLite connection whose unit of work has its turn to write (see _tune_sqlite).
+_HOLDS_TURN = "terrain.holds_write_turn"
 
 
 class DatabaseUnavailable(Exception):
@@ -81,11 +85,41 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    # One writer at a time: the units of work of this process take their turn for the
+    # write lock in the order they asked (an asyncio lock, waited for without blocking
+    # the event loop), instead of polling SQLite's busy handler against each other,
+    # which sleeps up to 100 ms between tries and lets a late writer overtake.
+    turn = asyncio.Lock()
+
     @event.listens_for(engine.sync_engine, "before_cursor_execute")
     def lock_before_first_write(connection: Any, cursor: Any, statement: str, *_args: Any) -> None:
         driver = connection.connection.driver_connection
         if not driver.in_transaction and statement.lstrip()[:9].upper().startswith(_WRITES):
+            info = connection.connection.info
+            if not info.get(_HOLDS_TURN):
+                await_(turn.acquire())
+                info[_HOLDS_TURN] = True
             cursor.execute("BEGIN IMMEDIATE")
+
+    def give_turn(info: dict[str, Any]) -> None:
+        if info.pop(_HOLDS_TURN, False):
+            turn.release()
+
+    @event.listens_for(engine.sync_engine, "commit")
+    def after_commit(connection: Any) -> None:
+        give_turn(connection.connection.info)
+
+    @event.listens_for(engine.sync_engine, "rollback")
+    def after_rollback(connection: Any) -> None:
+        give_turn(connection.connection.info)
+
+    @event.listens_for(engine.sync_engine.pool, "reset")
+    def on_reset(_dbapi_connection: Any, record: Any, _state: Any = None) -> None:
+        give_turn(record.info)
+
+    @event.listens_for(engine.sync_engine.pool, "invalidate")
+    def on_invalidate(_dbapi_connection: Any, record: Any, _exception: Any = None) -> None:
+        give_turn(record.info)
 
 
 class Database:

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from storage.models import Counter, Intervention, StatusChange, User
 from storage.status import Status, check_move
@@ -110,12 +110,13 @@ async def by_number(session: AsyncSession, number: str) -> Intervention | None:
 
 
 async def get(session: AsyncSession, intervention_id: int) -> Intervention | None:
-    """The intervention with its client, site, checklist, parts and attachments loaded."""
+    """The intervention with its client, site, checklist, parts and attachments loaded
+    (the client and the site in the same query)."""
     return await session.scalar(
         select(Intervention)
         .options(
-            selectinload(Intervention.client),
-            selectinload(Intervention.site),
+            joinedload(Intervention.client),
+            joinedload(Intervention.site),
             selectinload(Intervention.checklist),
             selectinload(Intervention.parts),
             selectinload(Intervention.attachments),

@@ -51,7 +51,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -1988,8 +1988,8 @@ class FakeBotAPI:
             self._answer(record, 429, error.to_json())
             return web.json_response(error.to_json(), status=429)
         status = faults.server_status()
-        page = RandomFaults.nginx_page(status)
-        title = f"{status} {RandomFaults.NGINX_REASONS[status]}"
+        page = nginx_page(status)
+        title = f"{status} {NGINX_REASONS[status]}"
         self._answer(record, status, {"ok": False, "error_code": status, "description": title})
         return web.Response(text=page, status=status, content_type="text/html")
 
@@ -2012,11 +2012,8 @@ class RandomFaults:
     """
 
     KINDS = ("429", "5xx", "dropped", "dropped after handling")
-    NGINX_REASONS: ClassVar[dict[int, str]] = {
-        500: "Internal Server Error",
-        502: "Bad Gateway",
-        503: "Service Temporarily Unavailable",
-    }
+    #: The statuses of the nginx pages it serves.
+    STATUSES = (500, 502, 503)
 
     rate: float = 0.2
     seed: int = 0
@@ -2054,17 +2051,7 @@ class RandomFaults:
         return self._random.randint(1, 3)
 
     def server_status(self) -> int:
-        return self._random.choice(sorted(self.NGINX_REASONS))
-
-    @classmethod
-    def nginx_page(cls, status: int) -> str:
-        """The HTML page nginx serves for ``status`` when the server behind it fails."""
-        title = f"{status} {cls.NGINX_REASONS[status]}"
-        return (
-            f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
-            f"<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n"
-            "</body>\r\n</html>\r\n"
-        )
+        return self._random.choice(self.STATUSES)
 
 
 # ----------------------------------------------------------------------

@@ -16,7 +16,7 @@ from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramNetworkError, TelegramServerError
 from aiogram.types import BotCommand, User
 
-from bot import requests
+from bot import replies, requests
 from bot.config import Settings
 from bot.fsm import DatabaseStorage
 from bot.ingest import Ingest
@@ -29,6 +29,7 @@ from handlers import setup_routers
 from handlers.context import CompanyInfo, Options, Pricing
 from handlers.i18n import gettext
 from handlers.technician.plan import load_templates
+from reports import offload
 from storage import migrate
 from storage.db import Database
 from storage.files import FileStore
@@ -113,7 +114,11 @@ async def run(settings: Settings, db: Database) -> None:
     """Run until SIGINT or SIGTERM: poll, handle, send, schedule."""
     await migrate.upgrade(db.engine)
     files = FileStore(settings.data_dir)
-    limiter = RateLimiter()
+    limiter = RateLimiter(
+        per_chat_interval=1.0 / settings.send_per_chat,
+        group_per_minute=settings.send_per_group,
+        total_per_second=settings.send_total,
+    )
     bot = build_bot(settings, limiter)
     try:
         me = await _wait_for_api(bot)
@@ -160,6 +165,8 @@ async def run(settings: Settings, db: Database) -> None:
         tasks[0].cancel()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(ingest.wait_idle(), timeout=10)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(replies.background_calls_done(), timeout=5)
         sender.stop()
         with contextlib.suppress(TimeoutError, asyncio.CancelledError):
             await asyncio.wait_for(asyncio.shield(tasks[1]), timeout=SENDER_GRACE)
@@ -170,6 +177,7 @@ async def run(settings: Settings, db: Database) -> None:
             if task is not stopper and not task.cancelled() and task.exception() is not None:
                 raise task.exception()  # type: ignore[misc]
     finally:
+        offload.shutdown()
         await bot.session.close()
 
 

@@ -20,7 +20,13 @@ from bot import export_command, import_command
 from bot.config import ConfigError, Settings, load_settings, parse_user_id
 from bot.logs import setup_logging
 from storage import clients, lock, migrate, users
-from storage.db import Database, DatabaseUnavailable, describe_db_error
+from storage.db import (
+    SQLITE_BOT_BUSY_TIMEOUT_MS,
+    SQLITE_BUSY_TIMEOUT_MS,
+    Database,
+    DatabaseUnavailable,
+    describe_db_error,
+)
 from storage.models import Client, Role, User
 
 EXIT_PROBLEM = 2
@@ -87,8 +93,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-async def _open_database(settings: Settings) -> Database:
-    db = Database(settings.db_url, pool_size=settings.workers + 4)
+async def _open_database(settings: Settings, *, bot: bool = False) -> Database:
+    """The database, checked to answer; the running bot's waits only briefly for a
+    write of another process (see storage.db)."""
+    busy = SQLITE_BOT_BUSY_TIMEOUT_MS if bot else SQLITE_BUSY_TIMEOUT_MS
+    db = Database(settings.db_url, pool_size=settings.workers + 4, busy_timeout_ms=busy)
     await db.ping()
     return db
 
@@ -107,7 +116,7 @@ async def _run(settings: Settings, _args: argparse.Namespace) -> int:
     from bot import app
     from handlers.technician.plan import TemplateError
 
-    db = await _open_database(settings)
+    db = await _open_database(settings, bot=True)
     held: lock.InstanceLock | None = None
     try:
         # Before migrating: two bots started at once must not both migrate.

@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     invite_days: int = Field(default=7, ge=1, le=365)
     polling_timeout: int = Field(default=30, ge=0, le=50)
     workers: int = Field(default=16, ge=1, le=200)
+    # Telegram's sending limits, kept for every message (raise them only against a Bot
+    # API server that does not impose them, such as the benchmark's).
+    send_per_chat: float = Field(default=1.0, gt=0, le=1000)
+    send_per_group: int = Field(default=20, ge=1, le=100_000)
+    send_total: int = Field(default=30, ge=1, le=100_000)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     labour_rate: Decimal = Field(default=Decimal("55.00"), ge=0, le=10_000)

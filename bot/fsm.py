@@ -46,15 +46,15 @@ class DatabaseStorage(BaseStorage):
         await conversations.save_state(_session(), key_text(key), value)
 
     async def get_state(self, key: StorageKey) -> str | None:
-        row = await conversations.load(_session(), key_text(key))
-        return row.state if row else None
+        found = await conversations.standing(_session(), key_text(key))
+        return found[0] if found else None
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         await conversations.save_data(_session(), key_text(key), dict(data))
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        row = await conversations.load(_session(), key_text(key))
-        return dict(row.data) if row else {}
+        found = await conversations.standing(_session(), key_text(key))
+        return dict(found[1]) if found else {}
 
     async def close(self) -> None:
         return None

@@ -35,7 +35,7 @@ from aiogram.exceptions import (
 )
 from aiogram.methods.base import TelegramMethod
 from aiogram.types import Update
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from bot.fsm import current_session
 from bot.replies import Unit, current_unit
@@ -163,8 +163,14 @@ class Ingest:
     async def store(self, payloads: list[dict[str, Any]]) -> list[int]:
         """Write a batch of updates and commit; schedule the ones not seen before."""
         rows = [(int(p["update_id"]), chat_of(p), p) for p in payloads]
-        async with self.db.transaction() as session:
-            fresh = await inbox.store_new(session, rows)
+        unique = list({update_id: (update_id, chat, p) for update_id, chat, p in rows}.values())
+        try:
+            async with self.db.transaction() as session:
+                fresh = await inbox.store_all(session, unique)
+        except IntegrityError:
+            # Telegram sent again updates stored before a restart: keep only the new ones.
+            async with self.db.transaction() as session:
+                fresh = await inbox.store_new(session, rows)
         by_id = {update_id: (chat, payload) for update_id, chat, payload in rows}
         for update_id in fresh:
             chat, payload = by_id[update_id]

@@ -11,8 +11,10 @@ the process dies after the commit, they are sent when it starts again. So what a
 person reads is always what was stored.
 
 What is not deferred: answering a button press (the spinner; it shows nothing
-stored), chat actions ("typing…"), downloads and every call that reads (getMe,
-getFile), which a handler needs the answer of.
+stored) and chat actions ("typing…") go at once, in the background, so that a
+handler never waits for Telegram while it may hold the database's write lock;
+downloads and every call that reads (getMe, getFile) are made as asked, since the
+handler needs their answer.
 
 A placeholder message id names a message that may not be sent yet. An edit or a
 deletion naming it, in this unit of work or a later one, is sent to the real
@@ -23,11 +25,13 @@ delivery names its file by path.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import secrets
+from collections.abc import Awaitable
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from aiogram import Bot, methods
@@ -70,6 +74,12 @@ DEFERRED: tuple[type[TelegramMethod[Any]], ...] = (
     methods.PinChatMessage,
     methods.UnpinChatMessage,
 )
+#: Calls that show nothing stored (the spinner of a button, "typing…"): sent at once,
+#: in the background, so that a handler never waits for Telegram.
+AT_ONCE: tuple[type[TelegramMethod[Any]], ...] = (
+    methods.AnswerCallbackQuery,
+    methods.SendChatAction,
+)
 #: Bot API method name -> aiogram's class, to make a stored call again.
 METHODS: dict[str, type[TelegramMethod[Any]]] = {cls.__api_method__: cls for cls in DEFERRED}
 #: Calls whose answer is a message (the others answer True, or a message for edits).
@@ -97,10 +107,29 @@ class Unit:
     session: AsyncSession
     files: FileStore
     chat_id: int = 0
-    deliveries: list[Delivery] = field(default_factory=list)
 
-    def add(self, delivery: Delivery) -> None:
-        self.deliveries.append(delivery)
+    def in_background(self, call: Awaitable[Any], name: str) -> None:
+        """Make a call without waiting for it; a failure is logged (a 429 has already
+        held the chat back, see bot.requests)."""
+        task = asyncio.ensure_future(call)
+        _BACKGROUND.add(task)
+        task.add_done_callback(_BACKGROUND.discard)
+        task.add_done_callback(lambda done: _log_failure(done, name))
+
+
+#: Calls made in the background, kept until they end.
+_BACKGROUND: set[asyncio.Future[Any]] = set()
+
+
+def _log_failure(done: asyncio.Future[Any], name: str) -> None:
+    if not done.cancelled() and done.exception() is not None:
+        log.info("%s made in the background failed: %s", name, done.exception())
+
+
+async def background_calls_done() -> None:
+    """Wait for the calls made in the background (before the bot stops)."""
+    if _BACKGROUND:
+        await asyncio.gather(*list(_BACKGROUND), return_exceptions=True)
 
 
 #: The unit of work whose replies are being written (set around each update's handling).
@@ -118,6 +147,12 @@ class DeferReplies(BaseRequestMiddleware):
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
         unit = current_unit.get()
+        if unit is not None and isinstance(method, AT_ONCE):
+            # Sent now, but not waited for: the handler may hold the database's write
+            # lock, which no network round trip should keep busy.
+            unit.in_background(make_request(bot, method), method.__api_method__)
+            answered: Any = True
+            return answered  # type: ignore[no-any-return]
         if unit is None or not isinstance(method, DEFERRED):
             return await make_request(bot, method)
         delivery = await record(unit, bot, method)
@@ -147,7 +182,6 @@ async def record(unit: Unit, bot: Bot, method: TelegramMethod[Any]) -> Delivery:
         files=saved,
         ref=placeholder() if method.__api_method__ in SENDS else None,
     )
-    unit.add(delivery)
     return delivery
 
 
@@ -171,15 +205,15 @@ def answer_for(api_method: str, delivery: Delivery) -> Any:
         return True
     params = (delivery.options or {}).get("params", {})
     chat_id = int(delivery.chat_id or 0)
-    chat = Chat(id=chat_id, type="private" if chat_id > 0 else "supergroup")
-    message = Message(
+    # Built without validation: every value here is ours and of the right type.
+    chat = Chat.model_construct(id=chat_id, type="private" if chat_id > 0 else "supergroup")
+    return Message.model_construct(
         message_id=int(delivery.ref or 0),
         date=dt.datetime.now(dt.UTC),
         chat=chat,
         text=params.get("text"),
         caption=params.get("caption"),
     )
-    return message
 
 
 def target_placeholder(delivery: Delivery) -> int | None:
@@ -207,4 +241,6 @@ def rebuild(
                 params[name] = upload
     if message_id is not None:
         params["message_id"] = message_id
-    return METHODS[str(options["method"])].model_validate(params)
+    # The parameters were checked when the handler made the call, and stored as the
+    # JSON they are sent as: the call is rebuilt without checking them again.
+    return METHODS[str(options["method"])].model_construct(**params)

@@ -4,8 +4,6 @@ and is told whether it is authentic, modified, or unknown, and which report it i
 
 from __future__ import annotations
 
-import asyncio
-
 from aiogram import Bot, F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import Command, StateFilter
@@ -19,6 +17,7 @@ from handlers import downloads
 from handlers.context import Options
 from handlers.filters import Known
 from handlers.i18n import Translator
+from reports import offload
 from reports.verify import read_verification_code, sha256
 from storage.models import Intervention, IssuedReport, Role, User
 
@@ -80,7 +79,7 @@ async def check(
     if exact is not None:
         await message.answer(await _describe(session, t, options, "authentic", exact))
         return
-    code = await asyncio.to_thread(read_verification_code, pdf)
+    code = await offload.run(read_verification_code, pdf)
     claimed = None
     if code is not None:
         query = select(IssuedReport).where(IssuedReport.code == code).limit(1)

@@ -105,6 +105,10 @@ _heif_registered = False
 _OPEN_LOCK = threading.Lock()
 
 
+PHOTO_QUALITY = 80
+"""JPEG quality of the prepared photos."""
+
+
 class ImageRejected(Exception):
     """Some bytes a person sent are not an image we can put in a report.
 

@@ -56,15 +56,13 @@ from reports.data import (
 )
 from reports.fonts import FAMILY, font_files
 from reports.formatting import Formatter
-from reports.images import ImageRejected, PreparedCache, prepare_photo
+from reports.images import PHOTO_QUALITY, ImageRejected, PreparedCache, prepare_photo
 from reports.labels import Labels
 from reports.totals import Totals, compute_totals
 from reports.verify import KEYWORD_PREFIX
 
 logger = logging.getLogger(__name__)
 
-PHOTO_QUALITY = 80
-"""JPEG quality of the prepared photos."""
 _PREPARE_WORKERS = max(1, min(4, os.cpu_count() or 1))
 _LOGO_PIXELS = 600
 """Long side of the logo as drawn (38 mm at 400 dpi)."""

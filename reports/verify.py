@@ -25,9 +25,6 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from enum import StrEnum
 
-from pypdf import PdfReader
-from pypdf.errors import PyPdfError
-
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 """Crockford's base32 alphabet."""
 CODE_LENGTH = 10
@@ -70,6 +67,11 @@ def read_verification_code(pdf: bytes) -> str | None:
     footer (a tool that rewrites the metadata usually keeps the page text).
     A file that is not a readable PDF holds no code.
     """
+    # pypdf is loaded when a PDF is first read (by the worker process, see
+    # reports.offload): the bot's own process, which only makes codes, never needs it.
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
     try:
         reader = PdfReader(io.BytesIO(pdf))
         metadata = reader.metadata

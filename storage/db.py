@@ -4,20 +4,24 @@ SQLite (the embedded default) runs in WAL mode with a busy timeout and foreign
 keys on. It has one writer at a time, so a unit of work reads without holding
 anything (each read sees the latest committed data, as PostgreSQL's default
 isolation does) and takes the write lock with BEGIN IMMEDIATE just before its
-first write, keeping it until it commits. Units of work of different chats thus
-run side by side and only queue for the short moment they write; none fails
-halfway with "database is locked". PostgreSQL needs none of this.
+first write, keeping it until it commits; the units of work of this process take
+that turn in order. Units of work of different chats thus run side by side and
+only queue for the short moment they write; none fails halfway with "database is
+locked". SQLite's calls run in the event loop's thread (storage.sqlite_inline):
+they are shorter than a hop to a thread and back. PostgreSQL needs none of this.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
+from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_dbapi
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
@@ -28,7 +32,13 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.util import await_
 
+from storage import sqlite_inline
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: The running bot's: a write of another process (a command-line import) that holds
+#: SQLite longer makes the unit of work fail as "database is locked" and be tried
+#: again, instead of holding the event loop.
+SQLITE_BOT_BUSY_TIMEOUT_MS = 250
 #: Statements that change the database: the first one of a unit of work takes the write lock.
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER", "SAVEPOINT")
 #: Marks a SQLite connection whose unit of work has its turn to write (see _tune_sqlite).
@@ -50,8 +60,12 @@ def sqlite_file(url: str) -> Path | None:
     return Path(database)
 
 
-def create_engine(url: str, pool_size: int = 20) -> AsyncEngine:
-    """An async engine for `url`, set up for durability and concurrency."""
+def create_engine(
+    url: str, pool_size: int = 20, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS
+) -> AsyncEngine:
+    """An async engine for `url`, set up for durability and concurrency. On SQLite,
+    `busy_timeout_ms` is how long a write waits for another process's (the bot keeps
+    it short: it waits in the event loop)."""
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -67,20 +81,28 @@ def create_engine(url: str, pool_size: int = 20) -> AsyncEngine:
                     f"database {where} cannot be created: its folder {file.parent} "
                     f"cannot be made ({exc.strerror or exc})"
                 ) from None
-        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-        _tune_sqlite(engine)
+        # As many connections as chats handled at once, kept open: each one takes a few
+        # PRAGMAs to open, and a unit of work waiting for one waits for nothing.
+        engine = create_async_engine(
+            url,
+            connect_args={"timeout": busy_timeout_ms / 1000},
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            module=AsyncAdapt_aiosqlite_dbapi(sqlite_inline, sqlite3),
+        )
+        _tune_sqlite(engine, busy_timeout_ms)
         return engine
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
-def _tune_sqlite(engine: AsyncEngine) -> None:
+def _tune_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         # The driver must not open transactions by itself: see lock_before_first_write.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -125,9 +147,11 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
 class Database:
     """The engine and its session factory, handed to whoever needs a session."""
 
-    def __init__(self, url: str, pool_size: int = 20) -> None:
+    def __init__(
+        self, url: str, pool_size: int = 20, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS
+    ) -> None:
         self.url = url
-        self.engine = create_engine(url, pool_size=pool_size)
+        self.engine = create_engine(url, pool_size=pool_size, busy_timeout_ms=busy_timeout_ms)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager

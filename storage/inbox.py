@@ -7,9 +7,9 @@ batch (which is what tells Telegram the previous one was received).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import InboxUpdate, UpdateState, utcnow
@@ -35,6 +35,31 @@ async def store_new(
     return fresh
 
 
+async def store_all(
+    session: AsyncSession, updates: Sequence[tuple[int, int, dict[str, Any]]]
+) -> list[int]:
+    """Store (update_id, chat_id, payload) triples in one statement, all of them new
+    (IntegrityError when one was stored already: use `store_new` then); their ids."""
+    if not updates:
+        return []
+    table = cast(Table, InboxUpdate.__table__)
+    now = utcnow()
+    await session.execute(
+        insert(table),
+        [
+            {
+                "update_id": update_id,
+                "chat_id": chat_id,
+                "payload": payload,
+                "state": UpdateState.PENDING,
+                "received_at": now,
+            }
+            for update_id, chat_id, payload in updates
+        ],
+    )
+    return [update_id for update_id, _, _ in updates]
+
+
 async def pending(session: AsyncSession) -> Sequence[InboxUpdate]:
     """Updates stored but not yet handled, oldest first."""
     query = select(InboxUpdate).where(InboxUpdate.state == UpdateState.PENDING)
@@ -48,11 +73,12 @@ async def get(session: AsyncSession, update_id: int) -> InboxUpdate | None:
 async def finish(session: AsyncSession, update_id: int) -> bool:
     """Mark a pending update handled, in the unit of work that handled it; False when
     it was not pending any more (handled elsewhere meanwhile)."""
+    table = cast(Table, InboxUpdate.__table__)
+    # A plain table UPDATE: the ORM's bulk-update machinery costs more than the statement.
     result = await session.execute(
-        update(InboxUpdate)
-        .where(InboxUpdate.update_id == update_id, InboxUpdate.state == UpdateState.PENDING)
+        update(table)
+        .where(table.c.update_id == update_id, table.c.state == UpdateState.PENDING)
         .values(state=UpdateState.DONE, handled_at=utcnow(), error=None)
-        .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 

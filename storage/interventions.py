@@ -110,19 +110,24 @@ async def by_number(session: AsyncSession, number: str) -> Intervention | None:
 
 
 async def get(session: AsyncSession, intervention_id: int) -> Intervention | None:
-    """The intervention with its client, site, checklist, parts and attachments loaded
-    (the client and the site in the same query)."""
+    """The intervention with its client and site (one query). Its checklist, parts and
+    attachments are loaded by `load`, by whoever needs them."""
     return await session.scalar(
         select(Intervention)
-        .options(
-            joinedload(Intervention.client),
-            joinedload(Intervention.site),
-            selectinload(Intervention.checklist),
-            selectinload(Intervention.parts),
-            selectinload(Intervention.attachments),
-        )
+        .options(joinedload(Intervention.client), joinedload(Intervention.site))
         .where(Intervention.id == intervention_id)
     )
+
+
+#: The collections of an intervention that `load` knows.
+COLLECTIONS = ("checklist", "parts", "attachments")
+
+
+async def load(intervention: Intervention, *names: str) -> None:
+    """Load these collections of the intervention (checklist, parts, attachments), one
+    query each for those not loaded yet."""
+    for name in names:
+        await getattr(intervention.awaitable_attrs, name)
 
 
 async def for_technician(

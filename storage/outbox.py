@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import Table, bindparam, event, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -287,20 +287,27 @@ async def message_id_of(session: AsyncSession, ref: int) -> int | None:
 async def mark_all_sent(
     session: AsyncSession, marks: Sequence[tuple[int, int | None, dt.datetime]]
 ) -> None:
-    """Mark deliveries sent: (id, Telegram's message id, when) each."""
-    for delivery_id, message_id, at in marks:
-        await session.execute(
-            update(Delivery)
-            .where(Delivery.id == delivery_id)
-            .values(
-                state=DeliveryState.SENT,
-                sent_at=at,
-                attempts=Delivery.attempts + 1,
-                telegram_message_id=message_id,
-                last_error=None,
-            )
-            .execution_options(synchronize_session=False)
+    """Mark deliveries sent: (id, Telegram's message id, when) each, in one statement
+    run for all of them."""
+    if not marks:
+        return
+    table = cast(Table, Delivery.__table__)
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("delivery_id"))
+        .values(
+            state=DeliveryState.SENT,
+            sent_at=bindparam("at"),
+            attempts=table.c.attempts + 1,
+            telegram_message_id=bindparam("message_id"),
+            last_error=None,
         )
+    )
+    rows = [
+        {"delivery_id": delivery_id, "message_id": message_id, "at": at}
+        for delivery_id, message_id, at in marks
+    ]
+    await session.execute(statement, rows)
 
 
 async def merge(session: AsyncSession, head_id: int, text: str, others: Sequence[int]) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy import text, update
 from bot.app import build_dispatcher
 from bot.ingest import Ingest
 from bot.ratelimit import RateLimiter
+from bot.replies import background_calls_done
 from bot.sender import OutboxSender
 from handlers.context import Options
 from handlers.technician.plan import Template, _parse, load_templates
@@ -141,6 +142,7 @@ class Harness:
         self.committed.clear()
         await self.ingest.store(list(payloads))
         await self.ingest.wait_idle()
+        await background_calls_done()
         replies = [d for d in self.committed if d.kind == "call"]
         self.committed.clear()
         await self.sender.send_now(replies)
@@ -239,7 +241,8 @@ async def start_job(harness: Harness, job: Job, technician: Person = TECHNICIAN)
 async def load_job(db: Database, job: Job) -> Intervention:
     async with db.sessions() as session:
         found = await interventions.get(session, job.id)
-    assert found is not None
+        assert found is not None
+        await interventions.load(found, *interventions.COLLECTIONS)
     return found
 
 

@@ -20,6 +20,7 @@ from handlers.technician.photos import Refused, download, incoming_file
 from handlers.technician.plan import Kind
 from handlers.technician.sections import not_expected, preview, refuse
 from handlers.technician.visit import KINDS, StepKind, Visit, Wz, gist
+from reports import offload
 from reports.images import ImageRejected, prepare_signature
 from storage.models import Answer, Attachment, AttachmentKind, Signature, utcnow
 
@@ -107,7 +108,7 @@ async def _clean_and_keep(
         return None
     try:
         original = await download(visit, incoming)
-        cleaned = await asyncio.to_thread(prepare_signature, original)
+        cleaned = await offload.run(prepare_signature, original)
     except Refused as refused:
         await message.answer(visit.t(refused.key, **refused.values))
         return None

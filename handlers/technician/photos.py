@@ -24,8 +24,8 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from handlers import downloads
 from handlers.technician.plan import Kind
 from handlers.technician.visit import KINDS, StepKind, Visit, Wz, gist
+from reports import offload
 from reports.images import ImageRejected, PreparedCache, inspect_image
-from reports.pdf import PHOTO_QUALITY
 from storage import attachments, outbox
 from storage.models import Answer, Attachment, AttachmentKind, utcnow
 
@@ -136,7 +136,7 @@ async def keep_file(visit: Visit, message: Message, incoming: Incoming) -> Attac
     )
     kind = AttachmentKind.DOCUMENT
     try:
-        info = await asyncio.to_thread(inspect_image, data)
+        info = await offload.run(inspect_image, data)
         image_format, mime_type, kind = info.format, info.mime_type, AttachmentKind.PHOTO
     except ImageRejected as rejected:
         if looks_like_image or rejected.reason != "not_an_image":
@@ -147,8 +147,8 @@ async def keep_file(visit: Visit, message: Message, incoming: Incoming) -> Attac
     if kind == AttachmentKind.PHOTO:
         # Prepared now, while the technician is busy, so the report renders at once.
         max_side = visit.options.photo_max_side
-        await asyncio.to_thread(
-            photo_cache(visit).get, stored.sha256, data, max_side, PHOTO_QUALITY
+        await offload.run(
+            offload.prepare_photo, photo_cache(visit).folder, stored.sha256, data, max_side
         )
     caption = read_caption(message)
     attachment = Attachment(
@@ -248,6 +248,7 @@ async def keep_stray(visit: Visit, message: Message) -> bool:
         return False
     if not any(key == "photos" for key, _ in visit.template.sections):
         return False
+    await visit.ready(Kind.PHOTOS)
     return await receive(visit, message)
 
 

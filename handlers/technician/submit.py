@@ -26,7 +26,7 @@ from handlers.technician.review import missing_required
 from handlers.technician.sections import not_expected
 from handlers.technician.visit import KINDS, StepKind, Visit, Wz
 from reports import data as report
-from reports.pdf import build_report
+from reports import offload
 from reports.verify import new_verification_code
 from storage import interventions, invites, outbox
 from storage.files import FileStore
@@ -161,10 +161,9 @@ async def report_data(visit: Visit, code: str) -> report.ReportData:
 
 
 async def render(visit: Visit, data: report.ReportData) -> bytes:
-    """The PDF, rendered in a worker thread so other chats are answered meanwhile."""
-    cache = photo_cache(visit)
-    return await asyncio.to_thread(
-        build_report, data, cache=cache, max_photo_side=visit.options.photo_max_side
+    """The PDF, rendered in the worker process so other chats are answered meanwhile."""
+    return await offload.run(
+        offload.render_report, data, photo_cache(visit).folder, visit.options.photo_max_side
     )
 
 

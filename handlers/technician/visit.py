@@ -25,7 +25,7 @@ from handlers.callbacks import RowId
 from handlers.context import Options
 from handlers.i18n import Translator
 from handlers.technician.plan import BY_KEY, Kind, Step, Template
-from storage import answers
+from storage import answers, interventions
 from storage.files import FileStore
 from storage.models import Answer, Client, Intervention, User
 
@@ -220,8 +220,13 @@ class Visit:
         """Send the prompt of the current step: header, question, buttons."""
         return await self.say(f"{self.header()}\n\n{body}", self.keyboard(*rows, skip=skip))
 
+    async def ready(self, kind: Kind | None = None) -> None:
+        """Load what a kind of step (the current one by default) reads of the report."""
+        await interventions.load(self.job, *NEEDS[kind or self.step.kind])
+
     async def prompt(self) -> None:
         """Ask the question of the current step."""
+        await self.ready()
         await KINDS[self.step.kind].prompt(self)
 
     # The messages behind the answers -------------------------------------------
@@ -297,6 +302,22 @@ class StepKind:
 
 #: Filled by the modules of each kind of step.
 KINDS: dict[Kind, StepKind] = {}
+
+#: What each kind of step reads of the report beyond its own row, client and site
+#: (loaded before it asks, reads an answer or a press): the pricing of the times and
+#: pricing steps counts the parts; the review and the submission read everything.
+NEEDS: dict[Kind, tuple[str, ...]] = {
+    Kind.TEXT: (),
+    Kind.CHECKLIST: ("checklist",),
+    Kind.PARTS: ("parts",),
+    Kind.PHOTOS: ("attachments",),
+    Kind.RESULTS: (),
+    Kind.TIMES: ("parts",),
+    Kind.PRICING: ("parts",),
+    Kind.REVIEW: interventions.COLLECTIONS,
+    Kind.ACCEPTANCE: (),
+    Kind.SUBMIT: interventions.COLLECTIONS,
+}
 
 
 async def no_buttons(visit: Visit, query: CallbackQuery, data: Wz) -> None:

@@ -51,6 +51,7 @@ async def answer(message: Message, desk: Desk, t: Translator) -> None:
     if message.text and message.text.startswith("/"):
         await message.answer(t("errors.not_understood"))
         return
+    await visit.ready()
     await KINDS[visit.step.kind].answer(visit, message)
 
 
@@ -85,6 +86,7 @@ async def press(
         await query.answer()
         await visit.say(t("wizard.paused", number=visit.job.number))
     else:
+        await visit.ready()
         await KINDS[visit.step.kind].press(visit, query, callback_data)
 
 
@@ -114,7 +116,9 @@ async def edited(message: Message, given: list[Answer], desk: Desk, t: Translato
         if visit is None:
             await message.answer(t("edits.not_yours"))
         elif visit.job.status in WORKING:
-            await KINDS[BY_KEY[answer.step].kind].edit(visit, answer, message)
+            kind = BY_KEY[answer.step].kind
+            await visit.ready(kind)
+            await KINDS[kind].edit(visit, answer, message)
         else:
             await message.answer(cannot_change(t, visit.job))
 

@@ -199,7 +199,12 @@ async def clean_run(
         await bot.stop()
         await server.stop()
     figures = compute(
-        load, bot.name, cpu_ms=after.cpu_ms - before.cpu_ms, peak_mb=after.peak_mb, start_s=start_s
+        load,
+        bot.name,
+        cpu_ms=after.cpu_ms - before.cpu_ms,
+        peak_mb=after.peak_mb,
+        start_s=start_s,
+        helpers_peak_mb=after.helpers_peak_mb,
     )
     inbox, outbox = await states(url)
     found = analyse(load, await Stored.read(url), lambda record: None)

@@ -130,6 +130,10 @@ def terrain_env(server: FakeServer, data_dir: Path, database_url: str) -> dict[s
         ADMIN_IDS=str(ADMIN_ID),
         POLLING_TIMEOUT="1",
         LOG_LEVEL="WARNING",
+        # The fake server imposes no sending limits, and neither does the bare bot:
+        # Telegram's own (1/s per chat, 30/s in all) would measure Telegram, not us.
+        SEND_PER_CHAT="1000",
+        SEND_TOTAL="100000",
     )
     return env
 
@@ -147,14 +151,17 @@ def bare_env(server: FakeServer) -> dict[str, str]:
 
 @dataclass
 class Usage:
-    """CPU time (ms, user + system, all threads) and peak memory (MB) of a process."""
+    """CPU time (ms, user + system, all threads) of a process and of the processes it
+    started (Terrain's worker process, which renders reports and prepares photos),
+    the peak memory (MB) of the process itself and that of the largest of those."""
 
     cpu_ms: float
     peak_mb: float
+    helpers_peak_mb: float = 0.0
 
 
-def usage(pid: int) -> Usage | None:
-    """Read /proc/PID: utime + stime, and VmHWM; None once the process is gone."""
+def _stat(pid: int) -> tuple[int, int, int] | None:
+    """(parent pid, CPU ticks, peak memory in kB) of a live process."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
         status = Path(f"/proc/{pid}/status").read_text()
@@ -166,7 +173,43 @@ def usage(pid: int) -> Usage | None:
     for line in status.splitlines():
         if line.startswith("VmHWM:"):
             peak_kb = int(line.split()[1])
-    return Usage(cpu_ms=ticks * 1000 / CLOCK_TICKS, peak_mb=peak_kb / 1024)
+    return int(fields[1]), ticks, peak_kb
+
+
+def _descendants(pid: int) -> list[int]:
+    """The processes started by `pid`, and by those, and so on."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            found = _stat(int(entry.name))
+            if found is not None:
+                parents[int(entry.name)] = found[0]
+    family, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        children = [child for child, parent in parents.items() if parent == current]
+        family += children
+        todo += children
+    return family
+
+
+def usage(pid: int) -> Usage | None:
+    """Read /proc: CPU of the process and its descendants, peak memory of each; None
+    once the process is gone."""
+    own = _stat(pid)
+    if own is None:
+        return None
+    ticks, helpers_peak = own[1], 0
+    for child in _descendants(pid):
+        found = _stat(child)
+        if found is not None:
+            ticks += found[1]
+            helpers_peak = max(helpers_peak, found[2])
+    return Usage(
+        cpu_ms=ticks * 1000 / CLOCK_TICKS,
+        peak_mb=own[2] / 1024,
+        helpers_peak_mb=helpers_peak / 1024,
+    )
 
 
 class BotProcess:

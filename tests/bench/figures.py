@@ -60,6 +60,8 @@ class Figures:
     cpu_ms_per_update: float | None
     peak_mb: float | None
     start_s: float
+    helpers_peak_mb: float = 0.0
+    """Peak memory of the largest process the bot started (Terrain's worker)."""
     harness_cpu_share: float = 0.0
     """CPU time of the driver and the fake server ÷ wall time: near 1.0, they are the
     bottleneck (one core, the GIL), not the bot."""
@@ -115,8 +117,10 @@ def compute(
     peak_mb: float | None,
     start_s: float,
     spoiled: Callable[[Recorded], str | None] = lambda record: None,
+    helpers_peak_mb: float = 0.0,
 ) -> Figures:
-    """The figures of a finished load; `cpu_ms` is the bot's CPU time during it."""
+    """The figures of a finished load; `cpu_ms` is the CPU time of the bot and of the
+    processes it started during it."""
     wall = max(load.ended - load.started, 1e-9)
     calls = Counter(
         record.method for record, _ in load.answers if load.started <= record.time <= load.ended
@@ -134,6 +138,7 @@ def compute(
         cpu_ms_per_update=cpu_ms / load.pushed if cpu_ms is not None and load.pushed else None,
         peak_mb=peak_mb,
         start_s=start_s,
+        helpers_peak_mb=helpers_peak_mb,
         harness_cpu_share=load.harness_cpu_ms / 1000 / wall,
         calls=dict(calls.most_common()),
     )
@@ -205,7 +210,7 @@ def comparison(terrain: Figures, bare: Figures | None) -> list[str]:
         theirs = other.latency_ms.get(name, Latency(0, None, None, None))
         add(f"{label} p50/p95/p99", _percentiles(ours), _percentiles(theirs), _ratios(ours, theirs))
     add(
-        "CPU per update",
+        "CPU per update (with workers)",
         "-" if terrain.cpu_ms_per_update is None else f"{terrain.cpu_ms_per_update:.1f} ms",
         "-" if other.cpu_ms_per_update is None else f"{other.cpu_ms_per_update:.1f} ms",
         _times(terrain.cpu_ms_per_update, other.cpu_ms_per_update),
@@ -216,6 +221,8 @@ def comparison(terrain: Figures, bare: Figures | None) -> list[str]:
         "-" if other.peak_mb is None else f"{other.peak_mb:.0f} MB",
         _times(terrain.peak_mb, other.peak_mb),
     )
+    if terrain.helpers_peak_mb:
+        add("its worker process's peak", f"{terrain.helpers_peak_mb:.0f} MB", "", "")
     add("start until polling", f"{terrain.start_s:.1f} s", f"{other.start_s:.1f} s", "")
     add(
         "driver + fake server CPU",

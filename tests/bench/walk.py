@@ -208,7 +208,7 @@ def plan(planned: Planned, *, submits: bool, album: bool, seed: int) -> Walk:
             else:
                 add(Action("press", f"skip {key}", then, text=SKIP))
         elif step.kind == "checklist":
-            ticked = Expect(method="editMessageReplyMarkup", same_message=True)
+            ticked = Expect(same_message=True)  # the checklist, redrawn in place
             add(Action("press", "tick a checklist item", ticked, text=UNTICKED))
             add(Action("press", "methods: next", then, text=NEXT))
         elif step.kind == "parts":

@@ -8,12 +8,19 @@ import contextlib
 import datetime as dt
 import logging
 import signal
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.exceptions import TelegramNetworkError, TelegramServerError
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 from aiogram.types import BotCommand, User
 
 from bot import replies, requests
@@ -110,6 +117,15 @@ async def set_commands(bot: Bot) -> None:
         await bot.set_my_commands(commands, language_code=language)
 
 
+async def _set_menu(bot: Bot) -> None:
+    """The command menu, set while the bot already works: Telegram's trouble delays
+    it, and a refusal only costs the menu."""
+    try:
+        await _keep_trying(set_commands, bot, "the command menu")
+    except TelegramAPIError as exc:
+        log.warning("the command menu was not set: %s", exc)
+
+
 async def run(settings: Settings, db: Database) -> None:
     """Run until SIGINT or SIGTERM: poll, handle, send, schedule."""
     await migrate.upgrade(db.engine)
@@ -148,8 +164,7 @@ async def run(settings: Settings, db: Database) -> None:
                 "templates": load_templates(settings.templates_dir),
             },
         )
-        with contextlib.suppress(TelegramNetworkError, TelegramServerError):
-            await set_commands(bot)
+        menu = asyncio.create_task(_set_menu(bot), name="menu")
         scheduler = build_scheduler(db, options, after_commit=sender.enqueue)
         scheduler.start()
         outgoing = asyncio.create_task(sender.run(), name="outbox")
@@ -170,7 +185,7 @@ async def run(settings: Settings, db: Database) -> None:
         sender.stop()
         with contextlib.suppress(TimeoutError, asyncio.CancelledError):
             await asyncio.wait_for(asyncio.shield(tasks[1]), timeout=SENDER_GRACE)
-        for task in [*tasks, stopper]:
+        for task in [*tasks, stopper, menu]:
             task.cancel()
         scheduler.shutdown(wait=False)
         for task in done:
@@ -183,12 +198,25 @@ async def run(settings: Settings, db: Database) -> None:
 
 async def _wait_for_api(bot: Bot) -> User:
     """getMe, waiting while the Bot API is unreachable (a server may start before
-    its network); a rejected token is raised at once."""
+    its network) or asks to wait; a rejected token is raised at once."""
+    return await _keep_trying(identify, bot, "getMe")
+
+
+T = TypeVar("T")
+
+
+async def _keep_trying(call: Callable[[Bot], Awaitable[T]], bot: Bot, what: str) -> T:
+    """`call(bot)`, again and again while Telegram cannot be reached, answers with a
+    5xx or asks to wait (its retry_after is kept); any other refusal is raised."""
     delay = 1.0
     while True:
         try:
-            return await identify(bot)
+            return await call(bot)
+        except TelegramRetryAfter as exc:
+            wait = float(exc.retry_after)
+            log.warning("%s: Telegram asks to wait %.0f s", what, wait)
         except (TelegramNetworkError, TelegramServerError) as exc:
-            log.warning("cannot reach the Bot API (%s); trying again in %.0f s", exc, delay)
-            await asyncio.sleep(delay)
+            wait = delay
+            log.warning("cannot reach the Bot API (%s); trying again in %.0f s", exc, wait)
             delay = min(delay * 2, 60.0)
+        await asyncio.sleep(wait)

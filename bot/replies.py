@@ -29,7 +29,7 @@ import asyncio
 import datetime as dt
 import logging
 import secrets
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +39,7 @@ from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
 )
+from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
 from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import Chat, FSInputFile, InputFile, Message
@@ -108,13 +109,42 @@ class Unit:
     files: FileStore
     chat_id: int = 0
 
-    def in_background(self, call: Awaitable[Any], name: str) -> None:
-        """Make a call without waiting for it; a failure is logged (a 429 has already
-        held the chat back, see bot.requests)."""
-        task = asyncio.ensure_future(call)
+    def in_background(self, make: Callable[[], Awaitable[Any]], name: str) -> None:
+        """Make a call without waiting for it. A network error, a 5xx or a short 429
+        is tried again while the call still means something (ANSWER_WITHIN); then the
+        failure is logged and left (a 429 has already held the chat back, see
+        bot.requests)."""
+        task = asyncio.ensure_future(_persist(make, name))
         _BACKGROUND.add(task)
         task.add_done_callback(_BACKGROUND.discard)
         task.add_done_callback(lambda done: _log_failure(done, name))
+
+
+#: How long a call made in the background is tried again: a button press can be
+#: answered for a short while only (then Telegram says "query is too old"), and a
+#: "typing…" shown later than that is no use either.
+ANSWER_WITHIN = 10.0
+#: The first pause before trying again; it doubles each time.
+FIRST_RETRY = 0.25
+
+
+async def _persist(make: Callable[[], Awaitable[Any]], name: str) -> Any:
+    """`make()`, tried again on Telegram's passing trouble until ANSWER_WITHIN is up."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + ANSWER_WITHIN
+    delay = FIRST_RETRY
+    while True:
+        try:
+            return await make()
+        except TelegramRetryAfter as exc:
+            wait, trouble = float(exc.retry_after), exc.message
+        except (TelegramNetworkError, TelegramServerError) as exc:
+            wait, trouble = delay, exc.message
+            delay *= 2
+        if loop.time() + wait > deadline:
+            log.info("%s made in the background left: %s", name, trouble)
+            return None
+        await asyncio.sleep(wait)
 
 
 #: Calls made in the background, kept until they end.
@@ -150,7 +180,7 @@ class DeferReplies(BaseRequestMiddleware):
         if unit is not None and isinstance(method, AT_ONCE):
             # Sent now, but not waited for: the handler may hold the database's write
             # lock, which no network round trip should keep busy.
-            unit.in_background(make_request(bot, method), method.__api_method__)
+            unit.in_background(lambda: make_request(bot, method), method.__api_method__)
             answered: Any = True
             return answered  # type: ignore[no-any-return]
         if unit is None or not isinstance(method, DEFERRED):

@@ -239,9 +239,9 @@ class ForgiveReplays(BaseRequestMiddleware):
 
 class HoldBack(BaseRequestMiddleware):
     """A 429 on any call holds back everything to that chat until its retry_after ends
-    (the outbox sender asks the same limiter before each message). A 429 on answering
-    a button press is not worth handling the update again for: the spinner stops by
-    itself."""
+    (the outbox sender asks the same limiter before each message). A button press is
+    answered in the background (bot.replies), which tries again after a short
+    retry_after and leaves a long one: the spinner stops by itself."""
 
     def __init__(self, limiter: RateLimiter) -> None:
         self.limiter = limiter
@@ -261,10 +261,6 @@ class HoldBack(BaseRequestMiddleware):
                 chat_id = unit.chat_id if unit is not None else None
             if chat_id:
                 self.limiter.pause(chat_id, time.monotonic() + exc.retry_after)
-            if isinstance(method, AnswerCallbackQuery):
-                log.info("button answer held back %s s by Telegram; left", exc.retry_after)
-                result: Any = True
-                return result  # type: ignore[no-any-return]
             raise
 
 

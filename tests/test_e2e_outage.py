@@ -31,7 +31,13 @@ from tests.test_e2e_report import (
 )
 
 #: Every n-th call of each method gets the page.
-FLAKY = {"getUpdates": 3, "sendMessage": 3, "getFile": 2, "downloadFile": 3}
+FLAKY = {
+    "getUpdates": 3,
+    "sendMessage": 3,
+    "getFile": 2,
+    "downloadFile": 3,
+    "answerCallbackQuery": 2,
+}
 SORRY = "un problème est survenu"
 
 
@@ -60,6 +66,7 @@ async def test_a_report_goes_on_through_502_pages_and_nothing_is_lost_or_doubled
         deployment, PAUL, client_name="Boulangerie Martin", contact="Mme Martin"
     )
     api.html_next("getMe", 502, times=2)
+    api.fail_next("setMyCommands", 429, retry_after=1)
     for method, every in FLAKY.items():
         api.flaky(method, every=every, status=502)
     bot = deployment.bot
@@ -104,6 +111,13 @@ async def test_a_report_goes_on_through_502_pages_and_nothing_is_lost_or_doubled
     pages = Counter(r.method for r in api.requests if r.fault == "html")
     assert set(pages) == {"getMe", *FLAKY}, pages
     assert all(pages[method] >= 1 for method in FLAKY), pages
+
+    # Every button press had its spinner stopped, and the command menu was set after
+    # Telegram asked to wait.
+    presses = {str(u["callback_query"]["id"]) for u in api.updates if "callback_query" in u}
+    answered = {str(r.params["callback_query_id"]) for r in api.sent("answerCallbackQuery")}
+    assert presses and presses <= answered, presses - answered
+    assert len(api.sent("setMyCommands")) == 2, "the menu in French and in English"
 
     # Every answer and every photo stored once, every update handled, none failed.
     row = deployment.query(

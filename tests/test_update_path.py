@@ -90,6 +90,22 @@ async def test_a_burst_of_group_replies_stays_within_the_groups_limit(harness: H
     assert len(waiting) == 6 and waiting[-1].text == "Un avis du bureau"
 
 
+async def test_a_press_whose_answer_meets_a_502_page_or_a_short_429_is_answered_again(
+    short: Harness,
+) -> None:
+    await started(short)
+    prompt = (await short.say(TECHNICIAN, "/resume"))[-1]
+    short.session.html_next("answerCallbackQuery", 502)
+    short.session.fail_next(
+        "answerCallbackQuery", 429, "Too Many Requests: retry after 1", retry_after=1
+    )
+    calls = await short.press(TECHNICIAN, prompt, button(prompt, "Plus tard"))
+    answers = [c for c in calls if c.method == "answerCallbackQuery"]
+    assert [c.failed for c in answers] == [True, True, False], "the spinner stops"
+    sent = [c for c in calls if c.chat_id == TECHNICIAN.id]
+    assert len(sent) == 1 and "mis de côté" in sent[0].text, "and the reply goes once"
+
+
 async def test_a_429_on_answering_a_press_holds_the_outbox_back_for_that_chat(
     short: Harness,
 ) -> None:

@@ -337,6 +337,10 @@ def _print_faults(
     )
     for line in _spread(found.duplicates, examples):
         print(f"    {line}")
+    print(
+        f"  button presses whose spinner Telegram's app had to stop itself:"
+        f" {found.presses_unanswered} of {found.presses}"
+    )
     print(f"  messages that disagree with storage: {len(found.disagreements)}")
     for line in found.disagreements[:examples]:
         print(f"    {line}")

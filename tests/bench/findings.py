@@ -139,6 +139,8 @@ class Findings:
     duplicates_after_drop: int = 0
     disagreements: list[str] = field(default_factory=list)
     failed_reasons: dict[str, int] = field(default_factory=dict)
+    presses: int = 0
+    presses_unanswered: int = 0
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -149,6 +151,8 @@ class Findings:
             "duplicates_after_a_dropped_answer": self.duplicates_after_drop,
             "disagreements": len(self.disagreements),
             "failed_update_reasons": self.failed_reasons,
+            "button_presses": self.presses,
+            "presses_never_answered": self.presses_unanswered,
             "examples": {
                 "lost": self.lost[:10],
                 "duplicates": [d for d in self.duplicates if AFTER_DROP in d][:10]
@@ -164,6 +168,9 @@ def analyse(load: Load, stored: Stored, spoiled: Callable[[Recorded], str | None
     for technician in load.technicians:
         _lost_inputs(technician, stored, findings)
         _disagreements(technician, stored, findings)
+        pressed = [sent.callback_id for sent in technician.sent if sent.callback_id is not None]
+        findings.presses += len(pressed)
+        findings.presses_unanswered += sum(p not in technician.answered for p in pressed)
     _duplicates(load, spoiled, findings)
     reasons = Counter(error.split(":", 1)[0] or "(no reason)" for error in stored.failed_updates)
     findings.failed_reasons = dict(reasons.most_common())

@@ -24,6 +24,9 @@ from tests.bench.walk import Action, Expect, Walk, step_shown
 from tests.fakeapi import JSON, FakeBotAPI, FakeUser, Recorded, inline_buttons
 
 #: What the bot sends into a chat that a person reads.
+#: Seconds after which Telegram's apps stop a button's spinner that the bot has not
+#: answered: the technician then goes on (the bot's reply is what they wait for).
+SPINNER_GIVES_UP = 15.0
 REPLY_METHODS = frozenset(
     {
         "sendMessage",
@@ -249,10 +252,16 @@ class Technician:
         label = None if self.bare else action.text
         return await self.server.call(_push_press, api, self.user, self.focus, label)
 
+    def _spinning(self, callbacks: list[str], since: float) -> bool:
+        """Whether a press still shows its spinner: not answered yet, and younger than
+        the time after which Telegram's apps stop the spinner by themselves."""
+        unanswered = any(callback not in self.answered for callback in callbacks)
+        return unanswered and time.time() - since < SPINNER_GIVES_UP
+
     def _answer(
         self, start: int, expect: Expect, pressed: int | None, callbacks: list[str]
     ) -> Reply | None:
-        if not all(callback in self.answered for callback in callbacks):
+        if self._spinning(callbacks, self.sent[-1].at if callbacks else 0.0):
             return None
         for reply in self.replies[start:]:
             if reply.matches(expect, pressed):
@@ -260,7 +269,7 @@ class Technician:
         return None
 
     def _bare_answer(self, start: int, updates: int, callbacks: list[str]) -> Reply | None:
-        if not all(callback in self.answered for callback in callbacks):
+        if self._spinning(callbacks, self.sent[-1].at if callbacks else 0.0):
             return None
         messages = [r for r in self.replies[start:] if r.method == "sendMessage" and r.delivered]
         return messages[-1] if len(messages) >= updates else None
@@ -277,7 +286,8 @@ class Technician:
                 return None
             self._changed.clear()
             try:
-                await asyncio.wait_for(self._changed.wait(), remaining)
+                # Looked at again each second too: a spinner may stop by itself.
+                await asyncio.wait_for(self._changed.wait(), min(remaining, 1.0))
             except TimeoutError:
                 continue
 

@@ -109,6 +109,11 @@ async def by_number(session: AsyncSession, number: str) -> Intervention | None:
     )
 
 
+async def by_id(session: AsyncSession, intervention_id: int) -> Intervention | None:
+    """The intervention alone: no query when this unit of work has it already."""
+    return await session.get(Intervention, intervention_id)
+
+
 async def get(session: AsyncSession, intervention_id: int) -> Intervention | None:
     """The intervention with its client and site (one query). Its checklist, parts and
     attachments are loaded by `load`, by whoever needs them."""

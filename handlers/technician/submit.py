@@ -28,9 +28,9 @@ from handlers.technician.visit import KINDS, StepKind, Visit, Wz
 from reports import data as report
 from reports import offload
 from reports.verify import new_verification_code
-from storage import interventions, invites, outbox
+from storage import interventions, invites, issued, outbox
 from storage.files import FileStore
-from storage.models import Attachment, AttachmentKind, IssuedReport, Signature, utcnow
+from storage.models import Attachment, AttachmentKind, Signature, utcnow
 from storage.status import Status
 
 log = logging.getLogger(__name__)
@@ -194,28 +194,10 @@ async def submit_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
     pdf = await render(visit, await report_data(visit, code))
     stored = await asyncio.to_thread(visit.files.save, "reports", pdf, ".pdf")
     file_name = f"{job.number}.pdf"
-    kept = Attachment(
-        intervention_id=job.id,
-        kind=AttachmentKind.REPORT,
-        path=stored.path,
-        file_name=file_name,
-        mime_type="application/pdf",
-        size=stored.size,
-        sha256=stored.sha256,
-        received_at=utcnow(),
-    )
-    visit.session.add(kept)
-    await visit.session.flush()
     language = visit.client.language or visit.options.default_language
-    issue = IssuedReport(
-        intervention_id=job.id,
-        attachment_id=kept.id,
-        code=code,
-        sha256=stored.sha256,
-        language=language,
+    issue = await issued.issue(
+        visit.session, job.id, stored, file_name=file_name, code=code, language=language
     )
-    visit.session.add(issue)
-    await visit.session.flush()
     await interventions.change_status(visit.session, job, Status.AWAITING_VALIDATION, visit.user)
     job.wizard_step = "submit"
     job.wizard_data = {}

@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.callbacks import decision_keyboard
 from handlers.i18n import Translator, kind_label
 from handlers.technician import money
-from handlers.technician.acceptance import CLIENT, TECHNICIAN, report_signature
 from handlers.technician.entry import Job
 from handlers.technician.photos import photo_cache
 from handlers.technician.plan import Kind
@@ -28,9 +27,10 @@ from handlers.technician.visit import KINDS, StepKind, Visit, Wz
 from reports import data as report
 from reports import offload
 from reports.verify import new_verification_code
-from storage import interventions, invites, issued, outbox
+from storage import interventions, invites, issued, outbox, signatures
 from storage.files import FileStore
-from storage.models import Attachment, AttachmentKind, Signature, utcnow
+from storage.models import AttachmentKind, Signature, utcnow
+from storage.signatures import CLIENT, TECHNICIAN
 from storage.status import Status
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ async def _signature_bytes(
 ) -> bytes | None:
     if signature is None:
         return None
-    attachment = await session.get(Attachment, signature.attachment_id)
+    attachment = await signatures.image(session, signature)
     if attachment is None:
         return None
     return await asyncio.to_thread(files.read, attachment.path)
@@ -70,8 +70,8 @@ async def report_data(visit: Visit, code: str) -> report.ReportData:
     chosen = client.language or options.default_language
     language: report.Language = "en" if chosen == "en" else "fr"
     company = options.company
-    client_signature = await report_signature(visit.session, job.id, CLIENT)
-    own = await report_signature(visit.session, job.id, TECHNICIAN)
+    client_signature = await signatures.of_report(visit.session, job.id, CLIENT)
+    own = await signatures.of_report(visit.session, job.id, TECHNICIAN)
     acceptance = None
     if job.client_signer_name:
         acceptance = report.Acceptance(

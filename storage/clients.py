@@ -48,6 +48,17 @@ async def named(session: AsyncSession, name: str) -> list[Client]:
     return [client for client in clients if same_name(client.name, name)]
 
 
+async def get(session: AsyncSession, client_id: int) -> Client | None:
+    """The client: no query when this unit of work has it already."""
+    return await session.get(Client, client_id)
+
+
+async def of_user(session: AsyncSession, user_id: int) -> Client | None:
+    """A client whose reports the login `user_id` receives (the client behind a client's
+    chat)."""
+    return await session.scalar(select(Client).where(Client.user_id == user_id).limit(1))
+
+
 async def linked_to(session: AsyncSession, user_id: int) -> list[Client]:
     """The clients whose reports the login `user_id` receives."""
     query = select(Client).where(Client.user_id == user_id).order_by(Client.id)

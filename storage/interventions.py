@@ -217,6 +217,19 @@ async def validated_for_client(session: AsyncSession, client_id: int) -> Sequenc
     return (await session.scalars(query)).all()
 
 
+async def latest_validated(
+    session: AsyncSession, client_id: int, limit: int
+) -> Sequence[Intervention]:
+    """The client's latest validated interventions, newest first."""
+    query = (
+        select(Intervention)
+        .where(Intervention.client_id == client_id, Intervention.status == Status.VALIDATED)
+        .order_by(Intervention.ended_at.desc(), Intervention.id.desc())
+        .limit(limit)
+    )
+    return (await session.scalars(query)).all()
+
+
 async def by_reference(session: AsyncSession, reference: str) -> Intervention | None:
     """The intervention the office gave this reference (an imported file's key)."""
     return await session.scalar(select(Intervention).where(Intervention.reference == reference))

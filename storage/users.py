@@ -10,6 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import AccessRequest, Role, User, utcnow
 
 
+async def get(session: AsyncSession, user_id: int) -> User | None:
+    """The person: no query when this unit of work has them already."""
+    return await session.get(User, user_id)
+
+
 async def by_telegram_id(session: AsyncSession, telegram_id: int) -> User | None:
     return await session.scalar(select(User).where(User.telegram_id == telegram_id))
 

@@ -1,14 +1,15 @@
-"""Clients: found by a few letters of their name, created on the spot."""
+"""Clients: found by a few letters of their name, created on the spot, and their sites."""
 
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from difflib import SequenceMatcher
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Client
+from storage.models import Client, Site
 
 
 def _fold(text: str) -> str:
@@ -85,3 +86,14 @@ async def create(
     session.add(client)
     await session.flush()
     return client
+
+
+async def sites(session: AsyncSession, client_id: int) -> Sequence[Site]:
+    """The client's sites, by name."""
+    query = select(Site).where(Site.client_id == client_id).order_by(Site.name)
+    return (await session.scalars(query)).all()
+
+
+async def site(session: AsyncSession, site_id: int) -> Site | None:
+    """The site: no query when this unit of work has it already."""
+    return await session.get(Site, site_id)

@@ -103,6 +103,30 @@ async def change_status(
     return change
 
 
+async def trail(session: AsyncSession, intervention_id: int) -> Sequence[StatusChange]:
+    """The intervention's audit trail, oldest change first."""
+    query = (
+        select(StatusChange)
+        .where(StatusChange.intervention_id == intervention_id)
+        .order_by(StatusChange.at, StatusChange.id)
+    )
+    return (await session.scalars(query)).all()
+
+
+async def return_note(session: AsyncSession, intervention_id: int) -> str | None:
+    """What the office wrote when it last returned the report to the technician."""
+    query = (
+        select(StatusChange.note)
+        .where(
+            StatusChange.intervention_id == intervention_id,
+            StatusChange.to_status == Status.RETURNED,
+        )
+        .order_by(StatusChange.id.desc())
+        .limit(1)
+    )
+    return await session.scalar(query)
+
+
 async def by_number(session: AsyncSession, number: str) -> Intervention | None:
     return await session.scalar(
         select(Intervention).where(Intervention.number == number.strip().upper())
@@ -205,6 +229,26 @@ async def for_planning(session: AsyncSession, intervention_id: int) -> Intervent
         )
         .where(Intervention.id == intervention_id)
     )
+
+
+async def latest_for_client(
+    session: AsyncSession, client_id: int, limit: int
+) -> Sequence[Intervention]:
+    """The client's latest interventions with their technician, the latest scheduled
+    first (unscheduled ones after), for the client's card."""
+    query = (
+        select(Intervention)
+        .options(selectinload(Intervention.technician))
+        .where(Intervention.client_id == client_id)
+        .order_by(
+            Intervention.scheduled_at.is_(None),
+            Intervention.scheduled_at.desc(),
+            Intervention.created_at.desc(),
+            Intervention.id.desc(),
+        )
+        .limit(limit)
+    )
+    return (await session.scalars(query)).all()
 
 
 async def validated_for_client(session: AsyncSession, client_id: int) -> Sequence[Intervention]:

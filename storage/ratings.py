@@ -3,6 +3,8 @@ optional comment."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,3 +29,15 @@ async def add(
     except IntegrityError:
         return None
     return rating
+
+
+async def scores(session: AsyncSession, intervention_ids: Collection[int]) -> dict[int, int]:
+    """The stars given to these interventions, by intervention id (those rated only)."""
+    if not intervention_ids:
+        return {}
+    rows = await session.execute(
+        select(Rating.intervention_id, Rating.score).where(
+            Rating.intervention_id.in_(intervention_ids)
+        )
+    )
+    return {intervention_id: score for intervention_id, score in rows}

@@ -15,6 +15,14 @@ async def get(session: AsyncSession, user_id: int) -> User | None:
     return await session.get(User, user_id)
 
 
+async def names(session: AsyncSession, user_ids: set[int]) -> dict[int, str]:
+    """The names of these people, by id (one query; none for no one)."""
+    if not user_ids:
+        return {}
+    rows = await session.execute(select(User.id, User.name).where(User.id.in_(user_ids)))
+    return {user_id: name for user_id, name in rows}
+
+
 async def by_telegram_id(session: AsyncSession, telegram_id: int) -> User | None:
     return await session.scalar(select(User).where(User.telegram_id == telegram_id))
 

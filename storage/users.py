@@ -67,6 +67,27 @@ async def with_roles(session: AsyncSession, roles: set[Role]) -> Sequence[User]:
     return (await session.scalars(query)).all()
 
 
+async def request_access(
+    session: AsyncSession,
+    telegram_id: int,
+    name: str,
+    username: str | None = None,
+    language: str | None = None,
+) -> AccessRequest:
+    """Someone unknown asks to use the bot (flushed: the admins' buttons name it)."""
+    request = AccessRequest(
+        telegram_id=telegram_id, name=name, username=username, language=language
+    )
+    session.add(request)
+    await session.flush()
+    return request
+
+
+async def access_request(session: AsyncSession, request_id: int) -> AccessRequest | None:
+    """The request: no query when this unit of work has it already."""
+    return await session.get(AccessRequest, request_id)
+
+
 async def open_access_request(session: AsyncSession, telegram_id: int) -> AccessRequest | None:
     """The person's undecided request, if they already asked."""
     query = select(AccessRequest).where(

@@ -36,7 +36,6 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram.utils.text_decorations import html_decoration as hd
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.callbacks import RowId, RowIdOrZero, row_id
@@ -56,7 +55,7 @@ from handlers.technician.new import (
 )
 from handlers.technician.plan import Template
 from storage import answers, clients, interventions, outbox, users
-from storage.models import Answer, Client, Intervention, Role, Site, StatusChange, User, utcnow
+from storage.models import Answer, Intervention, Role, StatusChange, User, utcnow
 from storage.status import Status, can_move
 
 router = Router(name="planning")
@@ -325,12 +324,10 @@ async def _prompt(p: Planner, step: str, data: dict[str, Any]) -> tuple[str, Inl
         if not BY_STEP[step].required:
             add(t("new.skip"), "skip")
         return t(f"new.ask_{step}", name=hd.quote(draft.get("name", ""))), builder.as_markup()
-    client = await p.session.get(Client, data.get("client_id", 0))
+    client = await clients.get(p.session, data.get("client_id", 0))
     name = hd.quote(client.name) if client else "—"
     if step == "site":
-        sites = await p.session.scalars(
-            select(Site).where(Site.client_id == data["client_id"]).order_by(Site.name)
-        )
+        sites = await clients.sites(p.session, data["client_id"])
         where = t("plan.client_address")
         if client and client.address:
             where += f" · {client.address}"
@@ -481,7 +478,7 @@ async def client_picked(query: CallbackQuery, callback_data: PlanStep, planner: 
     if not await _live(query, callback_data, planner):
         return
     picked = row_id(callback_data.v)
-    client = await planner.session.get(Client, picked) if picked else None
+    client = await clients.get(planner.session, picked) if picked else None
     if client is None:
         await query.answer(planner.t("errors.old_button"), show_alert=True)
         return
@@ -568,7 +565,7 @@ async def site_picked(query: CallbackQuery, callback_data: PlanStep, planner: Pl
     site_id = row_id(callback_data.v) if callback_data.v else None
     data = await planner.state.get_data()
     if callback_data.v:
-        site = await planner.session.get(Site, site_id) if site_id else None
+        site = await clients.site(planner.session, site_id) if site_id else None
         if site is None or site.client_id != data.get("client_id"):
             await query.answer(planner.t("errors.old_button"), show_alert=True)
             return
@@ -595,9 +592,9 @@ async def site_typed(message: Message, planner: Planner) -> None:
         await message.answer(_error(planner.t, error))
         return
     data = await planner.state.get_data()
-    site = Site(client_id=data["client_id"], name=text.split("\n")[0][:200], address=text)
-    planner.session.add(site)
-    await planner.session.flush()
+    site = await clients.add_site(
+        planner.session, data["client_id"], name=text.split("\n")[0][:200], address=text
+    )
     await planner.state.update_data(site_id=site.id)
     await _noted(planner, message, "plan:site", text)
     await _ask(planner, message.chat.id, "template")
@@ -653,7 +650,7 @@ async def technician_picked(
     if not await _live(query, callback_data, p):
         return
     picked = row_id(callback_data.v)
-    person = await p.session.get(User, picked) if picked else None
+    person = await users.get(p.session, picked) if picked else None
     data = await p.state.get_data()
     template = p.templates.get(data.get("template", ""))
     if person is None or not person.active or person.role != Role.TECHNICIAN or template is None:
@@ -786,7 +783,7 @@ async def reassigned(query: CallbackQuery, callback_data: Change, planner: Plann
     job = await _changeable(query, p, callback_data.i, "reassign")
     if job is None:
         return
-    person = await p.session.get(User, callback_data.v) if callback_data.v else None
+    person = await users.get(p.session, callback_data.v) if callback_data.v else None
     if (
         person is None
         or not person.active
@@ -914,7 +911,7 @@ async def edited(message: Message, given: list[Answer], planner: Planner) -> Non
     """An edited answer of /plan or /change changes nothing (what it started is under
     way or done): says how to correct instead."""
     answer = given[0]
-    job = await planner.session.get(Intervention, answer.intervention_id or 0)
+    job = await interventions.by_id(planner.session, answer.intervention_id or 0)
     if answer.step == "change" and job is not None:
         await message.answer(planner.t("edits.change", number=job.number))
     else:

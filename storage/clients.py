@@ -97,3 +97,11 @@ async def sites(session: AsyncSession, client_id: int) -> Sequence[Site]:
 async def site(session: AsyncSession, site_id: int) -> Site | None:
     """The site: no query when this unit of work has it already."""
     return await session.get(Site, site_id)
+
+
+async def add_site(session: AsyncSession, client_id: int, name: str, address: str) -> Site:
+    """A new site of the client (flushed, so it has its id)."""
+    site = Site(client_id=client_id, name=name, address=address)
+    session.add(site)
+    await session.flush()
+    return site

@@ -7,10 +7,11 @@
           Reassign (technician buttons) · Reschedule (date) · Postpone (reason, date)
           · Cancel (reason)
 
-Every change is written to the audit trail (`StatusChange`): postponing and cancelling
-move the status; reassigning and rescheduling keep it (from = to, with a note saying
-what changed), so the one trail the office reads tells the whole story. The
-technicians concerned are told through the outbox, in their own language.
+Every change is made by storage.lifecycle, which checks it against the rules and
+writes it to the audit trail: postponing and cancelling move the status; reassigning
+and rescheduling keep it (from = to, with a note saying what changed), so the one
+trail the office reads tells the whole story. The technicians concerned are told
+through the outbox, in their own language.
 
 Each message typed for /plan or /change is remembered as the answer it gave, so that
 an edit of it, even in the office group, is answered (it changes nothing: what it
@@ -54,9 +55,8 @@ from handlers.technician.new import (
     read_name,
 )
 from handlers.technician.plan import Template
-from storage import answers, clients, interventions, outbox, users
-from storage.models import Answer, Intervention, Role, StatusChange, User, utcnow
-from storage.status import Status, can_move
+from storage import answers, clients, interventions, lifecycle, outbox, users
+from storage.models import Answer, Intervention, Role, User, utcnow
 
 router = Router(name="planning")
 
@@ -64,8 +64,6 @@ NOT_COMMAND = ~F.text.startswith("/")
 REQUEST_MAX = 2000
 REASON_MAX = 500
 SITE_MAX = 500
-#: Statuses the office may still change from /change.
-CHANGEABLE = frozenset({Status.PLANNED, Status.POSTPONED, Status.IN_PROGRESS})
 
 
 class PlanSteps(StatesGroup):
@@ -192,24 +190,9 @@ def read_when(text: str, options: Options, now: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.UTC)
 
 
-def actions(status: str) -> list[str]:
-    """The changes the office may make in `status`, as the status rules allow."""
-    current = Status(status)
-    if current not in CHANGEABLE:
-        return []
-    found = []
-    if current in (Status.PLANNED, Status.POSTPONED):
-        found += ["reassign", "reschedule"]
-    if can_move(current, Status.POSTPONED):
-        found.append("postpone")
-    if can_move(current, Status.CANCELLED):
-        found.append("cancel")
-    return found
-
-
 def change_keyboard(t: Translator, job: Intervention) -> InlineKeyboardMarkup | None:
     builder = InlineKeyboardBuilder()
-    for action in actions(job.status):
+    for action in lifecycle.changes_allowed(job.status):
         builder.button(text=t(f"plan.{action}"), callback_data=Change(a=action, i=job.id))
     builder.adjust(2)
     return builder.as_markup() if builder.buttons else None
@@ -653,7 +636,7 @@ async def technician_picked(
     person = await users.get(p.session, picked) if picked else None
     data = await p.state.get_data()
     template = p.templates.get(data.get("template", ""))
-    if person is None or not person.active or person.role != Role.TECHNICIAN or template is None:
+    if person is None or not lifecycle.assignable(person) or template is None:
         await query.answer(t("errors.old_button"), show_alert=True)
         return
     await query.answer()
@@ -733,26 +716,13 @@ async def _changeable(
     if job is None:
         await query.answer(p.t("errors.old_button"), show_alert=True)
         return None
-    if action not in actions(job.status):
+    if action not in lifecycle.changes_allowed(job.status):
         await query.answer(
             p.t("plan.not_now", number=job.number, status=p.t(f"status.{job.status}")),
             show_alert=True,
         )
         return None
     return job
-
-
-def _audit(p: Planner, job: Intervention, note: str) -> None:
-    """A change that keeps the status (reassign, reschedule), in the audit trail."""
-    p.session.add(
-        StatusChange(
-            intervention_id=job.id,
-            user_id=p.user.id,
-            from_status=job.status,
-            to_status=job.status,
-            note=note,
-        )
-    )
 
 
 @router.callback_query(Change.filter(F.a == "reassign"), office())
@@ -784,22 +754,15 @@ async def reassigned(query: CallbackQuery, callback_data: Change, planner: Plann
     if job is None:
         return
     person = await users.get(p.session, callback_data.v) if callback_data.v else None
-    if (
-        person is None
-        or not person.active
-        or person.role != Role.TECHNICIAN
-        or person.id == job.technician_id
-    ):
+    if person is None or not lifecycle.can_reassign(job, person):
         await query.answer(p.t("errors.old_button"), show_alert=True)
         return
     await query.answer()
     before = job.technician
     office_t = Translator(p.options.default_language)
     old_name = before.name if before else "—"
-    _audit(p, job, office_t("plan.note_reassigned", before=old_name, after=person.name))
-    job.technician_id = person.id
-    job.technician = person
-    await p.session.flush()
+    note = office_t("plan.note_reassigned", before=old_name, after=person.name)
+    await lifecycle.reassign(p.session, job, person, p.user, note)
     tell(p, before, "plan.told_taken_away", job, open_button=False)
     tell(p, person, "plan.told_new", job, open_button=True)
     lead = p.t("plan.reassigned", number=job.number, technician=hd.quote(person.name))
@@ -828,7 +791,7 @@ async def _current(message: Message, p: Planner) -> tuple[Intervention, str] | N
     """The intervention the change under way is about, if the change is still allowed."""
     data = await p.state.get_data()
     job = await interventions.for_planning(p.session, int(data.get("i", 0)))
-    if job is None or data.get("a") not in actions(job.status):
+    if job is None or data.get("a") not in lifecycle.changes_allowed(job.status):
         await p.state.clear()
         await message.answer(p.t("plan.changed_meanwhile"))
         return None
@@ -855,7 +818,7 @@ async def reason_typed(message: Message, planner: Planner) -> None:
         await message.answer(t("plan.ask_postponed_when", number=job.number))
         return
     await p.state.clear()
-    await interventions.change_status(p.session, job, Status.CANCELLED, p.user, note=reason)
+    await lifecycle.cancel(p.session, job, p.user, reason)
     tell(p, job.technician, "plan.told_cancelled", job, open_button=False, reason=hd.quote(reason))
     await show(p, message.chat.id, job.id, t("plan.cancelled", number=job.number))
 
@@ -879,22 +842,17 @@ async def new_when_typed(message: Message, planner: Planner) -> None:
     office_t = Translator(p.options.default_language)
     before = p.options.local(job.scheduled_at) if job.scheduled_at else "—"
     after = p.options.local(moment)
-    job.scheduled_at = moment
     if action == "postpone":
         reason = str(data.get("reason", ""))
         note = office_t("plan.note_postponed", reason=reason, after=after)
-        await interventions.change_status(p.session, job, Status.POSTPONED, p.user, note=note)
+        await lifecycle.postpone(p.session, job, moment, p.user, note)
         tell(
             p, job.technician, "plan.told_postponed", job, open_button=True, reason=hd.quote(reason)
         )
         lead = t("plan.postponed", number=job.number, when=after)
     else:
         note = office_t("plan.note_rescheduled", before=before, after=after)
-        if job.status == Status.POSTPONED:
-            await interventions.change_status(p.session, job, Status.PLANNED, p.user, note=note)
-        else:
-            _audit(p, job, note)
-            await p.session.flush()
+        await lifecycle.reschedule(p.session, job, moment, p.user, note)
         tell(p, job.technician, "plan.told_rescheduled", job, open_button=True, before=before)
         lead = t("plan.rescheduled", number=job.number, when=after)
     await show(p, message.chat.id, job.id, lead)

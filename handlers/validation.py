@@ -28,7 +28,7 @@ from handlers.filters import Answered, office
 from handlers.i18n import Translator
 from handlers.parsing import ParseError, clean_text
 from handlers.technician.entry import Job
-from storage import answers, interventions, issued, outbox, users
+from storage import answers, interventions, issued, lifecycle, outbox, users
 from storage.models import Answer, Attachment, Client, Intervention, User
 from storage.status import Status
 
@@ -119,7 +119,7 @@ async def validate(
     job = await _refuse_if_decided(query, session, callback_data, t)
     if job is None:
         return
-    await interventions.change_status(session, job, Status.VALIDATED, user)
+    await lifecycle.validate(session, job, user)
     report = await issued.latest_report(session, job.id)
     await deliver_to_client(session, job, job.client, report, options)
     technician = await _technician(session, job)
@@ -219,7 +219,7 @@ async def return_with_comment(
     if latest is None or latest.id != data.get("issue_id"):
         await message.answer(t("validation.newer_version", number=job.number))
         return
-    await interventions.change_status(session, job, Status.RETURNED, user, note=comment)
+    await lifecycle.send_back(session, job, user, comment)
     await answers.record(
         session,
         message.chat.id,

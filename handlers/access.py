@@ -16,7 +16,7 @@ from handlers.context import Options
 from handlers.filters import HasRole, Known, role_name
 from handlers.i18n import Translator, pick_language
 from storage import outbox, users
-from storage.models import AccessRequest, Role, User
+from storage.models import Role, User
 
 router = Router(name="access")
 
@@ -46,14 +46,9 @@ async def ask_access(
     if await users.open_access_request(session, person.id) is not None:
         await query.answer(t("access.already_asked"), show_alert=True)
         return
-    request = AccessRequest(
-        telegram_id=person.id,
-        name=person.full_name,
-        username=person.username,
-        language=person.language_code,
+    request = await users.request_access(
+        session, person.id, person.full_name, person.username, person.language_code
     )
-    session.add(request)
-    await session.flush()
     admins = await users.with_roles(session, {Role.ADMIN})
     admin_chats = {admin.telegram_id: admin.language for admin in admins}
     for admin_id in options.admin_ids:
@@ -86,7 +81,7 @@ async def decide_access(
     options: Options,
 ) -> None:
     """Grants the chosen role (or refuses), tells the requester, and marks the request decided."""
-    request = await session.get(AccessRequest, callback_data.request_id)
+    request = await users.access_request(session, callback_data.request_id)
     if request is None:
         await query.answer(t("errors.old_button"), show_alert=True)
         return

@@ -15,8 +15,6 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram.utils.text_decorations import html_decoration as hd
 from pydantic import Field
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.callbacks import RowId
@@ -24,18 +22,8 @@ from handlers.context import Options
 from handlers.filters import Answered, HasRole
 from handlers.i18n import Translator, kind_label
 from handlers.parsing import ParseError, clean_text
-from storage import answers, interventions, issued, outbox
-from storage.models import (
-    Answer,
-    Attachment,
-    Client,
-    Intervention,
-    Rating,
-    Role,
-    User,
-    VisitRequest,
-    utcnow,
-)
+from storage import answers, clients, interventions, issued, outbox, ratings, visit_requests
+from storage.models import Answer, Attachment, Client, Intervention, Rating, Role, User, utcnow
 from storage.status import Status
 
 router = Router(name="client")
@@ -92,7 +80,7 @@ async def send_report(
         caption=summary,
         intervention_id=job.id,
     )
-    if await _rating(session, job.id) is None:
+    if await ratings.of_intervention(session, job.id) is None:
         outbox.message(
             session,
             person.telegram_id,
@@ -122,16 +110,12 @@ class ClientSteps(StatesGroup):
     visit = State()
 
 
-async def client_of(session: AsyncSession, user: User) -> Client | None:
-    return await session.scalar(select(Client).where(Client.user_id == user.id).limit(1))
-
-
 async def own_intervention(
     session: AsyncSession, user: User, intervention_id: int
 ) -> tuple[Client, Intervention] | None:
     """The intervention if it is this client's and validated; None reveals nothing."""
-    client = await client_of(session, user)
-    job = await session.get(Intervention, intervention_id)
+    client = await clients.of_user(session, user.id)
+    job = await interventions.by_id(session, intervention_id)
     if client is None or job is None or job.client_id != client.id:
         return None
     if job.status != Status.VALIDATED:
@@ -150,7 +134,7 @@ async def no_comment(
 ) -> None:
     """No comment: the office is told of the rating alone, now (once)."""
     found = await own_intervention(session, user, callback_data.i)
-    if found is None or await _rating(session, callback_data.i) is None:
+    if found is None or await ratings.of_intervention(session, callback_data.i) is None:
         await query.answer(t("errors.not_allowed"), show_alert=True)
         return
     if not await _awaiting_comment(state, callback_data.i):
@@ -180,14 +164,11 @@ async def rate(
         await query.answer(t("errors.not_allowed"), show_alert=True)
         return
     client, job = found
-    if await _rating(session, job.id) is not None:
+    if await ratings.of_intervention(session, job.id) is not None:
         await query.answer(t("client.already_rated"), show_alert=True)
         return
-    try:
-        async with session.begin_nested():
-            rating = Rating(intervention_id=job.id, client_id=client.id, score=callback_data.s)
-            session.add(rating)
-    except IntegrityError:
+    rating = await ratings.add(session, job.id, client.id, callback_data.s)
+    if rating is None:
         await query.answer(t("client.already_rated"), show_alert=True)
         return
     _queue_office_notice(session, job, client, rating, options)
@@ -221,7 +202,7 @@ async def rating_comment(
     await state.clear()
     intervention_id = int(data.get("intervention_id", 0))
     found = await own_intervention(session, user, intervention_id)
-    rating = await _rating(session, intervention_id) if found else None
+    rating = await ratings.of_intervention(session, intervention_id) if found else None
     if found is None or rating is None:
         await message.answer(t("errors.old_button"))
         return
@@ -254,10 +235,6 @@ NOTICE_MARGIN = dt.timedelta(seconds=2)
 
 def _notice_key(intervention_id: int) -> str:
     return f"rating:{intervention_id}"
-
-
-async def _rating(session: AsyncSession, intervention_id: int) -> Rating | None:
-    return await session.scalar(select(Rating).where(Rating.intervention_id == intervention_id))
 
 
 async def _awaiting_comment(state: FSMContext, intervention_id: int) -> bool:
@@ -315,18 +292,11 @@ async def reports(
     message: Message, session: AsyncSession, user: User, t: Translator, options: Options
 ) -> None:
     """Lists the client's validated reports, newest first, each with a button to get it again."""
-    client = await client_of(session, user)
+    client = await clients.of_user(session, user.id)
     if client is None:
         await message.answer(t("client.not_linked"))
         return
-    jobs = (
-        await session.scalars(
-            select(Intervention)
-            .where(Intervention.client_id == client.id, Intervention.status == Status.VALIDATED)
-            .order_by(Intervention.ended_at.desc(), Intervention.id.desc())
-            .limit(LISTED)
-        )
-    ).all()
+    jobs = await interventions.latest_validated(session, client.id, LISTED)
     if not jobs:
         await message.answer(t("client.no_reports"))
         return
@@ -373,7 +343,7 @@ async def ask_visit(
     message: Message, session: AsyncSession, user: User, state: FSMContext, t: Translator
 ) -> None:
     """Asks the client to describe their new need."""
-    if await client_of(session, user) is None:
+    if await clients.of_user(session, user.id) is None:
         await message.answer(t("client.not_linked"))
         return
     await state.set_state(ClientSteps.visit)
@@ -398,14 +368,12 @@ async def visit_described(
     except ParseError as error:
         await message.answer(t(error.key, **error.display_values(t.language)))
         return
-    client = await client_of(session, user)
+    client = await clients.of_user(session, user.id)
     await state.clear()
     if client is None:
         await message.answer(t("client.not_linked"))
         return
-    request = VisitRequest(client_id=client.id, user_id=user.id, text=text)
-    session.add(request)
-    await session.flush()
+    request = await visit_requests.create(session, client.id, user.id, text)
     await answers.record(
         session,
         message.chat.id,
@@ -459,17 +427,15 @@ async def _correct_rating(
 ) -> str:
     """The rating's comment becomes `comment` and the office reads the correction (once,
     however many times the edit arrives); the key of what the client reads."""
-    rating = await session.scalar(
-        select(Rating).where(Rating.intervention_id == answer.intervention_id)
-    )
-    job = await session.get(Intervention, answer.intervention_id or 0)
+    rating = await ratings.of_intervention(session, answer.intervention_id or 0)
+    job = await interventions.by_id(session, answer.intervention_id or 0)
     if rating is None or job is None:
         return "edits.ignored"
     if rating.comment == comment:
         return "edits.rating_saved"
     rating.comment = answer.text = comment
     waiting = await outbox.waiting(session, _notice_key(job.id), utcnow() + NOTICE_MARGIN)
-    client = await session.get(Client, job.client_id)
+    client = await clients.get(session, job.client_id)
     if waiting is not None and client is not None:
         # The office has not read the rating yet: it will read the corrected comment.
         waiting.text = _office_text(job, client, rating, options)
@@ -490,8 +456,8 @@ async def _correct_visit(
 ) -> str:
     """The visit request says `text` from now on and the office reads the correction,
     unless the office has planned it already; the key of what the client reads."""
-    request = await session.get(VisitRequest, int(answer.target.partition(":")[2] or 0))
-    client = await client_of(session, user)
+    request = await visit_requests.get(session, int(answer.target.partition(":")[2] or 0))
+    client = await clients.of_user(session, user.id)
     if request is None or client is None:
         return "edits.ignored"
     if request.intervention_id is not None:

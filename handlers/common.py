@@ -16,8 +16,8 @@ from handlers.callbacks import AskAccess, ChooseLanguage
 from handlers.context import Options
 from handlers.filters import Known, role_name
 from handlers.i18n import LANGUAGES, Translator
-from storage import invites, outbox, users
-from storage.models import Client, Role, User
+from storage import clients, invites, outbox, users
+from storage.models import Role, User
 
 router = Router(name="common")
 
@@ -73,14 +73,14 @@ async def start_with_invite(
     invites.mark_used(invite, person)
     waiting = 0
     if invite.client_id is not None:
-        linked = await session.get(Client, invite.client_id)
+        linked = await clients.get(session, invite.client_id)
         if linked is not None:
             linked.user_id = person.id
             if linked.language is None and person.language is None and sender.language_code:
                 linked.language = "en" if sender.language_code.startswith("en") else "fr"
             waiting = await client.catch_up(session, linked, person, options)
     if invite.created_by_id is not None:
-        inviter = await session.get(User, invite.created_by_id)
+        inviter = await users.get(session, invite.created_by_id)
         if inviter is not None and inviter.telegram_id != sender.id:
             tr = Translator(inviter.language or options.default_language)
             outbox.message(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
 
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
@@ -19,17 +18,15 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram.utils.text_decorations import html_decoration as hd
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from handlers.callbacks import RowId
 from handlers.context import Options
 from handlers.filters import office
 from handlers.i18n import Translator, kind_label
-from storage import clients, issued, outbox
+from storage import clients, interventions, issued, outbox, ratings, users
 from storage.interventions import format_number
-from storage.models import Client, Intervention, Rating, Site, StatusChange, User
+from storage.models import Client, Intervention
 
 router = Router(name="lookup")
 
@@ -65,40 +62,13 @@ def _dash(value: str | None) -> str:
 # The client --------------------------------------------------------------------------
 
 
-async def _history(session: AsyncSession, client_id: int) -> Sequence[Intervention]:
-    query = (
-        select(Intervention)
-        .options(selectinload(Intervention.technician))
-        .where(Intervention.client_id == client_id)
-        .order_by(
-            Intervention.scheduled_at.is_(None),
-            Intervention.scheduled_at.desc(),
-            Intervention.created_at.desc(),
-            Intervention.id.desc(),
-        )
-        .limit(HISTORY)
-    )
-    return (await session.scalars(query)).all()
-
-
-async def _ratings(session: AsyncSession, ids: list[int]) -> dict[int, int]:
-    if not ids:
-        return {}
-    rows = await session.execute(
-        select(Rating.intervention_id, Rating.score).where(Rating.intervention_id.in_(ids))
-    )
-    return {job_id: score for job_id, score in rows}
-
-
 async def client_card(
     session: AsyncSession, client: Client, t: Translator, options: Options
 ) -> tuple[str, InlineKeyboardMarkup]:
     """The client's card and a button per listed intervention."""
-    sites = (
-        await session.scalars(select(Site).where(Site.client_id == client.id).order_by(Site.name))
-    ).all()
-    jobs = await _history(session, client.id)
-    ratings = await _ratings(session, [job.id for job in jobs])
+    sites = await clients.sites(session, client.id)
+    jobs = await interventions.latest_for_client(session, client.id, HISTORY)
+    stars = await ratings.scores(session, [job.id for job in jobs])
     lines = [
         t(
             "lookup.client_card",
@@ -127,8 +97,8 @@ async def client_card(
             t(f"status.{job.status}"),
             hd.quote(job.technician.name) if job.technician else t("lookup.nobody"),
         ]
-        if job.id in ratings:
-            parts.append("★" * ratings[job.id])
+        if job.id in stars:
+            parts.append("★" * stars[job.id])
         lines.append("• " + " · ".join(parts))
         builder.button(text=f"🔎 {job.number}", callback_data=ShowJob(i=job.id))
     builder.adjust(2)
@@ -174,7 +144,7 @@ async def client_chosen(
     options: Options,
 ) -> None:
     """Shows the card of the client pressed among several matches."""
-    client = await session.get(Client, callback_data.c)
+    client = await clients.get(session, callback_data.c)
     if client is None or not isinstance(query.message, Message):
         await query.answer(t("errors.old_button"), show_alert=True)
         return
@@ -186,27 +156,14 @@ async def client_chosen(
 # The intervention --------------------------------------------------------------------
 
 
-async def _names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    rows = await session.execute(select(User.id, User.name).where(User.id.in_(ids)))
-    return {user_id: name for user_id, name in rows}
-
-
 async def job_card(
     session: AsyncSession, job: Intervention, t: Translator, options: Options
 ) -> str:
     """The intervention's card and its audit trail, oldest change first."""
-    client = await session.get(Client, job.client_id)
-    site = await session.get(Site, job.site_id) if job.site_id else None
-    changes = (
-        await session.scalars(
-            select(StatusChange)
-            .where(StatusChange.intervention_id == job.id)
-            .order_by(StatusChange.at, StatusChange.id)
-        )
-    ).all()
-    names = await _names(
+    client = await clients.get(session, job.client_id)
+    site = await clients.site(session, job.site_id) if job.site_id else None
+    changes = await interventions.trail(session, job.id)
+    names = await users.names(
         session,
         {i for i in [job.technician_id, *(c.user_id for c in changes)] if i is not None},
     )
@@ -277,7 +234,7 @@ async def find_job(
     if number is None:
         await message.answer(t("lookup.find_usage"))
         return
-    job = await session.scalar(select(Intervention).where(Intervention.number == number))
+    job = await interventions.by_number(session, number)
     if job is None:
         await message.answer(t("lookup.no_job", number=number))
         return
@@ -293,7 +250,7 @@ async def job_chosen(
     options: Options,
 ) -> None:
     """Shows the intervention pressed on a client's card."""
-    job = await session.get(Intervention, callback_data.i)
+    job = await interventions.by_id(session, callback_data.i)
     if job is None or not isinstance(query.message, Message):
         await query.answer(t("errors.old_button"), show_alert=True)
         return

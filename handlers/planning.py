@@ -7,10 +7,11 @@
           Reassign (technician buttons) · Reschedule (date) · Postpone (reason, date)
           · Cancel (reason)
 
-Every change is written to the audit trail (`StatusChange`): postponing and cancelling
-move the status; reassigning and rescheduling keep it (from = to, with a note saying
-what changed), so the one trail the office reads tells the whole story. The
-technicians concerned are told through the outbox, in their own language.
+Every change is made by storage.lifecycle, which checks it against the rules and
+writes it to the audit trail: postponing and cancelling move the status; reassigning
+and rescheduling keep it (from = to, with a note saying what changed), so the one
+trail the office reads tells the whole story. The technicians concerned are told
+through the outbox, in their own language.
 
 Each message typed for /plan or /change is remembered as the answer it gave, so that
 an edit of it, even in the office group, is answered (it changes nothing: what it
@@ -36,7 +37,6 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram.utils.text_decorations import html_decoration as hd
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.callbacks import RowId, RowIdOrZero, row_id
@@ -55,9 +55,8 @@ from handlers.technician.new import (
     read_name,
 )
 from handlers.technician.plan import Template
-from storage import answers, clients, interventions, outbox, users
-from storage.models import Answer, Client, Intervention, Role, Site, StatusChange, User, utcnow
-from storage.status import Status, can_move
+from storage import answers, clients, interventions, lifecycle, outbox, users
+from storage.models import Answer, Intervention, Role, User, utcnow
 
 router = Router(name="planning")
 
@@ -65,8 +64,6 @@ NOT_COMMAND = ~F.text.startswith("/")
 REQUEST_MAX = 2000
 REASON_MAX = 500
 SITE_MAX = 500
-#: Statuses the office may still change from /change.
-CHANGEABLE = frozenset({Status.PLANNED, Status.POSTPONED, Status.IN_PROGRESS})
 
 
 class PlanSteps(StatesGroup):
@@ -193,24 +190,9 @@ def read_when(text: str, options: Options, now: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.UTC)
 
 
-def actions(status: str) -> list[str]:
-    """The changes the office may make in `status`, as the status rules allow."""
-    current = Status(status)
-    if current not in CHANGEABLE:
-        return []
-    found = []
-    if current in (Status.PLANNED, Status.POSTPONED):
-        found += ["reassign", "reschedule"]
-    if can_move(current, Status.POSTPONED):
-        found.append("postpone")
-    if can_move(current, Status.CANCELLED):
-        found.append("cancel")
-    return found
-
-
 def change_keyboard(t: Translator, job: Intervention) -> InlineKeyboardMarkup | None:
     builder = InlineKeyboardBuilder()
-    for action in actions(job.status):
+    for action in lifecycle.changes_allowed(job.status):
         builder.button(text=t(f"plan.{action}"), callback_data=Change(a=action, i=job.id))
     builder.adjust(2)
     return builder.as_markup() if builder.buttons else None
@@ -325,12 +307,10 @@ async def _prompt(p: Planner, step: str, data: dict[str, Any]) -> tuple[str, Inl
         if not BY_STEP[step].required:
             add(t("new.skip"), "skip")
         return t(f"new.ask_{step}", name=hd.quote(draft.get("name", ""))), builder.as_markup()
-    client = await p.session.get(Client, data.get("client_id", 0))
+    client = await clients.get(p.session, data.get("client_id", 0))
     name = hd.quote(client.name) if client else "—"
     if step == "site":
-        sites = await p.session.scalars(
-            select(Site).where(Site.client_id == data["client_id"]).order_by(Site.name)
-        )
+        sites = await clients.sites(p.session, data["client_id"])
         where = t("plan.client_address")
         if client and client.address:
             where += f" · {client.address}"
@@ -481,7 +461,7 @@ async def client_picked(query: CallbackQuery, callback_data: PlanStep, planner: 
     if not await _live(query, callback_data, planner):
         return
     picked = row_id(callback_data.v)
-    client = await planner.session.get(Client, picked) if picked else None
+    client = await clients.get(planner.session, picked) if picked else None
     if client is None:
         await query.answer(planner.t("errors.old_button"), show_alert=True)
         return
@@ -568,7 +548,7 @@ async def site_picked(query: CallbackQuery, callback_data: PlanStep, planner: Pl
     site_id = row_id(callback_data.v) if callback_data.v else None
     data = await planner.state.get_data()
     if callback_data.v:
-        site = await planner.session.get(Site, site_id) if site_id else None
+        site = await clients.site(planner.session, site_id) if site_id else None
         if site is None or site.client_id != data.get("client_id"):
             await query.answer(planner.t("errors.old_button"), show_alert=True)
             return
@@ -595,9 +575,9 @@ async def site_typed(message: Message, planner: Planner) -> None:
         await message.answer(_error(planner.t, error))
         return
     data = await planner.state.get_data()
-    site = Site(client_id=data["client_id"], name=text.split("\n")[0][:200], address=text)
-    planner.session.add(site)
-    await planner.session.flush()
+    site = await clients.add_site(
+        planner.session, data["client_id"], name=text.split("\n")[0][:200], address=text
+    )
     await planner.state.update_data(site_id=site.id)
     await _noted(planner, message, "plan:site", text)
     await _ask(planner, message.chat.id, "template")
@@ -653,10 +633,10 @@ async def technician_picked(
     if not await _live(query, callback_data, p):
         return
     picked = row_id(callback_data.v)
-    person = await p.session.get(User, picked) if picked else None
+    person = await users.get(p.session, picked) if picked else None
     data = await p.state.get_data()
     template = p.templates.get(data.get("template", ""))
-    if person is None or not person.active or person.role != Role.TECHNICIAN or template is None:
+    if person is None or not lifecycle.assignable(person) or template is None:
         await query.answer(t("errors.old_button"), show_alert=True)
         return
     await query.answer()
@@ -736,26 +716,13 @@ async def _changeable(
     if job is None:
         await query.answer(p.t("errors.old_button"), show_alert=True)
         return None
-    if action not in actions(job.status):
+    if action not in lifecycle.changes_allowed(job.status):
         await query.answer(
             p.t("plan.not_now", number=job.number, status=p.t(f"status.{job.status}")),
             show_alert=True,
         )
         return None
     return job
-
-
-def _audit(p: Planner, job: Intervention, note: str) -> None:
-    """A change that keeps the status (reassign, reschedule), in the audit trail."""
-    p.session.add(
-        StatusChange(
-            intervention_id=job.id,
-            user_id=p.user.id,
-            from_status=job.status,
-            to_status=job.status,
-            note=note,
-        )
-    )
 
 
 @router.callback_query(Change.filter(F.a == "reassign"), office())
@@ -786,23 +753,16 @@ async def reassigned(query: CallbackQuery, callback_data: Change, planner: Plann
     job = await _changeable(query, p, callback_data.i, "reassign")
     if job is None:
         return
-    person = await p.session.get(User, callback_data.v) if callback_data.v else None
-    if (
-        person is None
-        or not person.active
-        or person.role != Role.TECHNICIAN
-        or person.id == job.technician_id
-    ):
+    person = await users.get(p.session, callback_data.v) if callback_data.v else None
+    if person is None or not lifecycle.can_reassign(job, person):
         await query.answer(p.t("errors.old_button"), show_alert=True)
         return
     await query.answer()
     before = job.technician
     office_t = Translator(p.options.default_language)
     old_name = before.name if before else "—"
-    _audit(p, job, office_t("plan.note_reassigned", before=old_name, after=person.name))
-    job.technician_id = person.id
-    job.technician = person
-    await p.session.flush()
+    note = office_t("plan.note_reassigned", before=old_name, after=person.name)
+    await lifecycle.reassign(p.session, job, person, p.user, note)
     tell(p, before, "plan.told_taken_away", job, open_button=False)
     tell(p, person, "plan.told_new", job, open_button=True)
     lead = p.t("plan.reassigned", number=job.number, technician=hd.quote(person.name))
@@ -831,7 +791,7 @@ async def _current(message: Message, p: Planner) -> tuple[Intervention, str] | N
     """The intervention the change under way is about, if the change is still allowed."""
     data = await p.state.get_data()
     job = await interventions.for_planning(p.session, int(data.get("i", 0)))
-    if job is None or data.get("a") not in actions(job.status):
+    if job is None or data.get("a") not in lifecycle.changes_allowed(job.status):
         await p.state.clear()
         await message.answer(p.t("plan.changed_meanwhile"))
         return None
@@ -858,7 +818,7 @@ async def reason_typed(message: Message, planner: Planner) -> None:
         await message.answer(t("plan.ask_postponed_when", number=job.number))
         return
     await p.state.clear()
-    await interventions.change_status(p.session, job, Status.CANCELLED, p.user, note=reason)
+    await lifecycle.cancel(p.session, job, p.user, reason)
     tell(p, job.technician, "plan.told_cancelled", job, open_button=False, reason=hd.quote(reason))
     await show(p, message.chat.id, job.id, t("plan.cancelled", number=job.number))
 
@@ -882,22 +842,17 @@ async def new_when_typed(message: Message, planner: Planner) -> None:
     office_t = Translator(p.options.default_language)
     before = p.options.local(job.scheduled_at) if job.scheduled_at else "—"
     after = p.options.local(moment)
-    job.scheduled_at = moment
     if action == "postpone":
         reason = str(data.get("reason", ""))
         note = office_t("plan.note_postponed", reason=reason, after=after)
-        await interventions.change_status(p.session, job, Status.POSTPONED, p.user, note=note)
+        await lifecycle.postpone(p.session, job, moment, p.user, note)
         tell(
             p, job.technician, "plan.told_postponed", job, open_button=True, reason=hd.quote(reason)
         )
         lead = t("plan.postponed", number=job.number, when=after)
     else:
         note = office_t("plan.note_rescheduled", before=before, after=after)
-        if job.status == Status.POSTPONED:
-            await interventions.change_status(p.session, job, Status.PLANNED, p.user, note=note)
-        else:
-            _audit(p, job, note)
-            await p.session.flush()
+        await lifecycle.reschedule(p.session, job, moment, p.user, note)
         tell(p, job.technician, "plan.told_rescheduled", job, open_button=True, before=before)
         lead = t("plan.rescheduled", number=job.number, when=after)
     await show(p, message.chat.id, job.id, lead)
@@ -914,7 +869,7 @@ async def edited(message: Message, given: list[Answer], planner: Planner) -> Non
     """An edited answer of /plan or /change changes nothing (what it started is under
     way or done): says how to correct instead."""
     answer = given[0]
-    job = await planner.session.get(Intervention, answer.intervention_id or 0)
+    job = await interventions.by_id(planner.session, answer.intervention_id or 0)
     if answer.step == "change" and job is not None:
         await message.answer(planner.t("edits.change", number=job.number))
     else:

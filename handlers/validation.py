@@ -28,7 +28,7 @@ from handlers.filters import Answered, office
 from handlers.i18n import Translator
 from handlers.parsing import ParseError, clean_text
 from handlers.technician.entry import Job
-from storage import answers, interventions, issued, outbox
+from storage import answers, interventions, issued, lifecycle, outbox, users
 from storage.models import Answer, Attachment, Client, Intervention, User
 from storage.status import Status
 
@@ -46,7 +46,7 @@ class ReturnSteps(StatesGroup):
 
 
 async def _technician(session: AsyncSession, job: Intervention) -> User | None:
-    return await session.get(User, job.technician_id) if job.technician_id else None
+    return await users.get(session, job.technician_id) if job.technician_id else None
 
 
 async def _refuse_if_decided(
@@ -119,7 +119,7 @@ async def validate(
     job = await _refuse_if_decided(query, session, callback_data, t)
     if job is None:
         return
-    await interventions.change_status(session, job, Status.VALIDATED, user)
+    await lifecycle.validate(session, job, user)
     report = await issued.latest_report(session, job.id)
     await deliver_to_client(session, job, job.client, report, options)
     technician = await _technician(session, job)
@@ -148,7 +148,7 @@ async def deliver_to_client(
     language = client.language or options.default_language
     tr = Translator(language)
     if client.user_id is not None:
-        linked = await session.get(User, client.user_id)
+        linked = await users.get(session, client.user_id)
         if linked is not None and linked.active:
             await send_report(session, job, linked, report, language, options)
     if options.email_enabled and client.email:
@@ -219,7 +219,7 @@ async def return_with_comment(
     if latest is None or latest.id != data.get("issue_id"):
         await message.answer(t("validation.newer_version", number=job.number))
         return
-    await interventions.change_status(session, job, Status.RETURNED, user, note=comment)
+    await lifecycle.send_back(session, job, user, comment)
     await answers.record(
         session,
         message.chat.id,
@@ -267,7 +267,7 @@ async def edited(
 ) -> None:
     """An edited return comment changes nothing (the technician has it already, and the
     audit trail keeps it): says what to do instead."""
-    job = await session.get(Intervention, given[0].intervention_id or 0)
+    job = await interventions.by_id(session, given[0].intervention_id or 0)
     await message.answer(t("edits.return_comment", number=job.number if job else "—"))
 
 

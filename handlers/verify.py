@@ -10,7 +10,6 @@ from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import Document, Message
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import downloads
@@ -19,7 +18,8 @@ from handlers.filters import Known
 from handlers.i18n import Translator
 from reports import offload
 from reports.verify import read_verification_code, sha256
-from storage.models import Intervention, IssuedReport, Role, User
+from storage import interventions, issued
+from storage.models import IssuedReport, Role, User
 
 router = Router(name="verify")
 
@@ -75,15 +75,12 @@ async def check(
     except downloads.Gone:
         await message.answer(t("verify.gone"))
         return
-    exact = await session.scalar(select(IssuedReport).where(IssuedReport.sha256 == sha256(pdf)))
+    exact = await issued.by_fingerprint(session, sha256(pdf))
     if exact is not None:
         await message.answer(await _describe(session, t, options, "authentic", exact))
         return
     code = await offload.run(read_verification_code, pdf)
-    claimed = None
-    if code is not None:
-        query = select(IssuedReport).where(IssuedReport.code == code).limit(1)
-        claimed = await session.scalar(query)
+    claimed = await issued.by_code(session, code) if code is not None else None
     if claimed is not None:
         await message.answer(await _describe(session, t, options, "modified", claimed))
         return
@@ -91,13 +88,13 @@ async def check(
 
 
 async def _describe(
-    session: AsyncSession, t: Translator, options: Options, verdict: str, issued: IssuedReport
+    session: AsyncSession, t: Translator, options: Options, verdict: str, report: IssuedReport
 ) -> str:
-    job = await session.get(Intervention, issued.intervention_id)
+    job = await interventions.by_id(session, report.intervention_id)
     number = job.number if job else "?"
     return t(
         f"verify.{verdict}",
         number=number,
-        date=options.local(issued.issued_at),
-        code=issued.code,
+        date=options.local(report.issued_at),
+        code=report.code,
     )

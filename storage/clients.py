@@ -1,14 +1,15 @@
-"""Clients: found by a few letters of their name, created on the spot."""
+"""Clients: found by a few letters of their name, created on the spot, and their sites."""
 
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from difflib import SequenceMatcher
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Client
+from storage.models import Client, Site
 
 
 def _fold(text: str) -> str:
@@ -48,6 +49,17 @@ async def named(session: AsyncSession, name: str) -> list[Client]:
     return [client for client in clients if same_name(client.name, name)]
 
 
+async def get(session: AsyncSession, client_id: int) -> Client | None:
+    """The client: no query when this unit of work has it already."""
+    return await session.get(Client, client_id)
+
+
+async def of_user(session: AsyncSession, user_id: int) -> Client | None:
+    """A client whose reports the login `user_id` receives (the client behind a client's
+    chat)."""
+    return await session.scalar(select(Client).where(Client.user_id == user_id).limit(1))
+
+
 async def linked_to(session: AsyncSession, user_id: int) -> list[Client]:
     """The clients whose reports the login `user_id` receives."""
     query = select(Client).where(Client.user_id == user_id).order_by(Client.id)
@@ -74,3 +86,22 @@ async def create(
     session.add(client)
     await session.flush()
     return client
+
+
+async def sites(session: AsyncSession, client_id: int) -> Sequence[Site]:
+    """The client's sites, by name."""
+    query = select(Site).where(Site.client_id == client_id).order_by(Site.name)
+    return (await session.scalars(query)).all()
+
+
+async def site(session: AsyncSession, site_id: int) -> Site | None:
+    """The site: no query when this unit of work has it already."""
+    return await session.get(Site, site_id)
+
+
+async def add_site(session: AsyncSession, client_id: int, name: str, address: str) -> Site:
+    """A new site of the client (flushed, so it has its id)."""
+    site = Site(client_id=client_id, name=name, address=address)
+    session.add(site)
+    await session.flush()
+    return site

@@ -103,10 +103,39 @@ async def change_status(
     return change
 
 
+async def trail(session: AsyncSession, intervention_id: int) -> Sequence[StatusChange]:
+    """The intervention's audit trail, oldest change first."""
+    query = (
+        select(StatusChange)
+        .where(StatusChange.intervention_id == intervention_id)
+        .order_by(StatusChange.at, StatusChange.id)
+    )
+    return (await session.scalars(query)).all()
+
+
+async def return_note(session: AsyncSession, intervention_id: int) -> str | None:
+    """What the office wrote when it last returned the report to the technician."""
+    query = (
+        select(StatusChange.note)
+        .where(
+            StatusChange.intervention_id == intervention_id,
+            StatusChange.to_status == Status.RETURNED,
+        )
+        .order_by(StatusChange.id.desc())
+        .limit(1)
+    )
+    return await session.scalar(query)
+
+
 async def by_number(session: AsyncSession, number: str) -> Intervention | None:
     return await session.scalar(
         select(Intervention).where(Intervention.number == number.strip().upper())
     )
+
+
+async def by_id(session: AsyncSession, intervention_id: int) -> Intervention | None:
+    """The intervention alone: no query when this unit of work has it already."""
+    return await session.get(Intervention, intervention_id)
 
 
 async def get(session: AsyncSession, intervention_id: int) -> Intervention | None:
@@ -202,12 +231,45 @@ async def for_planning(session: AsyncSession, intervention_id: int) -> Intervent
     )
 
 
+async def latest_for_client(
+    session: AsyncSession, client_id: int, limit: int
+) -> Sequence[Intervention]:
+    """The client's latest interventions with their technician, the latest scheduled
+    first (unscheduled ones after), for the client's card."""
+    query = (
+        select(Intervention)
+        .options(selectinload(Intervention.technician))
+        .where(Intervention.client_id == client_id)
+        .order_by(
+            Intervention.scheduled_at.is_(None),
+            Intervention.scheduled_at.desc(),
+            Intervention.created_at.desc(),
+            Intervention.id.desc(),
+        )
+        .limit(limit)
+    )
+    return (await session.scalars(query)).all()
+
+
 async def validated_for_client(session: AsyncSession, client_id: int) -> Sequence[Intervention]:
     """The client's validated interventions, oldest first."""
     query = (
         select(Intervention)
         .where(Intervention.client_id == client_id, Intervention.status == Status.VALIDATED)
         .order_by(Intervention.ended_at, Intervention.id)
+    )
+    return (await session.scalars(query)).all()
+
+
+async def latest_validated(
+    session: AsyncSession, client_id: int, limit: int
+) -> Sequence[Intervention]:
+    """The client's latest validated interventions, newest first."""
+    query = (
+        select(Intervention)
+        .where(Intervention.client_id == client_id, Intervention.status == Status.VALIDATED)
+        .order_by(Intervention.ended_at.desc(), Intervention.id.desc())
+        .limit(limit)
     )
     return (await session.scalars(query)).all()
 

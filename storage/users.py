@@ -10,6 +10,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import AccessRequest, Role, User, utcnow
 
 
+async def get(session: AsyncSession, user_id: int) -> User | None:
+    """The person: no query when this unit of work has them already."""
+    return await session.get(User, user_id)
+
+
+async def names(session: AsyncSession, user_ids: set[int]) -> dict[int, str]:
+    """The names of these people, by id (one query; none for no one)."""
+    if not user_ids:
+        return {}
+    rows = await session.execute(select(User.id, User.name).where(User.id.in_(user_ids)))
+    return {user_id: name for user_id, name in rows}
+
+
 async def by_telegram_id(session: AsyncSession, telegram_id: int) -> User | None:
     return await session.scalar(select(User).where(User.telegram_id == telegram_id))
 
@@ -52,6 +65,27 @@ async def with_roles(session: AsyncSession, roles: set[Role]) -> Sequence[User]:
     """Active users having one of `roles`."""
     query = select(User).where(User.role.in_(roles), User.active.is_(True)).order_by(User.id)
     return (await session.scalars(query)).all()
+
+
+async def request_access(
+    session: AsyncSession,
+    telegram_id: int,
+    name: str,
+    username: str | None = None,
+    language: str | None = None,
+) -> AccessRequest:
+    """Someone unknown asks to use the bot (flushed: the admins' buttons name it)."""
+    request = AccessRequest(
+        telegram_id=telegram_id, name=name, username=username, language=language
+    )
+    session.add(request)
+    await session.flush()
+    return request
+
+
+async def access_request(session: AsyncSession, request_id: int) -> AccessRequest | None:
+    """The request: no query when this unit of work has it already."""
+    return await session.get(AccessRequest, request_id)
 
 
 async def open_access_request(session: AsyncSession, telegram_id: int) -> AccessRequest | None:

@@ -12,8 +12,6 @@ from __future__ import annotations
 import asyncio
 
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.parsing import ParseError, clean_text
 from handlers.technician.photos import Refused, download, incoming_file
@@ -22,35 +20,12 @@ from handlers.technician.sections import not_expected, preview, refuse
 from handlers.technician.visit import KINDS, StepKind, Visit, Wz, gist
 from reports import offload
 from reports.images import ImageRejected, prepare_signature
-from storage.models import Answer, Attachment, AttachmentKind, Signature, utcnow
+from storage import signatures
+from storage.models import Answer, Signature
+from storage.signatures import CLIENT, TECHNICIAN
 
 NAME_LIMIT = 200
 RESERVATIONS_LIMIT = 4000
-CLIENT = "client"
-TECHNICIAN = "technician"
-
-
-async def own_signature(session: AsyncSession, user_id: int) -> Signature | None:
-    """The technician's reusable signature (the latest captured), if any."""
-    query = (
-        select(Signature)
-        .where(Signature.user_id == user_id, Signature.intervention_id.is_(None))
-        .order_by(Signature.id.desc())
-        .limit(1)
-    )
-    return await session.scalar(query)
-
-
-async def report_signature(
-    session: AsyncSession, intervention_id: int, signer: str
-) -> Signature | None:
-    query = (
-        select(Signature)
-        .where(Signature.intervention_id == intervention_id, Signature.signer == signer)
-        .order_by(Signature.id.desc())
-        .limit(1)
-    )
-    return await session.scalar(query)
 
 
 async def acceptance_prompt(visit: Visit) -> None:
@@ -85,7 +60,7 @@ async def acceptance_prompt(visit: Visit) -> None:
             ],
         )
     elif stage == "own_signature":
-        mine = await own_signature(visit.session, visit.user.id)
+        mine = await signatures.own(visit.session, visit.user.id)
         if mine is not None and not visit.data.get("new_own"):
             await visit.ask(
                 t("acceptance.use_own"),
@@ -123,34 +98,16 @@ async def _clean_and_keep(
     folder = "signatures"
     kept_original = await asyncio.to_thread(visit.files.save, folder, original, ".jpg")
     kept_clean = await asyncio.to_thread(visit.files.save, folder, cleaned, ".png")
-    intervention_id = visit.job.id if signer == CLIENT else None
-    kept = [
-        Attachment(
-            intervention_id=intervention_id,
-            kind=AttachmentKind.SIGNATURE,
-            path=stored.path,
-            mime_type=mime,
-            size=stored.size,
-            sha256=stored.sha256,
-            caption=f"{signer} signature, {what}",
-            received_at=utcnow(),
-        )
-        for stored, mime, what in (
-            (kept_original, incoming.mime_type, "original photo"),
-            (kept_clean, "image/png", "cleaned"),
-        )
-    ]
-    visit.session.add_all(kept)
-    await visit.session.flush()
-    signature = Signature(
-        intervention_id=intervention_id,
-        user_id=visit.user.id if signer == TECHNICIAN else None,
+    signature = await signatures.keep(
+        visit.session,
         signer=signer,
         signer_name=name,
-        attachment_id=kept[1].id,
-        signed_at=utcnow(),
+        original=kept_original,
+        original_mime=incoming.mime_type,
+        cleaned=kept_clean,
+        intervention_id=visit.job.id if signer == CLIENT else None,
+        user_id=visit.user.id if signer == TECHNICIAN else None,
     )
-    visit.session.add(signature)
     await visit.bot.send_document(
         visit.chat_id,
         BufferedInputFile(cleaned, filename="signature.png"),
@@ -191,31 +148,16 @@ async def acceptance_answer(visit: Visit, message: Message) -> None:
             await acceptance_prompt(visit)
         return
     if stage == "own_signature":
-        mine = await own_signature(visit.session, visit.user.id)
+        mine = await signatures.own(visit.session, visit.user.id)
         if mine is not None and not visit.data.get("new_own"):
             await not_expected(visit, message, "acceptance.use_buttons")
             return
         signature = await _clean_and_keep(visit, message, TECHNICIAN, visit.user.name)
         if signature is not None:
-            await visit.session.flush()
-            _sign_report_with(visit, signature)
+            signatures.sign_report_with(visit.session, visit.job.id, visit.user, signature)
             await visit.advance()
         return
     await not_expected(visit, message, "acceptance.use_buttons")
-
-
-def _sign_report_with(visit: Visit, own: Signature) -> None:
-    """This report keeps the technician's signature it was signed with."""
-    visit.session.add(
-        Signature(
-            intervention_id=visit.job.id,
-            user_id=visit.user.id,
-            signer=TECHNICIAN,
-            signer_name=visit.user.name,
-            attachment_id=own.attachment_id,
-            signed_at=utcnow(),
-        )
-    )
 
 
 async def acceptance_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
@@ -238,11 +180,11 @@ async def acceptance_press(visit: Visit, query: CallbackQuery, data: Wz) -> None
     elif data.a == "client_again":
         visit.remember(stage="client_signature")
     elif data.a == "own_ok":
-        mine = await own_signature(visit.session, visit.user.id)
+        mine = await signatures.own(visit.session, visit.user.id)
         if mine is None:
             visit.remember(new_own=True)
         else:
-            _sign_report_with(visit, mine)
+            signatures.sign_report_with(visit.session, visit.job.id, visit.user, mine)
             await visit.advance()
             return
     elif data.a == "own_new":

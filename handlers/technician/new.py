@@ -177,7 +177,7 @@ async def _prompt(desk: Desk, step: str, data: dict[str, Any]) -> tuple[str, Inl
         add(t("new.new_client"), "new")
         return t("new.ask_client"), builder.as_markup()
     if step == "template":
-        client = await desk.session.get(Client, data["client_id"])
+        client = await clients.get(desk.session, data["client_id"])
         name = hd.quote(client.name) if client else "—"
         where = f" · {hd.quote(client.address)}" if client and client.address else ""
         templates = sorted(desk.templates.values(), key=lambda tpl: tpl.title(t.language))
@@ -315,7 +315,7 @@ async def client_picked(
     if not await _live(query, callback_data, state, desk.t):
         return
     picked = row_id(callback_data.v)
-    client = await desk.session.get(Client, picked) if picked else None
+    client = await clients.get(desk.session, picked) if picked else None
     if client is None:
         await query.answer(desk.t("errors.old_button"), show_alert=True)
         return
@@ -437,7 +437,7 @@ async def template_picked(
     if not await _live(query, callback_data, state, t):
         return
     template = desk.templates.get(callback_data.v)
-    client = await desk.session.get(Client, (await state.get_data()).get("client_id", 0))
+    client = await clients.get(desk.session, (await state.get_data()).get("client_id", 0))
     if template is None or client is None:
         await query.answer(t("errors.old_button"), show_alert=True)
         return

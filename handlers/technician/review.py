@@ -4,13 +4,13 @@ section. Editing a section returns to the review."""
 from __future__ import annotations
 
 from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
-from sqlalchemy import select
 
 from handlers.technician import money
 from handlers.technician.plan import BY_KEY, Kind
 from handlers.technician.sections import not_expected, preview, pricing_summary
 from handlers.technician.visit import KINDS, StepKind, Visit, Wz
-from storage.models import AttachmentKind, StatusChange
+from storage import interventions
+from storage.models import AttachmentKind
 from storage.status import Status
 
 #: Telegram refuses messages over 4096 characters; the summary is cut in pieces below it.
@@ -98,15 +98,7 @@ async def review_prompt(visit: Visit) -> None:
         edit_buttons.append(row)
     body = t("review.prompt") + "\n\n" + current
     if visit.job.status == Status.RETURNED:
-        note = await visit.session.scalar(
-            select(StatusChange.note)
-            .where(
-                StatusChange.intervention_id == visit.job.id,
-                StatusChange.to_status == Status.RETURNED,
-            )
-            .order_by(StatusChange.id.desc())
-            .limit(1)
-        )
+        note = await interventions.return_note(visit.session, visit.job.id)
         if note:
             body = t("validation.return_comment", comment=preview(note, 1000)) + "\n\n" + body
     missing = missing_required(visit)

@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.callbacks import decision_keyboard
 from handlers.i18n import Translator, kind_label
 from handlers.technician import money
-from handlers.technician.acceptance import CLIENT, TECHNICIAN, report_signature
 from handlers.technician.entry import Job
 from handlers.technician.photos import photo_cache
 from handlers.technician.plan import Kind
@@ -28,9 +27,10 @@ from handlers.technician.visit import KINDS, StepKind, Visit, Wz
 from reports import data as report
 from reports import offload
 from reports.verify import new_verification_code
-from storage import interventions, invites, outbox
+from storage import interventions, invites, issued, outbox, signatures
 from storage.files import FileStore
-from storage.models import Attachment, AttachmentKind, IssuedReport, Signature, utcnow
+from storage.models import AttachmentKind, Signature, utcnow
+from storage.signatures import CLIENT, TECHNICIAN
 from storage.status import Status
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ async def _signature_bytes(
 ) -> bytes | None:
     if signature is None:
         return None
-    attachment = await session.get(Attachment, signature.attachment_id)
+    attachment = await signatures.image(session, signature)
     if attachment is None:
         return None
     return await asyncio.to_thread(files.read, attachment.path)
@@ -70,8 +70,8 @@ async def report_data(visit: Visit, code: str) -> report.ReportData:
     chosen = client.language or options.default_language
     language: report.Language = "en" if chosen == "en" else "fr"
     company = options.company
-    client_signature = await report_signature(visit.session, job.id, CLIENT)
-    own = await report_signature(visit.session, job.id, TECHNICIAN)
+    client_signature = await signatures.of_report(visit.session, job.id, CLIENT)
+    own = await signatures.of_report(visit.session, job.id, TECHNICIAN)
     acceptance = None
     if job.client_signer_name:
         acceptance = report.Acceptance(
@@ -194,28 +194,10 @@ async def submit_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
     pdf = await render(visit, await report_data(visit, code))
     stored = await asyncio.to_thread(visit.files.save, "reports", pdf, ".pdf")
     file_name = f"{job.number}.pdf"
-    kept = Attachment(
-        intervention_id=job.id,
-        kind=AttachmentKind.REPORT,
-        path=stored.path,
-        file_name=file_name,
-        mime_type="application/pdf",
-        size=stored.size,
-        sha256=stored.sha256,
-        received_at=utcnow(),
-    )
-    visit.session.add(kept)
-    await visit.session.flush()
     language = visit.client.language or visit.options.default_language
-    issue = IssuedReport(
-        intervention_id=job.id,
-        attachment_id=kept.id,
-        code=code,
-        sha256=stored.sha256,
-        language=language,
+    issue = await issued.issue(
+        visit.session, job.id, stored, file_name=file_name, code=code, language=language
     )
-    visit.session.add(issue)
-    await visit.session.flush()
     await interventions.change_status(visit.session, job, Status.AWAITING_VALIDATION, visit.user)
     job.wizard_step = "submit"
     job.wizard_data = {}

@@ -1,0 +1,148 @@
+"""The changes in an intervention's life that carry rules, each written to the audit
+trail: the office's changes to the planning (reassign, reschedule, postpone, cancel)
+and its decision on a submitted report (validate, return).
+
+Postponing, cancelling, validating and returning move the status (see
+storage.status). Reassigning and rescheduling keep it: their audit entry goes from a
+status to the same one, with a note saying what changed, so that the one trail the
+office reads tells the whole story. Notes are written by the caller, in the office's
+language.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.interventions import change_status
+from storage.models import Intervention, Role, StatusChange, User
+from storage.status import Status, can_move
+
+REASSIGN = "reassign"
+RESCHEDULE = "reschedule"
+POSTPONE = "postpone"
+CANCEL = "cancel"
+
+#: Statuses in which the office may still change the planning.
+CHANGEABLE = frozenset({Status.PLANNED, Status.POSTPONED, Status.IN_PROGRESS})
+#: Statuses in which an intervention may go to another technician or another date: not
+#: once started.
+NOT_STARTED = frozenset({Status.PLANNED, Status.POSTPONED})
+
+
+class ChangeRefused(Exception):
+    """A change of the planning the rules do not allow (any more)."""
+
+    def __init__(self, change: str, status: str) -> None:
+        super().__init__(f"cannot {change} an intervention that is {status}")
+        self.change = change
+        self.status = status
+
+
+def changes_allowed(status: str) -> list[str]:
+    """The changes of the planning allowed in `status`, in the order the office sees them."""
+    current = Status(status)
+    if current not in CHANGEABLE:
+        return []
+    found = []
+    if current in NOT_STARTED:
+        found += [REASSIGN, RESCHEDULE]
+    if can_move(current, Status.POSTPONED):
+        found.append(POSTPONE)
+    if can_move(current, Status.CANCELLED):
+        found.append(CANCEL)
+    return found
+
+
+def assignable(person: User) -> bool:
+    """Whether interventions may be given to `person`: an active technician."""
+    return person.active and person.role == Role.TECHNICIAN
+
+
+def can_reassign(job: Intervention, person: User) -> bool:
+    """Whether `job` may go to `person` now: not started, and `person` an active
+    technician who does not have it already."""
+    return (
+        REASSIGN in changes_allowed(job.status)
+        and assignable(person)
+        and person.id != job.technician_id
+    )
+
+
+def _check(job: Intervention, change: str) -> None:
+    if change not in changes_allowed(job.status):
+        raise ChangeRefused(change, job.status)
+
+
+def _status_kept(
+    session: AsyncSession, job: Intervention, by: User | None, note: str
+) -> StatusChange:
+    """The audit entry of a change that keeps the status: from it to itself, with a note."""
+    change = StatusChange(
+        intervention_id=job.id,
+        user_id=by.id if by else None,
+        from_status=job.status,
+        to_status=job.status,
+        note=note,
+    )
+    session.add(change)
+    return change
+
+
+async def reassign(
+    session: AsyncSession, job: Intervention, technician: User, by: User | None, note: str
+) -> StatusChange:
+    """Give `job` (its technician loaded) to `technician`; its status stays."""
+    if not can_reassign(job, technician):
+        raise ChangeRefused(REASSIGN, job.status)
+    change = _status_kept(session, job, by, note)
+    job.technician_id = technician.id
+    job.technician = technician
+    await session.flush()
+    return change
+
+
+async def reschedule(
+    session: AsyncSession, job: Intervention, moment: dt.datetime, by: User | None, note: str
+) -> StatusChange:
+    """Move `job` to `moment`: a postponed intervention is planned again, a planned one
+    stays planned."""
+    _check(job, RESCHEDULE)
+    job.scheduled_at = moment
+    if job.status == Status.POSTPONED:
+        return await change_status(session, job, Status.PLANNED, by, note=note)
+    change = _status_kept(session, job, by, note)
+    await session.flush()
+    return change
+
+
+async def postpone(
+    session: AsyncSession, job: Intervention, moment: dt.datetime, by: User | None, note: str
+) -> StatusChange:
+    """Postpone `job` to `moment` (`note` says why)."""
+    _check(job, POSTPONE)
+    job.scheduled_at = moment
+    return await change_status(session, job, Status.POSTPONED, by, note=note)
+
+
+async def cancel(
+    session: AsyncSession, job: Intervention, by: User | None, reason: str
+) -> StatusChange:
+    """Cancel `job` for `reason`; nothing changes it afterwards."""
+    _check(job, CANCEL)
+    return await change_status(session, job, Status.CANCELLED, by, note=reason)
+
+
+async def validate(session: AsyncSession, job: Intervention, by: User | None) -> StatusChange:
+    """The office accepts the submitted report of `job` (awaiting validation only)."""
+    return await change_status(session, job, Status.VALIDATED, by)
+
+
+async def send_back(
+    session: AsyncSession, job: Intervention, by: User | None, comment: str
+) -> StatusChange:
+    """The office returns the submitted report of `job` to its technician, saying why
+    in `comment` (awaiting validation only); the technician can correct and submit it
+    again."""
+    return await change_status(session, job, Status.RETURNED, by, note=comment)

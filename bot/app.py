@@ -28,8 +28,8 @@ from bot.sender import OutboxSender
 from handlers import setup_routers
 from handlers.context import CompanyInfo, Options, Pricing
 from handlers.i18n import gettext
-from handlers.technician.plan import load_templates
 from reports import offload
+from reports.rules.templates import load_templates
 from storage import migrate
 from storage.db import Database
 from storage.files import FileStore

@@ -115,7 +115,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
 
     from bot.app import build_options
     from handlers import exports
-    from handlers.technician.plan import TemplateError, load_templates
+    from reports.rules.templates import TemplateError, load_templates
     from storage.db import Database, describe_db_error
 
     try:

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from handlers.context import Options
-    from handlers.technician.plan import Template
+    from reports.rules.templates import Template
     from storage.models import Intervention, User
 
 EXIT_PROBLEM = 2
@@ -467,7 +467,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from bot.app import build_options
-    from handlers.technician.plan import TemplateError, load_templates
+    from reports.rules.templates import TemplateError, load_templates
     from storage.db import Database, describe_db_error
 
     path: Path = args.file

@@ -54,7 +54,7 @@ from handlers.technician.new import (
     client_label,
     read_name,
 )
-from handlers.technician.plan import Template
+from reports.rules.templates import Template
 from storage import answers, clients, interventions, outbox, users
 from storage.models import Answer, Client, Intervention, Role, Site, StatusChange, User, utcnow
 from storage.status import Status, can_move

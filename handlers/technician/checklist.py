@@ -20,7 +20,6 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.text_decorations import html_decoration as hd
 
 from handlers.parsing import ParseError, clean_text
-from handlers.technician.plan import Kind
 from handlers.technician.sections import (
     SECTION_LIMIT,
     edit_piece,
@@ -29,6 +28,7 @@ from handlers.technician.sections import (
     refuse,
 )
 from handlers.technician.visit import KINDS, StepKind, Visit, Wz, gist
+from reports.rules.templates import Kind
 from storage.models import Answer, ChecklistItem
 
 log = logging.getLogger(__name__)

@@ -7,9 +7,9 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 from sqlalchemy import select
 
 from handlers.technician import money
-from handlers.technician.plan import BY_KEY, Kind
 from handlers.technician.sections import not_expected, preview, pricing_summary
 from handlers.technician.visit import KINDS, StepKind, Visit, Wz
+from reports.rules.templates import BY_KEY, Kind
 from storage.models import AttachmentKind, StatusChange
 from storage.status import Status
 

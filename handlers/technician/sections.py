@@ -23,8 +23,8 @@ from handlers.parsing import (
     parse_money,
 )
 from handlers.technician import money
-from handlers.technician.plan import BY_KEY, Kind
 from handlers.technician.visit import KINDS, StepKind, Visit, Wz, figure, gist
+from reports.rules.templates import BY_KEY, Kind
 from storage.models import Answer, utcnow
 
 #: A section may hold this much text (several messages appended).

@@ -1,0 +1,6 @@
+"""The rules Terrain follows wherever a report is made: in the chat, on the command line
+and in the scheduler. Plain Python: no Telegram, no database; each caller brings the values.
+
+- `reports.rules.templates`: the sections a report can have and the templates (TOML files,
+  shipped in `default_templates/` or the company's TEMPLATES_DIR) that choose them.
+"""

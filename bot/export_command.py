@@ -75,7 +75,7 @@ class _Problem(Exception):
 
 def _period(first: str | None, last: str | None, today: dt.date) -> Period:
     from handlers.exports import Period, month, parse_span
-    from handlers.parsing import ParseError
+    from reports.rules.reading import ParseError
 
     def read(text: str, option: str) -> Period:
         try:

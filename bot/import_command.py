@@ -200,7 +200,7 @@ def check_row(
     tz: dt.tzinfo,
 ) -> Row | list[str]:
     """The checked row, or every problem it has (without the line number)."""
-    from handlers.parsing import ParseError, parse_datetime
+    from reports.rules.reading import ParseError, parse_datetime
 
     problems = []
     if EXTRA in values:

@@ -34,10 +34,10 @@ from handlers.context import Options
 from handlers.context import Pricing as CompanyPricing
 from handlers.filters import office
 from handlers.i18n import Translator, catalog, gettext, kind_label
-from handlers.parsing import ParseError, parse_date
 from handlers.technician.money import job_part_lines, pricing_inputs
 from reports.data import DistanceTravel, Language
 from reports.exports import KEYS, ExportRow, Format, build_export
+from reports.rules.reading import ParseError, parse_date
 from reports.rules.templates import Template
 from reports.totals import compute_totals
 from storage.exports import ExportRecord, interventions_between

@@ -43,7 +43,6 @@ from handlers.callbacks import RowId, RowIdOrZero, row_id
 from handlers.context import Options
 from handlers.filters import Answered, office
 from handlers.i18n import Translator, pick_language
-from handlers.parsing import ParseError, clean_text, parse_datetime
 from handlers.provide import provide
 from handlers.technician.entry import Job
 from handlers.technician.new import (
@@ -54,6 +53,7 @@ from handlers.technician.new import (
     client_label,
     read_name,
 )
+from reports.rules.reading import ParseError, clean_text, parse_datetime
 from reports.rules.templates import Template
 from storage import answers, clients, interventions, outbox, users
 from storage.models import Answer, Client, Intervention, Role, Site, StatusChange, User, utcnow

@@ -15,12 +15,12 @@ from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.parsing import ParseError, clean_text
 from handlers.technician.photos import Refused, download, incoming_file
 from handlers.technician.sections import not_expected, preview, refuse
 from handlers.technician.visit import KINDS, StepKind, Visit, Wz, gist
 from reports import offload
 from reports.images import ImageRejected, prepare_signature
+from reports.rules.reading import ParseError, clean_text
 from reports.rules.templates import Kind
 from storage.models import Answer, Attachment, AttachmentKind, Signature, utcnow
 

@@ -13,7 +13,9 @@ from decimal import Decimal
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.text_decorations import html_decoration as hd
 
-from handlers.parsing import (
+from handlers.technician import money
+from handlers.technician.visit import KINDS, StepKind, Visit, Wz, figure, gist
+from reports.rules.reading import (
     ParseError,
     clean_text,
     parse_datetime,
@@ -22,8 +24,6 @@ from handlers.parsing import (
     parse_km,
     parse_money,
 )
-from handlers.technician import money
-from handlers.technician.visit import KINDS, StepKind, Visit, Wz, figure, gist
 from reports.rules.templates import BY_KEY, Kind
 from storage.models import Answer, utcnow
 

@@ -3,4 +3,7 @@ and in the scheduler. Plain Python: no Telegram, no database; each caller brings
 
 - `reports.rules.templates`: the sections a report can have and the templates (TOML files,
   shipped in `default_templates/` or the company's TEMPLATES_DIR) that choose them.
+- `reports.rules.reading`: reading what people type (numbers, money, quantities, hours,
+  dates, yes/no, free text, phone numbers, e-mail addresses), or a `ParseError` whose key
+  names the message.
 """

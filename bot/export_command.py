@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from bot.config import Settings
 
 if TYPE_CHECKING:
-    from handlers.exports import Period
+    from reports.rules.periods import Period
 
 EXIT_PROBLEM = 2
 #: The formats of `reports.exports.FORMATS` (not imported here: it loads openpyxl,
@@ -74,7 +74,7 @@ class _Problem(Exception):
 
 
 def _period(first: str | None, last: str | None, today: dt.date) -> Period:
-    from handlers.exports import Period, month, parse_span
+    from reports.rules.periods import Period, month, parse_span
     from reports.rules.reading import ParseError
 
     def read(text: str, option: str) -> Period:

@@ -6,4 +6,5 @@ and in the scheduler. Plain Python: no Telegram, no database; each caller brings
 - `reports.rules.reading`: reading what people type (numbers, money, quantities, hours,
   dates, yes/no, free text, phone numbers, e-mail addresses), or a `ParseError` whose key
   names the message.
+- `reports.rules.periods`: the period of an export (a day, a month, or a range of them).
 """

@@ -30,13 +30,12 @@ from aiogram.types import BufferedInputFile, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.context import Options
-from handlers.context import Pricing as CompanyPricing
 from handlers.filters import office
 from handlers.i18n import Translator, catalog, gettext, kind_label
-from handlers.technician.money import job_part_lines, pricing_inputs
 from reports.data import DistanceTravel, Language
 from reports.exports import KEYS, ExportRow, Format, build_export
 from reports.rules.periods import Period, parse_period
+from reports.rules.pricing import CompanyPricing, job_part_lines, pricing_inputs
 from reports.rules.reading import ParseError
 from reports.rules.templates import Template
 from reports.totals import compute_totals

@@ -7,4 +7,7 @@ and in the scheduler. Plain Python: no Telegram, no database; each caller brings
   dates, yes/no, free text, phone numbers, e-mail addresses), or a `ParseError` whose key
   names the message.
 - `reports.rules.periods`: the period of an export (a day, a month, or a range of them).
+- `reports.rules.pricing`: the company's pricing defaults, and which value prices an
+  intervention (its own, else its template's, else the company's); the arithmetic is
+  `reports.totals`.
 """

@@ -33,10 +33,11 @@ from bot.ratelimit import RateLimiter
 from bot.scheduler import build_scheduler
 from bot.sender import OutboxSender
 from handlers import setup_routers
-from handlers.context import CompanyInfo, Options, Pricing
+from handlers.context import CompanyInfo, Options
 from handlers.i18n import gettext
-from handlers.technician.plan import load_templates
 from reports import offload
+from reports.rules.pricing import CompanyPricing
+from reports.rules.templates import load_templates
 from storage import migrate
 from storage.db import Database
 from storage.files import FileStore
@@ -79,7 +80,7 @@ def build_options(settings: Settings) -> Options:
         tz=settings.tz,
         invite_valid_for=dt.timedelta(days=settings.invite_days),
         default_language=settings.default_language,
-        pricing=Pricing(
+        pricing=CompanyPricing(
             labour_rate=settings.labour_rate,
             vat_percent=settings.vat_rate,
             travel_mode=settings.travel_mode,

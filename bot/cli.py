@@ -114,7 +114,7 @@ async def _run(settings: Settings, _args: argparse.Namespace) -> int:
     from aiogram.exceptions import TelegramUnauthorizedError
 
     from bot import app
-    from handlers.technician.plan import TemplateError
+    from reports.rules.templates import TemplateError
 
     db = await _open_database(settings, bot=True)
     held: lock.InstanceLock | None = None
@@ -164,7 +164,7 @@ async def _check(settings: Settings, _args: argparse.Namespace) -> int:
     )
 
     from bot import app
-    from handlers.technician.plan import TemplateError, load_templates
+    from reports.rules.templates import TemplateError, load_templates
 
     ok = True
     print(f"settings: ok (language {settings.default_language}, time zone {settings.timezone})")

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from bot.config import Settings
 
 if TYPE_CHECKING:
-    from handlers.exports import Period
+    from reports.rules.periods import Period
 
 EXIT_PROBLEM = 2
 #: The formats of `reports.exports.FORMATS` (not imported here: it loads openpyxl,
@@ -74,8 +74,8 @@ class _Problem(Exception):
 
 
 def _period(first: str | None, last: str | None, today: dt.date) -> Period:
-    from handlers.exports import Period, month, parse_span
-    from handlers.parsing import ParseError
+    from reports.rules.periods import Period, month, parse_span
+    from reports.rules.reading import ParseError
 
     def read(text: str, option: str) -> Period:
         try:
@@ -115,7 +115,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
 
     from bot.app import build_options
     from handlers import exports
-    from handlers.technician.plan import TemplateError, load_templates
+    from reports.rules.templates import TemplateError, load_templates
     from storage.db import Database, describe_db_error
 
     try:

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from handlers.context import Options
-    from handlers.technician.plan import Template
+    from reports.rules.templates import Template
     from storage.models import Intervention, User
 
 EXIT_PROBLEM = 2
@@ -200,7 +200,7 @@ def check_row(
     tz: dt.tzinfo,
 ) -> Row | list[str]:
     """The checked row, or every problem it has (without the line number)."""
-    from handlers.parsing import ParseError, parse_datetime
+    from reports.rules.reading import ParseError, parse_datetime
 
     problems = []
     if EXTRA in values:
@@ -467,7 +467,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from bot.app import build_options
-    from handlers.technician.plan import TemplateError, load_templates
+    from reports.rules.templates import TemplateError, load_templates
     from storage.db import Database, describe_db_error
 
     path: Path = args.file

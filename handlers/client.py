@@ -21,7 +21,7 @@ from handlers.callbacks import RowId
 from handlers.context import Options
 from handlers.filters import Answered, HasRole
 from handlers.i18n import Translator, kind_label
-from handlers.parsing import ParseError, clean_text
+from reports.rules.reading import ParseError, clean_text
 from storage import answers, clients, interventions, issued, outbox, ratings, visit_requests
 from storage.models import Answer, Attachment, Client, Intervention, Rating, Role, User, utcnow
 from storage.status import Status

@@ -4,31 +4,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from reports.labels import Labels
-
-
-@dataclass(frozen=True)
-class Pricing:
-    """The company's pricing defaults (excl. VAT); templates and interventions override."""
-
-    labour_rate: Decimal = Decimal("55.00")
-    vat_percent: Decimal = Decimal("20")
-    travel_mode: str = "flat"
-    travel_flat: Decimal = Decimal("30.00")
-    travel_km_rate: Decimal = Decimal("0.60")
-    payment_terms: Mapping[str, str] = field(default_factory=dict)
-    """The company's own payment terms by language (PAYMENT_TERMS_FR, _EN); a language
-    left out reads its catalog's default."""
-
-    def terms(self, language: str) -> str:
-        """The payment terms a reader of `language` sees."""
-        own = self.payment_terms.get(language, "").strip()
-        return own or Labels("en" if language == "en" else "fr")("pricing.default_terms")
+from reports.rules.pricing import CompanyPricing
 
 
 @dataclass(frozen=True)
@@ -51,7 +30,7 @@ class Options:
     tz: ZoneInfo
     invite_valid_for: dt.timedelta
     default_language: str
-    pricing: Pricing = field(default_factory=Pricing)
+    pricing: CompanyPricing = field(default_factory=CompanyPricing)
     company: CompanyInfo = field(default_factory=CompanyInfo)
     #: Telegram's own Bot API serves files of 20 MB at most; a self-hosted one does not.
     download_limit: int | None = 20 * 1024 * 1024

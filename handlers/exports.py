@@ -6,6 +6,8 @@ for billing and payroll. The command line's `python -m bot export` builds the sa
     /export 22/11/2026               that day
     /export 01/11/2026 30/11/2026    from the first day to the last, both included
 
+The period is read by `reports.rules.periods`, as the command line's --from and --to are.
+
 An intervention belongs to the day its work started (else the day it was planned
 for, else the day it was created); see `storage.exports`. Once its work is done
 (`storage.status.WORK_DONE`: submitted, returned or validated) its amounts are computed by
@@ -18,11 +20,8 @@ its VAT rate, else the company's; travel as a flat fee or kilometres × rate. Be
 from __future__ import annotations
 
 import asyncio
-import calendar
 import datetime as dt
-import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 
 from aiogram import Router
@@ -31,14 +30,14 @@ from aiogram.types import BufferedInputFile, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.context import Options
-from handlers.context import Pricing as CompanyPricing
 from handlers.filters import office
 from handlers.i18n import Translator, catalog, gettext, kind_label
-from handlers.parsing import ParseError, parse_date
-from handlers.technician.money import job_part_lines, pricing_inputs
-from handlers.technician.plan import Template
 from reports.data import DistanceTravel, Language
 from reports.exports import KEYS, ExportRow, Format, build_export
+from reports.rules.periods import Period, parse_period
+from reports.rules.pricing import CompanyPricing, job_part_lines, pricing_inputs
+from reports.rules.reading import ParseError
+from reports.rules.templates import Template
 from reports.totals import compute_totals
 from storage.exports import ExportRecord, interventions_between
 from storage.status import WORK_DONE
@@ -46,93 +45,6 @@ from storage.status import WORK_DONE
 router = Router(name="exports")
 
 HUNDRED = Decimal(100)
-
-
-# The period ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Period:
-    """From `first` to `last`, both days included, in the company's time zone."""
-
-    first: dt.date
-    last: dt.date
-
-    def bounds(self, tz: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
-        """The moments [first 00:00, the day after last 00:00) local time."""
-        start = dt.datetime.combine(self.first, dt.time(), tzinfo=tz)
-        end = dt.datetime.combine(self.last + dt.timedelta(days=1), dt.time(), tzinfo=tz)
-        return start, end
-
-    def file_name(self, fmt: Format) -> str:
-        """interventions-2026-11-01-2026-11-30.xlsx"""
-        return f"interventions-{self.first.isoformat()}-{self.last.isoformat()}.{fmt}"
-
-    def shown(self) -> str:
-        """01/11/2026 – 30/11/2026 (a single day once)."""
-        first = self.first.strftime("%d/%m/%Y")
-        if self.first == self.last:
-            return first
-        return f"{first} – {self.last.strftime('%d/%m/%Y')}"
-
-
-def month(year: int, number: int) -> Period:
-    last_day = calendar.monthrange(year, number)[1]
-    return Period(dt.date(year, number, 1), dt.date(year, number, last_day))
-
-
-#: A month: "2026-11", "2026/11", "11/2026", "11-2026", "11.2026".
-_MONTH = re.compile(
-    r"(?P<y1>[0-9]{4})[-/.](?P<m1>[0-9]{1,2})|(?P<m2>[0-9]{1,2})[-/.](?P<y2>[0-9]{4})"
-)
-#: Between the two ends of a range: "..", or " - ", " au ", " to "... between spaces.
-_RANGE = re.compile(r"\s*(?:\.\.|\s(?:-|–|—|→|au|à|a|to|until)\s)\s*", re.IGNORECASE)
-
-
-def _month(text: str) -> Period | None:
-    found = _MONTH.fullmatch(text.strip())
-    if found is None:
-        return None
-    year, number = int(found["y1"] or found["y2"]), int(found["m1"] or found["m2"])
-    if not (1 <= number <= 12 and 1900 <= year <= 2099):
-        return None
-    return month(year, number)
-
-
-def parse_span(text: str, *, today: dt.date) -> Period:
-    """A month ("2026-11", "11/2026") or a day ("22/11/2026", "2026-11-22") as a period;
-    ParseError otherwise."""
-    whole = _month(text)
-    if whole is not None:
-        return whole
-    day = parse_date(text, today=today)
-    return Period(day, day)
-
-
-def parse_period(text: str | None, *, today: dt.date) -> Period:
-    """The period typed after /export (see the module's docstring); this month when empty.
-
-    Raises ParseError("exports.bad_period") when it cannot be read, and
-    ParseError("exports.reversed") when it ends before it starts.
-    """
-    text = " ".join((text or "").split())
-    if not text:
-        return month(today.year, today.month)
-    splits = [_RANGE.split(text, maxsplit=1)]
-    words = text.split(" ")
-    if len(words) == 2:
-        splits.append(words)
-    splits.append([text])
-    for pieces in splits:
-        try:
-            ends = [parse_span(piece, today=today) for piece in pieces]
-        except ParseError:
-            continue
-        period = Period(ends[0].first, ends[-1].last)
-        if period.last < period.first:
-            raise ParseError("exports.reversed")
-        return period
-    raise ParseError("exports.bad_period")
 
 
 # The rows --------------------------------------------------------------------------

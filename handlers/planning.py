@@ -43,7 +43,6 @@ from handlers.callbacks import RowId, RowIdOrZero, row_id
 from handlers.context import Options
 from handlers.filters import Answered, office
 from handlers.i18n import Translator, pick_language
-from handlers.parsing import ParseError, clean_text, parse_datetime
 from handlers.provide import provide
 from handlers.technician.entry import Job
 from handlers.technician.new import (
@@ -54,7 +53,8 @@ from handlers.technician.new import (
     client_label,
     read_name,
 )
-from handlers.technician.plan import Template
+from reports.rules.reading import ParseError, clean_text, parse_datetime
+from reports.rules.templates import Template
 from storage import answers, clients, interventions, lifecycle, outbox, users
 from storage.models import Answer, Intervention, Role, User, utcnow
 

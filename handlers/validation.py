@@ -26,8 +26,8 @@ from handlers.client import send_report
 from handlers.context import Options
 from handlers.filters import Answered, office
 from handlers.i18n import Translator
-from handlers.parsing import ParseError, clean_text
 from handlers.technician.entry import Job
+from reports.rules.reading import ParseError, clean_text
 from storage import answers, interventions, issued, lifecycle, outbox, users
 from storage.models import Answer, Attachment, Client, Intervention, User
 from storage.status import Status

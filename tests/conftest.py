@@ -22,7 +22,7 @@ from bot.ratelimit import RateLimiter
 from bot.replies import background_calls_done
 from bot.sender import OutboxSender
 from handlers.context import Options
-from handlers.technician.plan import Template, _parse, load_templates
+from reports.rules.templates import Template, _parse, load_templates
 from storage import interventions, migrate, users
 from storage.db import Database
 from storage.files import FileStore

@@ -24,13 +24,13 @@ from bot import export_command
 from bot.config import Settings
 from handlers import exports
 from handlers.context import Options
-from handlers.context import Pricing as CompanyPricing
 from handlers.i18n import Translator, catalog
-from handlers.parsing import ParseError
 from handlers.technician import money
-from handlers.technician.plan import Template, load_templates
 from handlers.technician.visit import Visit
 from reports.exports import COLUMNS, KEYS, ExportRow, build_csv, build_xlsx
+from reports.rules.pricing import CompanyPricing
+from reports.rules.reading import ParseError
+from reports.rules.templates import Template, load_templates
 from reports.totals import Totals
 from storage import users
 from storage.db import Database

@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 
 from handlers.i18n import LANGUAGES, catalog
-from handlers.parsing import (
+from reports.rules.reading import (
     KEYS,
     MAX_TEXT,
     ParseError,
@@ -762,9 +762,9 @@ def test_the_values_of_a_refusal_are_ready_for_the_french_message() -> None:
 
 
 def test_the_catalog_keys_are_documented_in_the_module() -> None:
-    import handlers.parsing
+    import reports.rules.reading
 
-    doc = handlers.parsing.__doc__ or ""
+    doc = reports.rules.reading.__doc__ or ""
     assert all(f"`{key}`" in doc for key in KEYS)
 
 

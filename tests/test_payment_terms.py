@@ -14,7 +14,7 @@ from sqlalchemy import update
 
 from bot.app import build_options
 from bot.config import Settings, load_settings
-from handlers.context import Pricing
+from reports.rules.pricing import CompanyPricing as Pricing
 from storage.models import AttachmentKind, Client
 from tests.conftest import TECHNICIAN, Harness, load_job
 from tests.mocked import button

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from handlers.technician.plan import load_templates
+from reports.rules.templates import load_templates
 from storage.models import Attachment, AttachmentKind
 from tests.conftest import SHORT, TECHNICIAN, Harness, Job, load_job, plan_job, start_job
 from tests.mocked import Call, Person, button
@@ -479,7 +479,7 @@ def test_a_company_template_folder_adds_and_replaces(tmp_path: Path) -> None:
 
 
 def test_a_broken_template_is_named_with_its_problem(tmp_path: Path) -> None:
-    from handlers.technician.plan import TemplateError
+    from reports.rules.templates import TemplateError
 
     (tmp_path / "bad.toml").write_text('[sections]\nsoldering = "required"\n', encoding="utf-8")
     with pytest.raises(TemplateError, match=r"bad\.toml: unknown section 'soldering'"):

@@ -13,13 +13,13 @@ import asyncio
 
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 
-from handlers.parsing import ParseError, clean_text
 from handlers.technician.photos import Refused, download, incoming_file
-from handlers.technician.plan import Kind
 from handlers.technician.sections import not_expected, preview, refuse
 from handlers.technician.visit import KINDS, StepKind, Visit, Wz, gist
 from reports import offload
 from reports.images import ImageRejected, prepare_signature
+from reports.rules.reading import ParseError, clean_text
+from reports.rules.templates import Kind
 from storage import signatures
 from storage.models import Answer, Signature
 from storage.signatures import CLIENT, TECHNICIAN

@@ -19,8 +19,6 @@ import logging
 from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.text_decorations import html_decoration as hd
 
-from handlers.parsing import ParseError, clean_text
-from handlers.technician.plan import Kind
 from handlers.technician.sections import (
     SECTION_LIMIT,
     edit_piece,
@@ -29,6 +27,8 @@ from handlers.technician.sections import (
     refuse,
 )
 from handlers.technician.visit import KINDS, StepKind, Visit, Wz, gist
+from reports.rules.reading import ParseError, clean_text
+from reports.rules.templates import Kind
 from storage.models import Answer, ChecklistItem
 
 log = logging.getLogger(__name__)

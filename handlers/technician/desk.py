@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.context import Options
 from handlers.filters import HasRole
 from handlers.i18n import Translator
-from handlers.technician.plan import Template
 from handlers.technician.visit import Visit
+from reports.rules.templates import Template
 from storage import interventions
 from storage.files import FileStore
 from storage.models import Role, User

@@ -15,7 +15,6 @@ are never read as a client's name.
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,9 +33,9 @@ from aiogram.utils.text_decorations import html_decoration as hd
 from handlers.callbacks import row_id
 from handlers.filters import Answered
 from handlers.i18n import Translator
-from handlers.parsing import ParseError, clean_text
 from handlers.technician.desk import Desk, technician
 from handlers.technician.entry import begin, location_keyboard
+from reports.rules.reading import ParseError, clean_text, one_line, read_email, read_phone
 from storage import answers, clients, interventions
 from storage.models import Client, utcnow
 
@@ -88,41 +87,12 @@ STEPS: dict[str, State] = {
 # Reading the new client's details -------------------------------------------------
 
 
-def _one_line(text: str, maximum: int) -> str:
-    return " ".join(clean_text(text, maximum=maximum).split())
-
-
 def read_name(text: str) -> str:
-    return _one_line(text, 200)
+    return one_line(text, 200)
 
 
 def read_contact(text: str) -> str:
-    return _one_line(text, 200)
-
-
-_PHONE = re.compile(r"\+?[0-9 .\-/()]+")
-
-
-def read_phone(text: str) -> str:
-    """A phone number as people write it: "01 23 45 67 89", "+33 (0)1 23 45 67 89"."""
-    phone = _one_line(text, 50)
-    digits = sum(char.isdigit() for char in phone)
-    if not _PHONE.fullmatch(phone) or not 6 <= digits <= 20:
-        raise ParseError("new.bad_phone")
-    return phone
-
-
-_EMAIL = re.compile(
-    r"[^\s@<>()\[\],;:\"]+@(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_]{2,}", re.IGNORECASE
-)
-
-
-def read_email(text: str) -> str:
-    """An e-mail address of the shape name@domain.tld, without spaces."""
-    email = clean_text(text, maximum=254)
-    if not _EMAIL.fullmatch(email) or ".." in email:
-        raise ParseError("new.bad_email")
-    return email
+    return one_line(text, 200)
 
 
 def read_address(text: str) -> str:
@@ -281,7 +251,7 @@ async def client_typed(message: Message, desk: Desk, state: FSMContext) -> None:
     with "New client"; asks for more letters when the query is too short."""
     t = desk.t
     try:
-        query = _one_line(message.text or "", QUERY_MAX)
+        query = one_line(message.text or "", QUERY_MAX)
     except ParseError as error:
         await message.answer(t(error.key, **error.display_values(t.language)))
         return

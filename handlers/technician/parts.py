@@ -27,12 +27,12 @@ from typing import Any
 from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 
 from handlers.i18n import Translator
-from handlers.parsing import ParseError, clean_text, parse_money, parse_quantity
 from handlers.technician import money
 from handlers.technician.checklist import cut
-from handlers.technician.plan import Kind
 from handlers.technician.sections import not_expected, preview, refuse
 from handlers.technician.visit import KINDS, StepKind, Visit, Wz, figure, gist
+from reports.rules.reading import ParseError, clean_text, parse_money, parse_quantity
+from reports.rules.templates import Kind
 from reports.totals import line_total
 from storage import answers
 from storage import parts as known_parts

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from handlers import downloads
-from handlers.technician.plan import Kind
 from handlers.technician.visit import KINDS, StepKind, Visit, Wz, gist
 from reports import offload
 from reports.images import ImageRejected, PreparedCache, inspect_image
+from reports.rules.templates import Kind
 from storage import attachments, outbox
 from storage.models import Answer, Attachment, AttachmentKind, utcnow
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 
 from handlers.technician import money
-from handlers.technician.plan import BY_KEY, Kind
 from handlers.technician.sections import not_expected, preview, pricing_summary
 from handlers.technician.visit import KINDS, StepKind, Visit, Wz
+from reports.rules.templates import BY_KEY, Kind
 from storage import interventions
 from storage.models import AttachmentKind
 from storage.status import Status

@@ -13,7 +13,9 @@ from decimal import Decimal
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.text_decorations import html_decoration as hd
 
-from handlers.parsing import (
+from handlers.technician import money, photos
+from handlers.technician.visit import KINDS, StepKind, Visit, Wz, figure, gist
+from reports.rules.reading import (
     ParseError,
     clean_text,
     parse_datetime,
@@ -22,9 +24,7 @@ from handlers.parsing import (
     parse_km,
     parse_money,
 )
-from handlers.technician import money
-from handlers.technician.plan import BY_KEY, Kind
-from handlers.technician.visit import KINDS, StepKind, Visit, Wz, figure, gist
+from reports.rules.templates import BY_KEY, Kind
 from storage.models import Answer, utcnow
 
 #: A section may hold this much text (several messages appended).
@@ -53,8 +53,6 @@ async def refuse(visit: Visit, message: Message, error: ParseError) -> None:
 async def not_expected(visit: Visit, message: Message, expected: str) -> None:
     """Something other than what the step needs: say what it needs. A photo or a file is
     kept for the photo section when the report has one (see photos.keep_stray)."""
-    from handlers.technician import photos  # photos imports this module
-
     if await photos.keep_stray(visit, message):
         return
     await message.answer(visit.t(expected))

@@ -20,12 +20,12 @@ from handlers.i18n import Translator, kind_label
 from handlers.technician import money
 from handlers.technician.entry import Job
 from handlers.technician.photos import photo_cache
-from handlers.technician.plan import Kind
 from handlers.technician.review import missing_required
 from handlers.technician.sections import not_expected
 from handlers.technician.visit import KINDS, StepKind, Visit, Wz
 from reports import data as report
 from reports import offload
+from reports.rules.templates import Kind
 from reports.verify import new_verification_code
 from storage import interventions, invites, issued, outbox, signatures
 from storage.files import FileStore

@@ -24,7 +24,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from handlers.callbacks import RowId
 from handlers.context import Options
 from handlers.i18n import Translator
-from handlers.technician.plan import BY_KEY, Kind, Step, Template
+from reports.rules.templates import BY_KEY, Kind, Step, Template
 from storage import answers, interventions
 from storage.files import FileStore
 from storage.models import Answer, Client, Intervention, User

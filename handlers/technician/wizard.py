@@ -19,8 +19,8 @@ from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 from handlers.filters import Answered
 from handlers.i18n import Translator
 from handlers.technician.desk import WORKING, Desk, technician
-from handlers.technician.plan import BY_KEY
 from handlers.technician.visit import KINDS, Wz
+from reports.rules.templates import BY_KEY
 from storage.models import Answer, Intervention, User
 from storage.status import Status
 

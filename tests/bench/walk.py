@@ -24,7 +24,7 @@ from typing import Literal
 
 from PIL import Image, ImageDraw
 
-from handlers.technician.plan import Template, load_templates
+from reports.rules.templates import Template, load_templates
 from tests.bench.deploy import Planned
 
 TEMPLATE = "maintenance"

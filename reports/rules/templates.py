@@ -1,7 +1,7 @@
 """The wizard as data: the table of report sections, and the templates that choose
 which sections a report has, which are required, and the checklist.
 
-Templates are TOML files: the four shipped in `defaults/`, plus those of the
+Templates are TOML files: the four shipped in `default_templates/`, plus those of the
 company's TEMPLATES_DIR, which add to them or replace one of the same name.
 """
 
@@ -149,7 +149,7 @@ def _parse(name: str, data: dict[str, Any], origin: str) -> Template:
 def load_templates(folder: Path | None = None) -> dict[str, Template]:
     """The shipped templates, then those of `folder` (same name replaces), by name."""
     found: dict[str, Template] = {}
-    shipped = files("handlers.technician") / "defaults"
+    shipped = files("reports.rules") / "default_templates"
     for entry in sorted(shipped.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".toml"):
             name = entry.name.removesuffix(".toml")

@@ -1,12 +1,15 @@
-"""Reading what people type in chat: numbers, money, quantities, hours, dates, text, yes/no.
+"""Reading what people type in chat: numbers, money, quantities, hours, dates, text, yes/no,
+phone numbers and e-mail addresses.
 
 Technicians type on a phone, often with gloves, the French way or the English way. Each
 function turns the text into a typed value or raises `ParseError(key, **values)`; the chat
 handler answers `t(error.key, **error.display_values(language))` and keeps the step where it
-was. Pure functions: no aiogram, no I/O, no dependence on the global decimal context.
+was, and the command line names the problem in its own words. Pure functions: no aiogram, no
+I/O, no dependence on the global decimal context.
 
-Catalog keys raised, for the `[parse]` section of `handlers/locales/*.toml`, and what each
-message should say (always what is expected, with an example):
+Catalog keys raised, for the `[parse]` section of `handlers/locales/*.toml` (the phone and the
+e-mail address: `[new]`, where a new client's details are asked), and what each message should
+say (always what is expected, with an example):
 
 - `parse.number`: the text is not a number (also money, quantity, kilometres). Example "12,5".
 - `parse.too_small` {minimum}: below the smallest accepted value, which the message names.
@@ -23,6 +26,9 @@ message should say (always what is expected, with an example):
 - `parse.empty`: nothing left once the text is cleaned.
 - `parse.too_long` {maximum, length}: the cleaned text has `length` characters, `maximum` at most.
 - `parse.yes_no`: neither yes nor no; the message asks for "oui" or "non".
+- `new.bad_phone`: not a phone number (6 to 20 digits, with spaces, dots, dashes, slashes,
+  brackets and a leading "+"). Example "01 23 45 67 89".
+- `new.bad_email`: not an address of the shape name@domain.tld, without spaces.
 
 `{minimum}` and `{maximum}` are `Decimal` (an `int` in `parse.too_long`): pass them through
 `ParseError.display_values(language)` so French reads "1 000 000" and "0,01".
@@ -65,6 +71,7 @@ __all__ = [
     "ParseError",
     "clean_text",
     "format_decimal",
+    "one_line",
     "parse_date",
     "parse_datetime",
     "parse_decimal",
@@ -74,6 +81,8 @@ __all__ = [
     "parse_quantity",
     "parse_time",
     "parse_yes_no",
+    "read_email",
+    "read_phone",
 ]
 
 MAX_TEXT = 4096
@@ -91,6 +100,8 @@ KEYS = (
     "parse.empty",
     "parse.too_long",
     "parse.yes_no",
+    "new.bad_phone",
+    "new.bad_email",
 )
 """Every catalog key this module raises."""
 
@@ -604,3 +615,36 @@ def parse_yes_no(text: str) -> bool:
     if word in _NO:
         return False
     raise ParseError("parse.yes_no")
+
+
+# --- contact details ----------------------------------------------------------------------
+
+
+def one_line(text: str, maximum: int) -> str:
+    """Free text (see `clean_text`) on one line: line breaks and runs of spaces become one."""
+    return " ".join(clean_text(text, maximum=maximum).split())
+
+
+_PHONE = re.compile(r"\+?[0-9 .\-/()]+")
+
+
+def read_phone(text: str) -> str:
+    """A phone number as people write it: "01 23 45 67 89", "+33 (0)1 23 45 67 89"."""
+    phone = one_line(text, 50)
+    digits = sum(char.isdigit() for char in phone)
+    if not _PHONE.fullmatch(phone) or not 6 <= digits <= 20:
+        raise ParseError("new.bad_phone")
+    return phone
+
+
+_EMAIL = re.compile(
+    r"[^\s@<>()\[\],;:\"]+@(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_]{2,}", re.IGNORECASE
+)
+
+
+def read_email(text: str) -> str:
+    """An e-mail address of the shape name@domain.tld, without spaces."""
+    email = clean_text(text, maximum=254)
+    if not _EMAIL.fullmatch(email) or ".." in email:
+        raise ParseError("new.bad_email")
+    return email

@@ -1,5 +1,7 @@
 """Shared fixtures: a migrated database (SQLite always, PostgreSQL when
-TEST_DATABASE_URL is set) and a harness that feeds updates to the real Dispatcher."""
+TEST_DATABASE_URL is set), a harness that feeds updates to the real Dispatcher and
+the helpers that go with it, and the fake Bot API with a deployment of `python -m bot`
+for the end-to-end tests."""
 
 from __future__ import annotations
 
@@ -27,7 +29,9 @@ from storage import interventions, migrate, users
 from storage.db import Database
 from storage.files import FileStore
 from storage.models import Base, Client, Delivery, DeliveryState, Intervention, Role
+from tests.fakeapi import FakeBotAPI
 from tests.mocked import Call, Person, RecordingSession, Updates, button, recording_bot
+from tests.test_e2e import Deployment
 
 ADMIN = Person(1, "Alice", "alice_admin", "fr")
 OFFICE_CHAT = -100500
@@ -270,3 +274,31 @@ def short(harness: Harness) -> Harness:
     harness.templates.clear()
     harness.templates.update(templates)
     return harness
+
+
+# The fake Bot API and `python -m bot` against it ------------------------------------
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotAPI]:
+    async with FakeBotAPI() as server:
+        yield server
+
+
+@pytest.fixture
+def deployment_env() -> dict[str, str]:
+    """Settings the deployments of a module add to the default environment; a module
+    overrides this fixture to give its own (an office chat, templates, SMTP)."""
+    return {}
+
+
+@pytest.fixture
+async def deployment(
+    api: FakeBotAPI, tmp_path: Path, deployment_env: dict[str, str]
+) -> AsyncIterator[Deployment]:
+    here = Deployment(api, tmp_path)
+    here.env.update(deployment_env)  # the bot process shares this dict
+    try:
+        yield here
+    finally:
+        await here.bot.stop()  # whatever happened, the bot does not outlive its test

@@ -22,7 +22,7 @@ import asyncio
 import calendar
 import datetime as dt
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -84,31 +84,18 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
 
 
 @pytest.fixture
-async def api() -> AsyncIterator[FakeBotAPI]:
-    async with FakeBotAPI() as server:
-        yield server
-
-
-@pytest.fixture
-async def deployment(
-    api: FakeBotAPI, tmp_path: Path, smtp: tuple[Inbox, int]
-) -> AsyncIterator[Deployment]:
-    here = Deployment(api, tmp_path)
+def deployment_env(tmp_path: Path, smtp: tuple[Inbox, int]) -> dict[str, str]:
     templates = tmp_path / "templates"
     templates.mkdir()
     (templates / "express.toml").write_text(EXPRESS, "utf-8")
-    here.env.update(
-        OFFICE_CHAT_ID=str(OFFICE_CHAT),
-        TEMPLATES_DIR=str(templates),
-        SMTP_HOST="127.0.0.1",
-        SMTP_PORT=str(smtp[1]),
-        SMTP_SECURITY="none",
-        SMTP_FROM="bureau@example.fr",
-    )
-    try:
-        yield here
-    finally:
-        await here.bot.stop()
+    return {
+        "OFFICE_CHAT_ID": str(OFFICE_CHAT),
+        "TEMPLATES_DIR": str(templates),
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(smtp[1]),
+        "SMTP_SECURITY": "none",
+        "SMTP_FROM": "bureau@example.fr",
+    }
 
 
 def office(api: FakeBotAPI) -> dict[str, object]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -33,21 +32,6 @@ from tests.test_e2e_report import (
 #: Every n-th call of each method gets the page.
 FLAKY = {"getUpdates": 3, "sendMessage": 3, "getFile": 2, "downloadFile": 3}
 SORRY = "un problème est survenu"
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotAPI]:
-    async with FakeBotAPI() as server:
-        yield server
-
-
-@pytest.fixture
-async def deployment(api: FakeBotAPI, tmp_path: Path) -> AsyncIterator[Deployment]:
-    here = Deployment(api, tmp_path)
-    try:
-        yield here
-    finally:
-        await here.bot.stop()  # whatever happened, the bot does not outlive its test
 
 
 @pytest.mark.e2e

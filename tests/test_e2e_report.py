@@ -24,7 +24,6 @@ import random
 import signal
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -53,19 +52,8 @@ LUC = FakeUser(610_003, "Luc", username="luc_tech", language_code="fr")
 
 
 @pytest.fixture
-async def api() -> AsyncIterator[FakeBotAPI]:
-    async with FakeBotAPI() as server:
-        yield server
-
-
-@pytest.fixture
-async def deployment(api: FakeBotAPI, tmp_path: Path) -> AsyncIterator[Deployment]:
-    here = Deployment(api, tmp_path)
-    here.env["OFFICE_CHAT_ID"] = str(OFFICE_CHAT)  # the bot process shares this dict
-    try:
-        yield here
-    finally:
-        await here.bot.stop()  # whatever happened, the bot does not outlive its test
+def deployment_env() -> dict[str, str]:
+    return {"OFFICE_CHAT_ID": str(OFFICE_CHAT)}
 
 
 # Pictures ----------------------------------------------------------------------

@@ -189,6 +189,11 @@ def texts(calls: list[Call], method: str = "sendMessage") -> list[str]:
     return [call.text for call in calls if call.method == method]
 
 
+async def register(harness: Harness, person: Person, role: Role) -> None:
+    async with harness.db.transaction() as session:
+        await users.add(session, person.id, person.first_name, role)
+
+
 TECHNICIAN = Person(20, "Paul", "paul_tech", "fr")
 
 

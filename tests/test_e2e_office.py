@@ -44,6 +44,7 @@ from tests.test_e2e_report import (
     pdf_sent_to,
     pdf_text,
     register_technician,
+    register_with_cli,
     signature_photo,
 )
 from tests.test_email import Inbox, free_port
@@ -114,13 +115,6 @@ class Office(Chat):
 
     def press(self, message: Recorded, label: str) -> None:
         self.api.press_button(self.dispatcher, message, button(message, label))
-
-
-async def register(deployment: Deployment, person: FakeUser, role: str, name: str) -> None:
-    code, out, err = await deployment.cli(
-        "users", "add", "--telegram-id", str(person.id), "--role", role, "--name", name
-    )
-    assert code == 0, f"users add exited {code}\n{out}\n{err}"
 
 
 async def plan(sophie: Chat) -> str:
@@ -231,7 +225,7 @@ def office_pdfs(deployment: Deployment) -> list[Recorded]:
 async def to_validation(deployment: Deployment, *, with_return: bool) -> tuple[str, bytes]:
     """Plan, fill, (return, correct, resubmit), validate: the number and the office's PDF."""
     api = deployment.api
-    await register(deployment, SOPHIE, "dispatcher", "Sophie Laurent")
+    await register_with_cli(deployment, SOPHIE, "dispatcher", "Sophie Laurent")
     await register_technician(deployment, PAUL, "Paul Lefèvre")
     await deployment.bot.start(api)
     sophie, paul, bureau = (

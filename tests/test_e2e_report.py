@@ -86,12 +86,18 @@ def signature_photo(seed: int) -> bytes:
 # Setting the scene ------------------------------------------------------------
 
 
-async def register_technician(deployment: Deployment, person: FakeUser, name: str) -> None:
-    """`python -m bot users add`, as an operator would (it also migrates the schema)."""
+async def register_with_cli(deployment: Deployment, person: FakeUser, role: str, name: str) -> str:
+    """`python -m bot users add`, as an operator would (it also migrates the schema):
+    what it printed."""
     code, out, err = await deployment.cli(
-        "users", "add", "--telegram-id", str(person.id), "--role", "technician", "--name", name
+        "users", "add", "--telegram-id", str(person.id), "--role", role, "--name", name
     )
     assert code == 0, f"users add exited {code}\n{out}\n{err}"
+    return out
+
+
+async def register_technician(deployment: Deployment, person: FakeUser, name: str) -> None:
+    out = await register_with_cli(deployment, person, "technician", name)
     assert "registered as technician" in out, out
 
 

@@ -32,7 +32,6 @@ from handlers.technician.plan import Template, load_templates
 from handlers.technician.visit import Visit
 from reports.exports import COLUMNS, KEYS, ExportRow, build_csv, build_xlsx
 from reports.totals import Totals
-from storage import users
 from storage.db import Database
 from storage.models import Intervention, Part, Rating, Role, Site
 from tests.conftest import (
@@ -42,6 +41,7 @@ from tests.conftest import (
     Job,
     load_job,
     plan_job,
+    register,
 )
 from tests.conftest import (
     test_options as make_options,
@@ -591,11 +591,6 @@ def sent_documents(harness: Harness) -> list[BufferedInputFile]:
 
     harness.session.make_request = keep  # type: ignore[method-assign]
     return documents
-
-
-async def register(harness: Harness, person: Person, role: Role) -> None:
-    async with harness.db.transaction() as session:
-        await users.add(session, person.id, person.first_name, role)
 
 
 async def test_export_sends_the_months_workbook_to_a_dispatcher(office: Harness) -> None:

@@ -24,11 +24,11 @@ from reports.charts import (
     _series,
     render_stats,
 )
-from storage import stats, users
+from storage import stats
 from storage.db import Database
 from storage.models import Intervention, Role
 from storage.status import Status
-from tests.conftest import TECHNICIAN, Harness, plan_job
+from tests.conftest import TECHNICIAN, Harness, plan_job, register
 from tests.mocked import Person
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -244,11 +244,6 @@ def test_a_series_without_one_value_per_week_is_refused() -> None:
 def office_harness(harness: Harness) -> Harness:
     """The harness, for the office's /stats."""
     return harness
-
-
-async def register(harness: Harness, person: Person, role: Role) -> None:
-    async with harness.db.transaction() as session:
-        await users.add(session, person.id, person.first_name, role)
 
 
 async def test_a_dispatcher_gets_the_chart_as_one_photo(office_harness: Harness) -> None:

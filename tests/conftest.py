@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from aiogram import Dispatcher
-from sqlalchemy import text, update
+from sqlalchemy import select, text, update
 
 from bot.app import build_dispatcher
 from bot.ingest import Ingest
@@ -192,6 +192,21 @@ def texts(calls: list[Call], method: str = "sendMessage") -> list[str]:
 async def register(harness: Harness, person: Person, role: Role) -> None:
     async with harness.db.transaction() as session:
         await users.add(session, person.id, person.first_name, role)
+
+
+async def deliveries(harness: Harness) -> list[Delivery]:
+    async with harness.db.sessions() as session:
+        return list((await session.scalars(select(Delivery).order_by(Delivery.id))).all())
+
+
+async def make_due(harness: Harness, *, resume_email: bool = False) -> None:
+    """Pretend the waiting time of every pending delivery has passed (with
+    resume_email, also the pause of email after the mail server failed)."""
+    async with harness.db.transaction() as session:
+        past = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+        await session.execute(update(Delivery).values(next_attempt_at=past))
+    if resume_email:
+        harness.sender.email_paused_until = 0.0
 
 
 TECHNICIAN = Person(20, "Paul", "paul_tech", "fr")

@@ -1,7 +1,7 @@
 """Shared fixtures: a migrated database (SQLite always, PostgreSQL when
-TEST_DATABASE_URL is set), a harness that feeds updates to the real Dispatcher and
-the helpers that go with it, and the fake Bot API with a deployment of `python -m bot`
-for the end-to-end tests."""
+TEST_DATABASE_URL is set), a working folder without Terrain's settings, a harness
+that feeds updates to the real Dispatcher and the helpers that go with it, and the
+fake Bot API with a deployment of `python -m bot` for the end-to-end tests."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from aiogram import Dispatcher
 from sqlalchemy import select, text, update
 
 from bot.app import build_dispatcher
+from bot.config import Settings
 from bot.ingest import Ingest
 from bot.ratelimit import RateLimiter
 from bot.replies import background_calls_done
@@ -75,6 +76,15 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
         yield db
     finally:
         await db.close()
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """An empty working folder and no Terrain setting in the environment."""
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
 
 
 def shared_dispatcher() -> Dispatcher:

@@ -13,7 +13,7 @@ from pypdf import PdfReader
 from sqlalchemy import update
 
 from bot.app import build_options
-from bot.config import Settings, load_settings
+from bot.config import load_settings
 from handlers.context import Pricing
 from storage.models import AttachmentKind, Client
 from tests.conftest import TECHNICIAN, Harness, load_job
@@ -22,14 +22,6 @@ from tests.test_wizard import at_times, finish_acceptance, last_text
 
 FRENCH_DEFAULT = "Paiement à réception de facture, sous 30 jours."
 ENGLISH_DEFAULT = "Payment on receipt of the invoice, within 30 days."
-
-
-@pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    for name in Settings.model_fields:
-        monkeypatch.delenv(name.upper(), raising=False)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 @pytest.mark.parametrize(

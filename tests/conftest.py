@@ -1,7 +1,8 @@
 """Shared fixtures: a migrated database (SQLite always, PostgreSQL when
 TEST_DATABASE_URL is set), a working folder without Terrain's settings, a harness
 that feeds updates to the real Dispatcher and the helpers that go with it, and the
-fake Bot API with a deployment of `python -m bot` for the end-to-end tests."""
+fake Bot API with a deployment of `python -m bot` for the end-to-end tests. Helpers
+that need none of these are in tests/helpers.py."""
 
 from __future__ import annotations
 

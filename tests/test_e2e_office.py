@@ -34,6 +34,7 @@ from storage import interventions, users
 from storage.db import Database
 from storage.models import Client, Role
 from tests.fakeapi import FakeBotAPI, FakeUser, Recorded
+from tests.helpers import pdf_text
 from tests.test_e2e import Deployment, button, shows_bot_log
 from tests.test_e2e_report import (
     OFFICE_CHAT,
@@ -42,7 +43,6 @@ from tests.test_e2e_report import (
     Chat,
     noisy_jpeg,
     pdf_sent_to,
-    pdf_text,
     register_technician,
     register_with_cli,
     signature_photo,

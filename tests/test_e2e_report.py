@@ -35,6 +35,7 @@ from storage import interventions, users
 from storage.db import Database
 from storage.models import Client
 from tests.fakeapi import FakeBotAPI, FakeUser, Recorded, inline_buttons
+from tests.helpers import pdf_text
 from tests.test_e2e import Deployment, button, shows_bot_log
 
 OFFICE_CHAT = -100777
@@ -225,12 +226,6 @@ def pdf_sent_to(api: FakeBotAPI, chat_id: int) -> list[bytes]:
         if upload is not None and upload.data.startswith(b"%PDF"):
             found.append(upload.data)
     return found
-
-
-def pdf_text(pdf: bytes) -> str:
-    """The text of every page, with the various spaces made plain."""
-    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
-    return text.replace("\u00a0", " ").replace("\u202f", " ")
 
 
 def pdf_images(pdf: bytes) -> int:

@@ -4,12 +4,10 @@ and each reader (the technician in the wizard, the client on the report) reads t
 from __future__ import annotations
 
 import dataclasses
-import io
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from pypdf import PdfReader
 from sqlalchemy import update
 
 from bot.app import build_options
@@ -17,6 +15,7 @@ from bot.config import load_settings
 from handlers.context import Pricing
 from storage.models import AttachmentKind, Client
 from tests.conftest import TECHNICIAN, Harness, load_job
+from tests.helpers import pdf_text
 from tests.mocked import button
 from tests.test_wizard import at_times, finish_acceptance, last_text
 
@@ -57,10 +56,6 @@ def test_check_says_where_each_languages_terms_come_from(clean_env: Path) -> Non
     settings = load_settings()
     assert settings.company_text_origin("payment_terms", "fr") == "PAYMENT_TERMS"
     assert settings.company_text_origin("payment_terms", "en") is None  # the catalog's
-
-
-def pdf_text(pdf: bytes) -> str:
-    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
 
 
 @pytest.fixture(params=["catalog", "company"])

@@ -1,5 +1,8 @@
 """Shared fixtures: a migrated database (SQLite always, PostgreSQL when
-TEST_DATABASE_URL is set) and a harness that feeds updates to the real Dispatcher."""
+TEST_DATABASE_URL is set), a working folder without Terrain's settings, a harness
+that feeds updates to the real Dispatcher and the helpers that go with it, and the
+fake Bot API with a deployment of `python -m bot` for the end-to-end tests. Helpers
+that need none of these are in tests/helpers.py."""
 
 from __future__ import annotations
 
@@ -14,9 +17,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from aiogram import Dispatcher
-from sqlalchemy import text, update
+from sqlalchemy import select, text, update
 
 from bot.app import build_dispatcher
+from bot.config import Settings
 from bot.ingest import Ingest
 from bot.ratelimit import RateLimiter
 from bot.replies import background_calls_done
@@ -27,7 +31,9 @@ from storage import interventions, migrate, users
 from storage.db import Database
 from storage.files import FileStore
 from storage.models import Base, Client, Delivery, DeliveryState, Intervention, Role
+from tests.fakeapi import FakeBotAPI
 from tests.mocked import Call, Person, RecordingSession, Updates, button, recording_bot
+from tests.test_e2e import Deployment
 
 ADMIN = Person(1, "Alice", "alice_admin", "fr")
 OFFICE_CHAT = -100500
@@ -71,6 +77,15 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
         yield db
     finally:
         await db.close()
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """An empty working folder and no Terrain setting in the environment."""
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
 
 
 def shared_dispatcher() -> Dispatcher:
@@ -185,6 +200,26 @@ def texts(calls: list[Call], method: str = "sendMessage") -> list[str]:
     return [call.text for call in calls if call.method == method]
 
 
+async def register(harness: Harness, person: Person, role: Role) -> None:
+    async with harness.db.transaction() as session:
+        await users.add(session, person.id, person.first_name, role)
+
+
+async def deliveries(harness: Harness) -> list[Delivery]:
+    async with harness.db.sessions() as session:
+        return list((await session.scalars(select(Delivery).order_by(Delivery.id))).all())
+
+
+async def make_due(harness: Harness, *, resume_email: bool = False) -> None:
+    """Pretend the waiting time of every pending delivery has passed (with
+    resume_email, also the pause of email after the mail server failed)."""
+    async with harness.db.transaction() as session:
+        past = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+        await session.execute(update(Delivery).values(next_attempt_at=past))
+    if resume_email:
+        harness.sender.email_paused_until = 0.0
+
+
 TECHNICIAN = Person(20, "Paul", "paul_tech", "fr")
 
 
@@ -270,3 +305,31 @@ def short(harness: Harness) -> Harness:
     harness.templates.clear()
     harness.templates.update(templates)
     return harness
+
+
+# The fake Bot API and `python -m bot` against it ------------------------------------
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotAPI]:
+    async with FakeBotAPI() as server:
+        yield server
+
+
+@pytest.fixture
+def deployment_env() -> dict[str, str]:
+    """Settings the deployments of a module add to the default environment; a module
+    overrides this fixture to give its own (an office chat, templates, SMTP)."""
+    return {}
+
+
+@pytest.fixture
+async def deployment(
+    api: FakeBotAPI, tmp_path: Path, deployment_env: dict[str, str]
+) -> AsyncIterator[Deployment]:
+    here = Deployment(api, tmp_path)
+    here.env.update(deployment_env)  # the bot process shares this dict
+    try:
+        yield here
+    finally:
+        await here.bot.stop()  # whatever happened, the bot does not outlive its test

@@ -24,7 +24,7 @@ import sqlite3
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -239,21 +239,6 @@ class Deployment:
         return await self.until(
             found, timeout=timeout, what=f"{method} to {chat_id} containing {containing!r}"
         )
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotAPI]:
-    async with FakeBotAPI() as server:
-        yield server
-
-
-@pytest.fixture
-async def deployment(api: FakeBotAPI, tmp_path: Path) -> AsyncIterator[Deployment]:
-    here = Deployment(api, tmp_path)
-    try:
-        yield here
-    finally:
-        await here.bot.stop()  # whatever happened, the bot does not outlive its test
 
 
 def shows_bot_log(test: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:

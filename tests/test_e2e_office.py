@@ -22,7 +22,7 @@ import asyncio
 import calendar
 import datetime as dt
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -34,6 +34,7 @@ from storage import interventions, users
 from storage.db import Database
 from storage.models import Client, Role
 from tests.fakeapi import FakeBotAPI, FakeUser, Recorded
+from tests.helpers import pdf_text
 from tests.test_e2e import Deployment, button, shows_bot_log
 from tests.test_e2e_report import (
     OFFICE_CHAT,
@@ -42,8 +43,8 @@ from tests.test_e2e_report import (
     Chat,
     noisy_jpeg,
     pdf_sent_to,
-    pdf_text,
     register_technician,
+    register_with_cli,
     signature_photo,
 )
 from tests.test_email import Inbox, free_port
@@ -84,31 +85,18 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
 
 
 @pytest.fixture
-async def api() -> AsyncIterator[FakeBotAPI]:
-    async with FakeBotAPI() as server:
-        yield server
-
-
-@pytest.fixture
-async def deployment(
-    api: FakeBotAPI, tmp_path: Path, smtp: tuple[Inbox, int]
-) -> AsyncIterator[Deployment]:
-    here = Deployment(api, tmp_path)
+def deployment_env(tmp_path: Path, smtp: tuple[Inbox, int]) -> dict[str, str]:
     templates = tmp_path / "templates"
     templates.mkdir()
     (templates / "express.toml").write_text(EXPRESS, "utf-8")
-    here.env.update(
-        OFFICE_CHAT_ID=str(OFFICE_CHAT),
-        TEMPLATES_DIR=str(templates),
-        SMTP_HOST="127.0.0.1",
-        SMTP_PORT=str(smtp[1]),
-        SMTP_SECURITY="none",
-        SMTP_FROM="bureau@example.fr",
-    )
-    try:
-        yield here
-    finally:
-        await here.bot.stop()
+    return {
+        "OFFICE_CHAT_ID": str(OFFICE_CHAT),
+        "TEMPLATES_DIR": str(templates),
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(smtp[1]),
+        "SMTP_SECURITY": "none",
+        "SMTP_FROM": "bureau@example.fr",
+    }
 
 
 def office(api: FakeBotAPI) -> dict[str, object]:
@@ -127,13 +115,6 @@ class Office(Chat):
 
     def press(self, message: Recorded, label: str) -> None:
         self.api.press_button(self.dispatcher, message, button(message, label))
-
-
-async def register(deployment: Deployment, person: FakeUser, role: str, name: str) -> None:
-    code, out, err = await deployment.cli(
-        "users", "add", "--telegram-id", str(person.id), "--role", role, "--name", name
-    )
-    assert code == 0, f"users add exited {code}\n{out}\n{err}"
 
 
 async def plan(sophie: Chat) -> str:
@@ -244,7 +225,7 @@ def office_pdfs(deployment: Deployment) -> list[Recorded]:
 async def to_validation(deployment: Deployment, *, with_return: bool) -> tuple[str, bytes]:
     """Plan, fill, (return, correct, resubmit), validate: the number and the office's PDF."""
     api = deployment.api
-    await register(deployment, SOPHIE, "dispatcher", "Sophie Laurent")
+    await register_with_cli(deployment, SOPHIE, "dispatcher", "Sophie Laurent")
     await register_technician(deployment, PAUL, "Paul Lefèvre")
     await deployment.bot.start(api)
     sophie, paul, bureau = (

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -39,21 +38,6 @@ FLAKY = {
     "answerCallbackQuery": 2,
 }
 SORRY = "un problème est survenu"
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotAPI]:
-    async with FakeBotAPI() as server:
-        yield server
-
-
-@pytest.fixture
-async def deployment(api: FakeBotAPI, tmp_path: Path) -> AsyncIterator[Deployment]:
-    here = Deployment(api, tmp_path)
-    try:
-        yield here
-    finally:
-        await here.bot.stop()  # whatever happened, the bot does not outlive its test
 
 
 @pytest.mark.e2e

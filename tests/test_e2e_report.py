@@ -24,7 +24,6 @@ import random
 import signal
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,7 @@ from storage import interventions, users
 from storage.db import Database
 from storage.models import Client
 from tests.fakeapi import FakeBotAPI, FakeUser, Recorded, inline_buttons
+from tests.helpers import pdf_text
 from tests.test_e2e import Deployment, button, shows_bot_log
 
 OFFICE_CHAT = -100777
@@ -53,19 +53,8 @@ LUC = FakeUser(610_003, "Luc", username="luc_tech", language_code="fr")
 
 
 @pytest.fixture
-async def api() -> AsyncIterator[FakeBotAPI]:
-    async with FakeBotAPI() as server:
-        yield server
-
-
-@pytest.fixture
-async def deployment(api: FakeBotAPI, tmp_path: Path) -> AsyncIterator[Deployment]:
-    here = Deployment(api, tmp_path)
-    here.env["OFFICE_CHAT_ID"] = str(OFFICE_CHAT)  # the bot process shares this dict
-    try:
-        yield here
-    finally:
-        await here.bot.stop()  # whatever happened, the bot does not outlive its test
+def deployment_env() -> dict[str, str]:
+    return {"OFFICE_CHAT_ID": str(OFFICE_CHAT)}
 
 
 # Pictures ----------------------------------------------------------------------
@@ -98,12 +87,18 @@ def signature_photo(seed: int) -> bytes:
 # Setting the scene ------------------------------------------------------------
 
 
-async def register_technician(deployment: Deployment, person: FakeUser, name: str) -> None:
-    """`python -m bot users add`, as an operator would (it also migrates the schema)."""
+async def register_with_cli(deployment: Deployment, person: FakeUser, role: str, name: str) -> str:
+    """`python -m bot users add`, as an operator would (it also migrates the schema):
+    what it printed."""
     code, out, err = await deployment.cli(
-        "users", "add", "--telegram-id", str(person.id), "--role", "technician", "--name", name
+        "users", "add", "--telegram-id", str(person.id), "--role", role, "--name", name
     )
     assert code == 0, f"users add exited {code}\n{out}\n{err}"
+    return out
+
+
+async def register_technician(deployment: Deployment, person: FakeUser, name: str) -> None:
+    out = await register_with_cli(deployment, person, "technician", name)
     assert "registered as technician" in out, out
 
 
@@ -231,12 +226,6 @@ def pdf_sent_to(api: FakeBotAPI, chat_id: int) -> list[bytes]:
         if upload is not None and upload.data.startswith(b"%PDF"):
             found.append(upload.data)
     return found
-
-
-def pdf_text(pdf: bytes) -> str:
-    """The text of every page, with the various spaces made plain."""
-    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
-    return text.replace("\u00a0", " ").replace("\u202f", " ")
 
 
 def pdf_images(pdf: bytes) -> int:

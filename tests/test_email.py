@@ -18,14 +18,13 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 from pydantic import SecretStr
-from sqlalchemy import select, update
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.mailer import Mailer, SmtpConfig
 from bot.sender import MAX_ATTEMPTS
 from storage import outbox
-from storage.models import Delivery, DeliveryState
-from tests.conftest import OFFICE_CHAT, Harness
+from storage.models import DeliveryState
+from tests.conftest import OFFICE_CHAT, Harness, deliveries, make_due
 
 PDF = b"%PDF-1.7\n% Terrain test report\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 CLIENT = "mme.martin@boulangerie.test"
@@ -156,18 +155,6 @@ async def queue_report(harness: Harness, to: str = CLIENT, *, subject: str = SUB
         )
 
 
-async def deliveries(harness: Harness) -> list[Delivery]:
-    async with harness.db.sessions() as session:
-        return list((await session.scalars(select(Delivery).order_by(Delivery.id))).all())
-
-
-async def make_due(harness: Harness) -> None:
-    async with harness.db.transaction() as session:
-        past = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
-        await session.execute(update(Delivery).values(next_attempt_at=past))
-    harness.sender.email_paused_until = 0.0
-
-
 async def test_the_validated_report_reaches_the_client_mailbox_with_its_pdf(
     harness: Harness, smtp_server: SmtpServer
 ) -> None:
@@ -236,7 +223,7 @@ async def test_a_deferred_address_is_tried_again_later(
     assert row.state == DeliveryState.PENDING and row.attempts == 1
     assert "451" in (row.last_error or "")
     del smtp_server.inbox.answers[CLIENT]
-    await make_due(harness)
+    await make_due(harness, resume_email=True)
     await harness.deliver()
     (row,) = await deliveries(harness)
     assert row.state == DeliveryState.SENT and len(smtp_server.inbox.received) == 1
@@ -262,7 +249,7 @@ async def test_a_mail_server_that_is_down_is_tried_again_later_not_failed(
     )
     assert message.state == DeliveryState.SENT
     server = smtp_factory(port)
-    await make_due(harness)
+    await make_due(harness, resume_email=True)
     assert await harness.deliver() == []
     assert sorted(m.rcpt_tos[0] for m in server.inbox.received) == [CLIENT, "second@client.test"]
     assert {d.state for d in await deliveries(harness)} == {DeliveryState.SENT}
@@ -273,7 +260,7 @@ async def test_a_mail_server_down_for_good_fails_after_the_last_try(harness: Har
     await queue_report(harness)
     for _ in range(MAX_ATTEMPTS - 1):
         assert await harness.deliver() == []
-        await make_due(harness)
+        await make_due(harness, resume_email=True)
     calls = await harness.deliver()
     assert [c.chat_id for c in calls] == [OFFICE_CHAT]
     assert "le serveur de messagerie est resté injoignable" in calls[0].text

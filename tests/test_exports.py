@@ -12,7 +12,6 @@ import os
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
-from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
@@ -21,7 +20,6 @@ from aiogram.types import BufferedInputFile, FSInputFile
 from openpyxl.worksheet.worksheet import Worksheet
 
 from bot import export_command
-from bot.config import Settings
 from handlers import exports
 from handlers.context import Options
 from handlers.i18n import Translator, catalog
@@ -32,7 +30,6 @@ from reports.rules.pricing import CompanyPricing
 from reports.rules.reading import ParseError
 from reports.rules.templates import Template, load_templates
 from reports.totals import Totals
-from storage import users
 from storage.db import Database
 from storage.models import Intervention, Part, Rating, Role, Site
 from tests.conftest import (
@@ -42,21 +39,17 @@ from tests.conftest import (
     Job,
     load_job,
     plan_job,
+    register,
 )
 from tests.conftest import (
     test_options as make_options,
 )
+from tests.helpers import PARIS, cli_settings, paris
 from tests.mocked import Person, button
 
-PARIS = ZoneInfo("Europe/Paris")
 DISPATCHER = Person(30, "Sophie", "sophie_bureau", "fr")
 JEROME = Person(22, "Jérôme", "jerome_tech", "fr")
 NOVEMBER = exports.Period(dt.date(2026, 11, 1), dt.date(2026, 11, 30))
-
-
-def paris(*args: int) -> dt.datetime:
-    """A moment of the company's wall clock, as an aware datetime."""
-    return dt.datetime(*args, tzinfo=PARIS)  # type: ignore[misc]
 
 
 async def fill(
@@ -508,17 +501,6 @@ def cli_args(*argv: str) -> argparse.Namespace:
     return parser.parse_args(["export", *argv])
 
 
-def cli_settings(database: Database, tmp_path: Path) -> Settings:
-    return Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        bot_token="1:unused",
-        database_url=database.url,
-        data_dir=tmp_path / "data",
-        timezone="Europe/Paris",
-        default_language="fr",
-    )
-
-
 async def test_command_line_writes_the_workbook_and_says_where(
     database: Database,
     tmp_path: Path,
@@ -591,11 +573,6 @@ def sent_documents(harness: Harness) -> list[BufferedInputFile]:
 
     harness.session.make_request = keep  # type: ignore[method-assign]
     return documents
-
-
-async def register(harness: Harness, person: Person, role: Role) -> None:
-    async with harness.db.transaction() as session:
-        await users.add(session, person.id, person.first_name, role)
 
 
 async def test_export_sends_the_months_workbook_to_a_dispatcher(office: Harness) -> None:

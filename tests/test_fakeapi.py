@@ -64,12 +64,6 @@ def make_bot(api: FakeBotAPI, token: str | None = None) -> Bot:
 
 
 @pytest_asyncio.fixture
-async def api() -> AsyncIterator[FakeBotAPI]:
-    async with FakeBotAPI() as server:
-        yield server
-
-
-@pytest_asyncio.fixture
 async def bot(api: FakeBotAPI) -> AsyncIterator[Bot]:
     client = make_bot(api)
     yield client

@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import import_command
-from bot.config import Settings
 from storage import users
 from storage.db import Database
 from storage.models import (
@@ -24,6 +23,7 @@ from storage.models import (
     User,
 )
 from tests.conftest import OFFICE_CHAT, TECHNICIAN, Harness, plan_job
+from tests.helpers import cli_settings
 from tests.mocked import Person, button
 
 HEADER = "client;contact;phone;email;address;site;type;scheduled;technician;request"
@@ -40,18 +40,6 @@ def cli_args(path: Path) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     import_command.add_parser(parser.add_subparsers(dest="command"))
     return parser.parse_args(["import", "interventions", str(path)])
-
-
-def cli_settings(database: Database, tmp_path: Path, **more: object) -> Settings:
-    return Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        bot_token="1:unused",
-        database_url=database.url,
-        data_dir=tmp_path / "data",
-        timezone="Europe/Paris",
-        default_language="fr",
-        **more,
-    )
 
 
 def write(tmp_path: Path, lines: list[str], *, bom: bool = False, name: str = "in.csv") -> Path:

@@ -11,7 +11,7 @@ from storage import interventions, users
 from storage.interventions import format_number
 from storage.models import Client, Intervention, Role, StatusChange
 from storage.status import Status
-from tests.conftest import TECHNICIAN, Harness, plan_job, texts
+from tests.conftest import TECHNICIAN, Harness, plan_job, register, texts
 from tests.mocked import Call, Person, button
 
 DISPATCHER = Person(30, "Sophie", None, "fr")
@@ -24,11 +24,6 @@ STICKER = {
     "is_animated": False,
     "is_video": False,
 }
-
-
-async def register(harness: Harness, person: Person, role: Role) -> None:
-    async with harness.db.transaction() as session:
-        await users.add(session, person.id, person.first_name, role)
 
 
 async def add_client(harness: Harness, name: str, address: str | None = None) -> None:

@@ -8,14 +8,13 @@ import logging
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
 
 from bot import sender as sender_module
 from bot.ratelimit import RateLimiter
 from bot.sender import MAX_ATTEMPTS, OutboxSender
 from storage import outbox
 from storage.models import Delivery, DeliveryState
-from tests.conftest import OFFICE_CHAT, Harness
+from tests.conftest import OFFICE_CHAT, Harness, deliveries, make_due
 
 TECH_CHAT = 20
 
@@ -24,18 +23,6 @@ async def queue(harness: Harness, *texts: str, chat_id: int = TECH_CHAT) -> None
     async with harness.db.transaction() as session:
         for text in texts:
             outbox.message(session, chat_id, text)
-
-
-async def deliveries(harness: Harness) -> list[Delivery]:
-    async with harness.db.sessions() as session:
-        return list((await session.scalars(select(Delivery).order_by(Delivery.id))).all())
-
-
-async def make_due(harness: Harness) -> None:
-    """Pretend the waiting time of every pending delivery has passed."""
-    async with harness.db.transaction() as session:
-        past = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
-        await session.execute(update(Delivery).values(next_attempt_at=past))
 
 
 async def test_a_queued_message_is_sent_once_and_marked_sent(harness: Harness) -> None:

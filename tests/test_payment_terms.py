@@ -4,32 +4,23 @@ and each reader (the technician in the wizard, the client on the report) reads t
 from __future__ import annotations
 
 import dataclasses
-import io
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from pypdf import PdfReader
 from sqlalchemy import update
 
 from bot.app import build_options
-from bot.config import Settings, load_settings
+from bot.config import load_settings
 from reports.rules.pricing import CompanyPricing as Pricing
 from storage.models import AttachmentKind, Client
 from tests.conftest import TECHNICIAN, Harness, load_job
+from tests.helpers import pdf_text
 from tests.mocked import button
 from tests.test_wizard import at_times, finish_acceptance, last_text
 
 FRENCH_DEFAULT = "Paiement à réception de facture, sous 30 jours."
 ENGLISH_DEFAULT = "Payment on receipt of the invoice, within 30 days."
-
-
-@pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    for name in Settings.model_fields:
-        monkeypatch.delenv(name.upper(), raising=False)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 @pytest.mark.parametrize(
@@ -65,10 +56,6 @@ def test_check_says_where_each_languages_terms_come_from(clean_env: Path) -> Non
     settings = load_settings()
     assert settings.company_text_origin("payment_terms", "fr") == "PAYMENT_TERMS"
     assert settings.company_text_origin("payment_terms", "en") is None  # the catalog's
-
-
-def pdf_text(pdf: bytes) -> str:
-    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
 
 
 @pytest.fixture(params=["catalog", "company"])

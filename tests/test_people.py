@@ -8,17 +8,12 @@ from sqlalchemy import select, update
 
 from storage import users
 from storage.models import AccessRequest, Invite, Role, User
-from tests.conftest import ADMIN, OFFICE_CHAT, Harness, texts
+from tests.conftest import ADMIN, OFFICE_CHAT, Harness, register, texts
 from tests.mocked import Person, button
 
 STRANGER = Person(77, "Marc", "marc_b", "fr")
 TOURIST = Person(78, "John", None, "en-GB")
 TECH = Person(20, "Paul", "paul_tech", "fr")
-
-
-async def register(harness: Harness, person: Person, role: Role) -> None:
-    async with harness.db.transaction() as session:
-        await users.add(session, person.id, person.first_name, role)
 
 
 async def test_unknown_person_gets_a_polite_answer_and_a_request_button(harness: Harness) -> None:

@@ -7,19 +7,14 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from storage import interventions, users
+from storage import interventions
 from storage.models import Client, Intervention, Role, StatusChange
 from storage.status import Status
-from tests.conftest import OFFICE_CHAT, TECHNICIAN, Harness, plan_job
+from tests.conftest import OFFICE_CHAT, TECHNICIAN, Harness, plan_job, register
 from tests.mocked import Call, Person, button
 
 DISPATCHER = Person(30, "Sophie", None, "fr")
 MARC = Person(21, "Marc", None, "fr")
-
-
-async def register(harness: Harness, person: Person, role: Role) -> None:
-    async with harness.db.transaction() as session:
-        await users.add(session, person.id, person.first_name, role)
 
 
 async def staff(harness: Harness) -> None:

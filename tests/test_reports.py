@@ -49,15 +49,9 @@ from reports.verify import (
     read_verification_code,
     sha256,
 )
+from tests.helpers import pdf_text
 
 SMALL = (320, 240)
-
-
-def text_of(pdf: bytes) -> str:
-    """All the text of a PDF, as pypdf extracts it, spaces normalised."""
-    pages = PdfReader(io.BytesIO(pdf)).pages
-    text = "\n".join(page.extract_text() for page in pages)
-    return text.replace("\u202f", " ").replace("\u00a0", " ")
 
 
 def page_texts(pdf: bytes) -> list[str]:
@@ -96,7 +90,7 @@ def english_pdf() -> bytes:
 
 
 def test_french_report_holds_every_section_in_order(french_pdf: bytes) -> None:
-    text = text_of(french_pdf)
+    text = pdf_text(french_pdf)
     headings = [
         "Client",
         "Intervention",
@@ -131,7 +125,7 @@ def test_header_and_footer_are_on_every_page(french_pdf: bytes) -> None:
 
 
 def test_names_and_accented_text_come_out_as_typed(french_pdf: bytes) -> None:
-    text = flat(text_of(french_pdf))
+    text = flat(pdf_text(french_pdf))
     for expected in (
         "Boulangerie Martin",
         "Élodie Martin",
@@ -148,7 +142,7 @@ def test_names_and_accented_text_come_out_as_typed(french_pdf: bytes) -> None:
 
 
 def test_totals_are_printed_the_french_way(french_pdf: bytes) -> None:
-    text = flat(text_of(french_pdf))
+    text = flat(pdf_text(french_pdf))
     data = sample_report("fr")
     totals = compute_totals(data.pricing, data.parts)
     assert totals.incl_vat == Decimal("281.28")
@@ -162,7 +156,7 @@ def test_totals_are_printed_the_french_way(french_pdf: bytes) -> None:
 
 
 def test_english_report_speaks_english(english_pdf: bytes) -> None:
-    text = flat(text_of(english_pdf))
+    text = flat(pdf_text(english_pdf))
     for expected in (
         "Intervention report",
         "Context",
@@ -183,7 +177,7 @@ def test_english_report_speaks_english(english_pdf: bytes) -> None:
 
 
 def test_checklist_shows_ticked_and_unticked_boxes(french_pdf: bytes) -> None:
-    text = text_of(french_pdf)
+    text = pdf_text(french_pdf)
     data = sample_report("fr")
     ticked = sum(item.checked for item in data.sections.checklist)
     assert text.count("☑") == ticked == 5
@@ -191,7 +185,7 @@ def test_checklist_shows_ticked_and_unticked_boxes(french_pdf: bytes) -> None:
 
 
 def test_acceptance_with_reservations_shows_them_and_both_signers(french_pdf: bytes) -> None:
-    text = flat(text_of(french_pdf))
+    text = flat(pdf_text(french_pdf))
     assert "Le client accepte les travaux avec les réserves suivantes" in text
     assert "Le thermostat d'ambiance affiche encore une erreur" in text
     assert "Signé le 22/11/2026 11:50" in text
@@ -199,7 +193,7 @@ def test_acceptance_with_reservations_shows_them_and_both_signers(french_pdf: by
 
 
 def test_report_without_client_signature_says_so() -> None:
-    text = text_of(build_report(minimal_report()))
+    text = pdf_text(build_report(minimal_report()))
     assert "Le client n'a pas signé ce bon d'intervention." in text
     assert "(pas de signature)" in text
 
@@ -208,7 +202,7 @@ def test_empty_optional_sections_are_left_out() -> None:
     pdf = build_report(
         minimal_report(sections=Sections(work_done="Remplacement du mitigeur de la chambre 12."))
     )
-    text = text_of(pdf)
+    text = pdf_text(pdf)
     assert "Travaux réalisés" in text
     for absent in (
         "Contexte",
@@ -251,7 +245,7 @@ def test_long_text_flows_onto_more_pages_and_the_parts_header_repeats() -> None:
     for text in pages_with_parts:
         assert "Désignation" in text and "P.U. HT" in text
     # 90 lines of 2 x 1,15 € = 207,00 €, plus 50 € of labour.
-    assert "Total HT 257,00 €" in flat(text_of(pdf))
+    assert "Total HT 257,00 €" in flat(pdf_text(pdf))
 
 
 def image_streams(pdf: bytes) -> list[tuple[int, StreamObject]]:
@@ -285,7 +279,7 @@ def test_photos_are_embedded_as_jpeg_in_a_grid_of_six_per_page() -> None:
     assert photos_per_page == [0, 6, 2]
     filters = [image_filter for _, image_filter in embedded_images(pdf)]
     assert filters == ["/DCTDecode"] * 8
-    text = text_of(pdf)
+    text = pdf_text(pdf)
     assert "Photo 8 · 22/11/2026 09:54" in text
     assert "AVANT" in text and "APRÈS" in text
 
@@ -379,7 +373,7 @@ def test_unreadable_photo_is_shown_as_such_and_does_not_stop_the_report() -> Non
         Photo(key="good", source=make_photo(1, SMALL), tag=PhotoTag.AFTER),
     )
     pdf = build_report(minimal_report(photos=photos))
-    assert "Photo illisible" in text_of(pdf)
+    assert "Photo illisible" in pdf_text(pdf)
     assert len(embedded_images(pdf)) == 1
 
 
@@ -551,7 +545,7 @@ def test_authentic_modified_and_unknown_pdfs_are_told_apart(issued: tuple[bytes,
 def test_emoji_and_stray_characters_typed_in_chat_do_not_print_as_boxes() -> None:
     remarks = "Client ravi 👍🏻\r\nÀ revoir\tdans un an 🔧\u0007. Cafe\u0301 offert."
     pdf = build_report(minimal_report(sections=Sections(remarks=remarks)))
-    text = text_of(pdf)
+    text = pdf_text(pdf)
     assert "Client ravi\nÀ revoir dans un an. Café offert." in text
     assert "👍" not in text and "🔧" not in text
 
@@ -570,7 +564,7 @@ def test_outcome_and_client_details_are_printed() -> None:
             acceptance=Acceptance(signer_name="Łukasz Wiśniewski"),
         )
     )
-    text = flat(text_of(pdf))
+    text = flat(pdf_text(pdf))
     assert "Łukasz Wiśniewski" in text
     assert "Objectifs atteints : non" in text
     assert "Le client accepte les travaux sans réserve." in text

@@ -17,15 +17,6 @@ from handlers.i18n import LANGUAGES, catalog, pick_language
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """An empty working folder and no Terrain setting in the environment."""
-    for name in Settings.model_fields:
-        monkeypatch.delenv(name.upper(), raising=False)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def test_settings_have_the_documented_defaults(
     clean_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -7,7 +7,6 @@ import datetime as dt
 import io
 import time
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 from PIL import Image
@@ -24,14 +23,14 @@ from reports.charts import (
     _series,
     render_stats,
 )
-from storage import stats, users
+from storage import stats
 from storage.db import Database
 from storage.models import Intervention, Role
 from storage.status import Status
-from tests.conftest import TECHNICIAN, Harness, plan_job
+from tests.conftest import TECHNICIAN, Harness, plan_job, register
+from tests.helpers import PARIS, paris
 from tests.mocked import Person
 
-PARIS = ZoneInfo("Europe/Paris")
 DISPATCHER = Person(30, "Diane", "diane_office", "fr")
 SOPHIE = Person(21, "Sophie", "sophie_tech", "fr")
 KARIM = Person(22, "Karim", "karim_tech", "en")
@@ -39,10 +38,6 @@ ENGLISH_DISPATCHER = Person(31, "Dan", "dan_office", "en")
 
 #: Wednesday 18 November 2026, 10:00 in Paris: the current week starts on Monday 16th.
 NOW = dt.datetime(2026, 11, 18, 10, 0, tzinfo=PARIS)
-
-
-def paris(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
-    return dt.datetime(year, month, day, hour, minute, tzinfo=PARIS)
 
 
 async def job(
@@ -244,11 +239,6 @@ def test_a_series_without_one_value_per_week_is_refused() -> None:
 def office_harness(harness: Harness) -> Harness:
     """The harness, for the office's /stats."""
     return harness
-
-
-async def register(harness: Harness, person: Person, role: Role) -> None:
-    async with harness.db.transaction() as session:
-        await users.add(session, person.id, person.first_name, role)
 
 
 async def test_a_dispatcher_gets_the_chart_as_one_photo(office_harness: Harness) -> None:

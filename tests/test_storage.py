@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import func, select, text
+from alembic.script import ScriptDirectory
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.engine import Connection
 
 from storage import interventions, migrate
@@ -180,6 +181,74 @@ async def test_migrations_upgrade_downgrade_and_upgrade_again(database: Database
     async with database.engine.connect() as connection:
         differences = await connection.run_sync(_schema_differences)
     assert differences == [], "the models and the migrations disagree"
+
+
+def _revisions_oldest_first() -> list[tuple[str, str]]:
+    """(revision, the one below it or "base") for every migration, oldest first."""
+    scripts = ScriptDirectory.from_config(migrate.alembic_config())
+    steps = []
+    for script in reversed(list(scripts.walk_revisions("base", "heads"))):
+        below = script.down_revision
+        assert below is None or isinstance(below, str), f"{script.revision} merges {below}"
+        steps.append((script.revision, below or "base"))
+    return steps
+
+
+def _schema(connection: Connection) -> dict[str, object]:
+    """What a migration may change: tables, their columns, keys, indexes and constraints
+    (and PostgreSQL's enum types)."""
+    inspector = inspect(connection)
+    columns = inspector.get_multi_columns()
+    keys = inspector.get_multi_pk_constraint()
+    foreign = inspector.get_multi_foreign_keys()
+    unique = inspector.get_multi_unique_constraints()
+    indexes = inspector.get_multi_indexes()
+    shape: dict[str, object] = {
+        str(table): (
+            [(c["name"], str(c["type"]), c["nullable"]) for c in columns[(schema, table)]],
+            keys[(schema, table)]["constrained_columns"],
+            sorted(
+                (f["name"], f["constrained_columns"], f["referred_table"])
+                for f in foreign[(schema, table)]
+            ),
+            sorted((u["name"], u["column_names"]) for u in unique[(schema, table)]),
+            sorted((i["name"], i["column_names"], i["unique"]) for i in indexes[(schema, table)]),
+        )
+        for schema, table in columns
+    }
+    if connection.dialect.name == "postgresql":
+        shape["enum types"] = sorted(e["name"] for e in inspector.get_enums())  # type: ignore[attr-defined]
+    return shape
+
+
+async def test_every_migration_downgrades_and_upgrades_again_one_step_at_a_time(
+    database: Database,
+) -> None:
+    """The stairway: from an empty database, each revision in order is upgraded to,
+    downgraded one step and upgraded to again. A downgrade that fails, or leaves
+    behind a table, column, index or type that the next upgrade trips over, fails
+    here at its own revision."""
+
+    async def schema() -> dict[str, object]:
+        async with database.engine.connect() as connection:
+            return await connection.run_sync(_schema)
+
+    await migrate.downgrade(database.engine, "base")
+    steps = _revisions_oldest_first()
+    assert steps and steps[-1][0] == migrate.head_revision()
+    before = await schema()
+    for revision, below in steps:
+        await migrate.upgrade(database.engine, revision)
+        upgraded = await schema()
+        await migrate.downgrade(database.engine, below)
+        assert await migrate.current_revision(database.engine) == (
+            None if below == "base" else below
+        )
+        assert await schema() == before, f"the downgrade of {revision} did not undo its upgrade"
+        await migrate.upgrade(database.engine, revision)
+        assert await migrate.current_revision(database.engine) == revision
+        before = await schema()
+        assert before == upgraded, f"{revision} upgraded again is not what it was"
 
 
 async def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path: Path) -> None:

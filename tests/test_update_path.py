@@ -13,17 +13,12 @@ from bot import ingest as ingest_module
 from bot.ratelimit import RateLimiter
 from bot.sender import OutboxSender
 from storage import outbox, users
-from storage.models import Delivery, DeliveryState, InboxUpdate, Role, UpdateState
-from tests.conftest import OFFICE_CHAT, TECHNICIAN, Harness, load_job
+from storage.models import DeliveryState, InboxUpdate, Role, UpdateState
+from tests.conftest import OFFICE_CHAT, TECHNICIAN, Harness, deliveries, load_job
 from tests.mocked import Person, button
 from tests.test_wizard import started
 
 DISPATCHER = Person(30, "Sophie", "sophie_bureau", "fr")
-
-
-async def deliveries(harness: Harness) -> list[Delivery]:
-    async with harness.db.sessions() as session:
-        return list((await session.scalars(select(Delivery).order_by(Delivery.id))).all())
 
 
 async def test_a_unit_of_work_that_fails_after_its_replies_sends_none_of_them(

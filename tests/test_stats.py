@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import time
 from decimal import Decimal
 
 import pytest
@@ -197,16 +196,12 @@ def sample_chart(technicians: int = 4, weeks: int = 8) -> StatsChart:
 
 @pytest.mark.parametrize(("technicians", "weeks"), [(4, 8), (1, 1), (12, 26), (0, 8)])
 def test_the_chart_is_a_png_a_phone_can_show(technicians: int, weeks: int) -> None:
-    render_stats(sample_chart(technicians, weeks))  # the first render loads matplotlib
-    started = time.perf_counter()
     png = render_stats(sample_chart(technicians, weeks))
-    elapsed = time.perf_counter() - started
     image = Image.open(io.BytesIO(png))
     image.verify()
     assert image.format == "PNG"
     assert image.size == (WIDTH, HEIGHT) == (1280, 960)
     assert len(png) < 300_000
-    assert elapsed < 2.0  # about 0.3 s on a laptop; generous for a busy CI machine
 
 
 def test_beyond_max_series_the_smallest_technicians_share_one_colour() -> None:

@@ -15,6 +15,7 @@ answer (handlers/fallback.py).
 
 from __future__ import annotations
 
+import secrets
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -143,3 +144,144 @@ class ShowJob(CallbackData, prefix="lkf"):
     """Open intervention `intervention_id`, as /find does."""
 
     intervention_id: RowId
+
+
+# Conversations that collect a client (/new, /plan) ------------------------------------
+
+#: Random bytes of a conversation's token: a button of an earlier /new or /plan
+#: carries another token, and is recognised as old.
+TOKEN_BYTES = 4
+#: A conversation's token as its buttons carry it (URL-safe base64 of TOKEN_BYTES).
+Token = Annotated[str, _text(len(secrets.token_urlsafe(TOKEN_BYTES)))]
+#: The step of /new or /plan a button was shown for ("site_address" is the longest).
+ConversationStep = Annotated[str, _text(12)]
+#: What such a button chooses: a row id, or a template's name (at most 32 characters,
+#: handlers.technician.plan.NAME_PATTERN).
+ConversationValue = Annotated[str, _text(32)]
+
+
+def conversation_token() -> str:
+    """A fresh token for a /new or /plan conversation."""
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+class NewAction(StrEnum):
+    """What a button of /new does."""
+
+    #: Take the client found (value: its id).
+    PICK = "pick"
+    #: Create a new client.
+    NEW = "new"
+    #: Type part of the name again.
+    AGAIN = "again"
+    #: Make the words searched the new client's name.
+    USE = "use"
+    #: Leave an optional detail of the new client empty.
+    SKIP = "skip"
+    #: Open the intervention with this template (value: its name).
+    TEMPLATE = "tpl"
+
+
+class NewJob(CallbackData, prefix="nw"):
+    """A button of /new: the conversation's `token`, the `step` it was shown for, the
+    `action` and its `value` (a client id, a template's name)."""
+
+    token: Token
+    step: ConversationStep
+    action: NewAction
+    value: ConversationValue = ""
+
+
+# The technician ---------------------------------------------------------------------------
+
+
+class JobAction(StrEnum):
+    """What a button of an intervention does for its technician."""
+
+    #: Show its card.
+    OPEN = "open"
+    #: Start it: arrival time and location pin.
+    START = "start"
+    #: Continue its report where it stands.
+    CONTINUE = "continue"
+    #: Show the QR code that links the client.
+    QR = "qr"
+
+
+class Job(CallbackData, prefix="job"):
+    """The technician does `action` on intervention `intervention_id`."""
+
+    intervention_id: RowId
+    action: JobAction
+
+
+class WizardAction(StrEnum):
+    """What a button of the report wizard does; each kind of step reads its own."""
+
+    # Under every question
+    BACK = "back"
+    SKIP = "skip"
+    PAUSE = "pause"
+    # A text: keep the current answer
+    KEEP = "keep"
+    # The methods checklist
+    TICK = "tick"
+    PICK = "pick"
+    NOTE = "note"
+    CLEAR_NOTE = "clear_note"
+    CLEAR_TOOLS = "clear_tools"
+    LIST = "list"
+    NEXT = "next"
+    # The parts (PICK takes a suggestion)
+    ADD = "add"
+    NEW = "new"
+    SAME = "same"
+    CANCEL = "cancel"
+    REMOVE = "rm"
+    UNDO = "undo"
+    DONE = "done"
+    # The photos (DONE ends them)
+    TAG = "tag"
+    # The results
+    MET = "met"
+    NO_COMMENT = "nocomment"
+    # The times
+    NOW = "now"
+    HOURS_OK = "hours_ok"
+    FLAT = "flat"
+    NO_TRAVEL = "notravel"
+    # The pricing
+    OK = "ok"
+    CHANGE = "change"
+    SUMMARY = "summary"
+    # The review
+    EDIT = "edit"
+    CONTINUE = "continue"
+    # The client's acceptance
+    NAME = "name"
+    RESERVE = "reserve"
+    CLIENT_OK = "client_ok"
+    CLIENT_AGAIN = "client_again"
+    OWN_OK = "own_ok"
+    OWN_NEW = "own_new"
+    # The submission
+    SEND = "send"
+
+
+#: Where the wizard stands, as its buttons name it (Visit.place): a step's key, and the
+#: question within the step when it asks several ("acceptance.client_signature" is the
+#: longest). With a 10-digit id, the longest action and a 10-digit value, a payload
+#: takes all of Telegram's 64 bytes: a longer place or value needs room found first.
+WizardPlace = Annotated[str, _text(27)]
+#: What a wizard button chooses: a row id (10 digits at most), a section's key, a tag...
+WizardValue = Annotated[str, _text(10)]
+
+
+class Wz(CallbackData, prefix="w"):
+    """A button of the wizard: intervention `intervention_id`, the `place` it was shown
+    for, the `action` and its `value`. A button shown for another place is old."""
+
+    intervention_id: RowId
+    place: WizardPlace
+    action: WizardAction
+    value: WizardValue = ""

@@ -39,13 +39,12 @@ from aiogram.utils.text_decorations import html_decoration as hd
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.callbacks import RowId, RowIdOrZero, row_id
+from handlers.callbacks import Job, JobAction, RowId, RowIdOrZero, row_id
 from handlers.context import Options
 from handlers.filters import Answered, office
 from handlers.i18n import Translator, pick_language
 from handlers.parsing import ParseError, clean_text, parse_datetime
 from handlers.provide import provide
-from handlers.technician.entry import Job
 from handlers.technician.new import (
     BY_STEP,
     DETAILS,
@@ -268,7 +267,9 @@ def tell_technician(
     markup: dict[str, Any] = {}
     if open_button:
         builder = InlineKeyboardBuilder()
-        builder.button(text=tr("plan.open"), callback_data=Job(i=job.id, a="open"))
+        builder.button(
+            text=tr("plan.open"), callback_data=Job(intervention_id=job.id, action=JobAction.OPEN)
+        )
         markup["reply_markup"] = builder.as_markup().model_dump(exclude_none=True)
     outbox.message(session, person.telegram_id, text, options=markup, intervention_id=job.id)
 

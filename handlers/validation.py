@@ -21,13 +21,12 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram.utils.text_decorations import html_decoration as hd
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.callbacks import Decide, DecideAction
+from handlers.callbacks import Decide, DecideAction, Job, JobAction
 from handlers.client import send_report
 from handlers.context import Options
 from handlers.filters import Answered, office
 from handlers.i18n import Translator
 from handlers.parsing import ParseError, clean_text
-from handlers.technician.entry import Job
 from storage import answers, interventions, issued, outbox
 from storage.models import Answer, Attachment, Client, Intervention, User
 from storage.status import Status
@@ -235,7 +234,10 @@ async def return_with_comment(
     if technician is not None:
         tr = Translator(technician.language or options.default_language)
         builder = InlineKeyboardBuilder()
-        builder.button(text=tr("validation.fix"), callback_data=Job(i=job.id, a="continue"))
+        builder.button(
+            text=tr("validation.fix"),
+            callback_data=Job(intervention_id=job.id, action=JobAction.CONTINUE),
+        )
         outbox.message(
             session,
             technician.telegram_id,

@@ -192,6 +192,61 @@ class NewJob(CallbackData, prefix="nw"):
     value: ConversationValue = ""
 
 
+class PlanAction(StrEnum):
+    """What a button of /plan does."""
+
+    #: Take the client found (value: its id).
+    PICK = "pick"
+    #: Create a new client.
+    NEW = "new"
+    #: Make the words searched the new client's name.
+    USE = "use"
+    #: Leave an optional detail of the new client empty.
+    SKIP = "skip"
+    #: Plan at this site (value: its id; empty: the client's own address).
+    SITE = "site"
+    #: Type the address of a new site.
+    NEW_SITE = "newsite"
+    #: Plan an intervention of this template (value: its name).
+    TEMPLATE = "tpl"
+    #: Assign this technician (value: their user id), which plans the intervention.
+    TECHNICIAN = "tech"
+
+
+class PlanStep(CallbackData, prefix="pl"):
+    """A button of /plan: the conversation's `token`, the `step` it was shown for, the
+    `action` and its `value` (a client, site or user id, a template's name)."""
+
+    token: Token
+    step: ConversationStep
+    action: PlanAction
+    value: ConversationValue = ""
+
+
+# Changes of the planning ---------------------------------------------------------------
+
+
+class ChangeAction(StrEnum):
+    """A change the office makes to a planned intervention (the first four are also
+    the keys of their button texts, "plan.<action>")."""
+
+    REASSIGN = "reassign"
+    RESCHEDULE = "reschedule"
+    POSTPONE = "postpone"
+    CANCEL = "cancel"
+    #: Reassign to the technician the button names.
+    REASSIGN_TO = "to"
+
+
+class Change(CallbackData, prefix="chg"):
+    """The office changes intervention `intervention_id`; REASSIGN_TO gives it to
+    `technician_id` (0 with the other actions)."""
+
+    action: ChangeAction
+    intervention_id: RowId
+    technician_id: RowIdOrZero = 0
+
+
 # The technician ---------------------------------------------------------------------------
 
 

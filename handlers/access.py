@@ -10,7 +10,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram.utils.text_decorations import html_decoration as hd
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.callbacks import AskAccess, DecideAccess
+from handlers.callbacks import REFUSE, AskAccess, DecideAccess
 from handlers.common import ask_access_keyboard
 from handlers.context import Options
 from handlers.filters import HasRole, Known, role_name
@@ -20,7 +20,6 @@ from storage.models import Role, User
 
 router = Router(name="access")
 
-REFUSE = "no"
 GRANTABLE = (Role.TECHNICIAN, Role.DISPATCHER, Role.CLIENT)
 
 

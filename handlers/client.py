@@ -4,20 +4,17 @@ ask for a new visit. A client sees only their own interventions."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
 
 from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram.utils.text_decorations import html_decoration as hd
-from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.callbacks import RowId
+from handlers.callbacks import Rate, Resend
 from handlers.context import Options
 from handlers.filters import Answered, HasRole
 from handlers.i18n import Translator, kind_label
@@ -33,24 +30,13 @@ COMMENT_MAX = 2000
 VISIT_MAX = 4000
 
 
-class Rate(CallbackData, prefix="rate"):
-    """A rating of intervention `i`: `s` stars (1 to 5), or 0 for "no comment"."""
-
-    i: RowId
-    s: Annotated[int, Field(ge=0, le=5)]
-
-
-class Resend(CallbackData, prefix="pdf"):
-    """Send the report of intervention `i` again."""
-
-    i: RowId
-
-
 def rating_keyboard(intervention_id: int) -> InlineKeyboardMarkup:
     """One to five stars, under the client's validated report."""
     builder = InlineKeyboardBuilder()
     for score in range(1, 6):
-        builder.button(text="★" * score, callback_data=Rate(i=intervention_id, s=score))
+        builder.button(
+            text="★" * score, callback_data=Rate(intervention_id=intervention_id, stars=score)
+        )
     builder.adjust(5)
     return builder.as_markup()
 
@@ -123,7 +109,7 @@ async def own_intervention(
     return client, job
 
 
-@router.callback_query(Rate.filter(F.s == 0), client_role)
+@router.callback_query(Rate.filter(F.stars == 0), client_role)
 async def no_comment(
     query: CallbackQuery,
     callback_data: Rate,
@@ -133,15 +119,18 @@ async def no_comment(
     t: Translator,
 ) -> None:
     """No comment: the office is told of the rating alone, now (once)."""
-    found = await own_intervention(session, user, callback_data.i)
-    if found is None or await ratings.of_intervention(session, callback_data.i) is None:
+    found = await own_intervention(session, user, callback_data.intervention_id)
+    if (
+        found is None
+        or await ratings.of_intervention(session, callback_data.intervention_id) is None
+    ):
         await query.answer(t("errors.not_allowed"), show_alert=True)
         return
-    if not await _awaiting_comment(state, callback_data.i):
+    if not await _awaiting_comment(state, callback_data.intervention_id):
         await query.answer(t("client.already_rated"), show_alert=True)
         return
     await state.clear()
-    await _release_office_notice(session, callback_data.i)
+    await _release_office_notice(session, callback_data.intervention_id)
     await query.answer(t("client.thanks"))
     if isinstance(query.message, Message):
         await query.message.edit_text(t("client.thanks"))
@@ -159,7 +148,7 @@ async def rate(
 ) -> None:
     """Stores the rating (once per intervention), queues the office's notice (it waits a
     while for a comment), and asks for an optional comment."""
-    found = await own_intervention(session, user, callback_data.i)
+    found = await own_intervention(session, user, callback_data.intervention_id)
     if found is None:
         await query.answer(t("errors.not_allowed"), show_alert=True)
         return
@@ -167,7 +156,7 @@ async def rate(
     if await ratings.of_intervention(session, job.id) is not None:
         await query.answer(t("client.already_rated"), show_alert=True)
         return
-    rating = await ratings.add(session, job.id, client.id, callback_data.s)
+    rating = await ratings.add(session, job.id, client.id, callback_data.stars)
     if rating is None:
         await query.answer(t("client.already_rated"), show_alert=True)
         return
@@ -176,10 +165,12 @@ async def rate(
     await state.set_data({"intervention_id": job.id})
     await query.answer(t("client.thanks"))
     if isinstance(query.message, Message):
-        stars = "★" * callback_data.s + "☆" * (5 - callback_data.s)
+        stars = "★" * callback_data.stars + "☆" * (5 - callback_data.stars)
         await query.message.edit_text(t("client.rated", number=job.number, stars=stars))
         builder = InlineKeyboardBuilder()
-        builder.button(text=t("client.no_comment"), callback_data=Rate(i=job.id, s=0))
+        builder.button(
+            text=t("client.no_comment"), callback_data=Rate(intervention_id=job.id, stars=0)
+        )
         await query.message.answer(t("client.ask_comment"), reply_markup=builder.as_markup())
 
 
@@ -306,7 +297,7 @@ async def reports(
         when = options.local(job.ended_at or job.updated_at)[:10]
         label = f"{job.number} · {kind_label(t.language, job.kind)} · {when}"
         lines.append("• " + label)
-        builder.button(text=f"📄 {label}"[:60], callback_data=Resend(i=job.id))
+        builder.button(text=f"📄 {label}"[:60], callback_data=Resend(intervention_id=job.id))
     builder.adjust(1)
     await message.answer(
         t("client.reports") + "\n" + "\n".join(lines), reply_markup=builder.as_markup()
@@ -318,8 +309,8 @@ async def resend(
     query: CallbackQuery, callback_data: Resend, session: AsyncSession, user: User, t: Translator
 ) -> None:
     """Sends one of the client's reports again."""
-    found = await own_intervention(session, user, callback_data.i)
-    report = await issued.latest_report(session, callback_data.i) if found else None
+    found = await own_intervention(session, user, callback_data.intervention_id)
+    report = await issued.latest_report(session, callback_data.intervention_id) if found else None
     if found is None or report is None:
         await query.answer(t("errors.not_allowed"), show_alert=True)
         return

@@ -14,13 +14,12 @@ import re
 
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram.utils.text_decorations import html_decoration as hd
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.callbacks import RowId
+from handlers.callbacks import ShowClient, ShowJob
 from handlers.context import Options
 from handlers.filters import office
 from handlers.i18n import Translator, kind_label
@@ -33,18 +32,6 @@ router = Router(name="lookup")
 HISTORY = 10
 #: "OT-2026-0042", "ot 2026 42", "2026-42", "OT2026/42".
 _NUMBER = re.compile(r"(?:ot)?[\s\-/]*(?P<year>[0-9]{4})[\s\-/]+(?P<seq>[0-9]{1,6})", re.I)
-
-
-class ShowClient(CallbackData, prefix="lkc"):
-    """Open client `c`'s card."""
-
-    c: RowId
-
-
-class ShowJob(CallbackData, prefix="lkf"):
-    """Open intervention `i`, as /find does."""
-
-    i: RowId
 
 
 def parse_number(text: str) -> str | None:
@@ -100,7 +87,7 @@ async def client_card(
         if job.id in stars:
             parts.append("★" * stars[job.id])
         lines.append("• " + " · ".join(parts))
-        builder.button(text=f"🔎 {job.number}", callback_data=ShowJob(i=job.id))
+        builder.button(text=f"🔎 {job.number}", callback_data=ShowJob(intervention_id=job.id))
     builder.adjust(2)
     return "\n".join(lines), builder.as_markup()
 
@@ -128,7 +115,7 @@ async def find_client(
         return
     builder = InlineKeyboardBuilder()
     for client in found:
-        builder.button(text=client.name[:60], callback_data=ShowClient(c=client.id))
+        builder.button(text=client.name[:60], callback_data=ShowClient(client_id=client.id))
     builder.adjust(1)
     await message.answer(
         t("lookup.several_clients", query=hd.quote(query)), reply_markup=builder.as_markup()
@@ -144,7 +131,7 @@ async def client_chosen(
     options: Options,
 ) -> None:
     """Shows the card of the client pressed among several matches."""
-    client = await clients.get(session, callback_data.c)
+    client = await clients.get(session, callback_data.client_id)
     if client is None or not isinstance(query.message, Message):
         await query.answer(t("errors.old_button"), show_alert=True)
         return
@@ -250,7 +237,7 @@ async def job_chosen(
     options: Options,
 ) -> None:
     """Shows the intervention pressed on a client's card."""
-    job = await interventions.by_id(session, callback_data.i)
+    job = await interventions.by_id(session, callback_data.intervention_id)
     if job is None or not isinstance(query.message, Message):
         await query.answer(t("errors.old_button"), show_alert=True)
         return

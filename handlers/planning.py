@@ -24,14 +24,12 @@ The client steps reuse /new's readers and labels (handlers.technician.new). Butt
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from dataclasses import dataclass
 from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import Command, CommandObject, StateFilter
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -39,12 +37,20 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram.utils.text_decorations import html_decoration as hd
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.callbacks import RowId, RowIdOrZero, row_id
+from handlers.callbacks import (
+    Change,
+    ChangeAction,
+    Job,
+    JobAction,
+    PlanAction,
+    PlanStep,
+    conversation_token,
+    row_id,
+)
 from handlers.context import Options
 from handlers.filters import Answered, office
 from handlers.i18n import Translator, pick_language
 from handlers.provide import provide
-from handlers.technician.entry import Job
 from handlers.technician.new import (
     BY_STEP,
     DETAILS,
@@ -84,24 +90,6 @@ class PlanSteps(StatesGroup):
 class ChangeSteps(StatesGroup):
     reason = State()
     when = State()
-
-
-class PlanStep(CallbackData, prefix="pl"):
-    """A button of /plan: conversation token `k`, step `s`, action `a`, value `v`."""
-
-    k: str
-    s: str
-    a: str
-    v: str = ""
-
-
-class Change(CallbackData, prefix="chg"):
-    """A change of intervention `i`: reassign, reschedule, postpone, cancel, or "to"
-    (reassign to user `v`)."""
-
-    a: str
-    i: RowId
-    v: RowIdOrZero = 0
 
 
 STEPS: dict[str, State] = {
@@ -192,8 +180,11 @@ def read_when(text: str, options: Options, now: dt.datetime) -> dt.datetime:
 
 def change_keyboard(t: Translator, job: Intervention) -> InlineKeyboardMarkup | None:
     builder = InlineKeyboardBuilder()
-    for action in lifecycle.changes_allowed(job.status):
-        builder.button(text=t(f"plan.{action}"), callback_data=Change(a=action, i=job.id))
+    for allowed in lifecycle.changes_allowed(job.status):
+        action = ChangeAction(allowed)
+        builder.button(
+            text=t(f"plan.{action}"), callback_data=Change(action=action, intervention_id=job.id)
+        )
     builder.adjust(2)
     return builder.as_markup() if builder.buttons else None
 
@@ -250,7 +241,9 @@ def tell_technician(
     markup: dict[str, Any] = {}
     if open_button:
         builder = InlineKeyboardBuilder()
-        builder.button(text=tr("plan.open"), callback_data=Job(i=job.id, a="open"))
+        builder.button(
+            text=tr("plan.open"), callback_data=Job(intervention_id=job.id, action=JobAction.OPEN)
+        )
         markup["reply_markup"] = builder.as_markup().model_dump(exclude_none=True)
     outbox.message(session, person.telegram_id, text, options=markup, intervention_id=job.id)
 
@@ -294,18 +287,20 @@ async def _prompt(p: Planner, step: str, data: dict[str, Any]) -> tuple[str, Inl
     t, token = p.t, data["k"]
     builder = InlineKeyboardBuilder()
 
-    def add(text: str, action: str, value: str = "") -> None:
-        builder.button(text=text, callback_data=PlanStep(k=token, s=step, a=action, v=value))
+    def add(text: str, action: PlanAction, value: str = "") -> None:
+        builder.button(
+            text=text, callback_data=PlanStep(token=token, step=step, action=action, value=value)
+        )
 
     if step == "client":
-        add(t("new.new_client"), "new")
+        add(t("new.new_client"), PlanAction.NEW)
         return t("plan.ask_client"), builder.as_markup()
     if step in BY_STEP:
         draft = data.get("draft", {})
         if step == "name" and data.get("query"):
-            add(t("new.use_query", query=hd.quote(data["query"])), "use")
+            add(t("new.use_query", query=hd.quote(data["query"])), PlanAction.USE)
         if not BY_STEP[step].required:
-            add(t("new.skip"), "skip")
+            add(t("new.skip"), PlanAction.SKIP)
         return t(f"new.ask_{step}", name=hd.quote(draft.get("name", ""))), builder.as_markup()
     client = await clients.get(p.session, data.get("client_id", 0))
     name = hd.quote(client.name) if client else "—"
@@ -314,17 +309,21 @@ async def _prompt(p: Planner, step: str, data: dict[str, Any]) -> tuple[str, Inl
         where = t("plan.client_address")
         if client and client.address:
             where += f" · {client.address}"
-        add(where[:60], "site")
+        add(where[:60], PlanAction.SITE)
         for site in sites:
-            add(f"{site.name} · {site.address or ''}"[:60].rstrip(" ·"), "site", str(site.id))
-        add(t("plan.new_site"), "newsite")
+            add(
+                f"{site.name} · {site.address or ''}"[:60].rstrip(" ·"),
+                PlanAction.SITE,
+                str(site.id),
+            )
+        add(t("plan.new_site"), PlanAction.NEW_SITE)
         builder.adjust(1)
         return t("plan.ask_site", client=name), builder.as_markup()
     if step == "site_address":
         return t("plan.ask_site_address", client=name), builder.as_markup()
     if step == "template":
         for template in sorted(p.templates.values(), key=lambda tpl: tpl.title(t.language)):
-            add(template.title(t.language), "tpl", template.name)
+            add(template.title(t.language), PlanAction.TEMPLATE, template.name)
         builder.adjust(2)
         return t("plan.ask_template", client=name), builder.as_markup()
     if step == "request":
@@ -333,7 +332,7 @@ async def _prompt(p: Planner, step: str, data: dict[str, Any]) -> tuple[str, Inl
         return t("plan.ask_when"), builder.as_markup()
     technicians = await users.with_roles(p.session, {Role.TECHNICIAN})
     for person in technicians:
-        add(person.name[:60], "tech", str(person.id))
+        add(person.name[:60], PlanAction.TECHNICIAN, str(person.id))
     builder.adjust(2)
     key = "plan.ask_technician" if technicians else "plan.no_technician"
     return t(key), builder.as_markup()
@@ -348,9 +347,9 @@ async def _ask(p: Planner, chat_id: int, step: str, lead: str = "") -> None:
 
 async def _live(query: CallbackQuery, data: PlanStep, p: Planner) -> bool:
     """Whether the button belongs to the /plan under way and its current step."""
-    step = STEPS.get(data.s)
+    step = STEPS.get(data.step)
     stored = await p.state.get_data()
-    if step is None or await p.state.get_state() != step.state or stored.get("k") != data.k:
+    if step is None or await p.state.get_state() != step.state or stored.get("k") != data.token:
         await query.answer(p.t("errors.old_button"), show_alert=True)
         return False
     return True
@@ -367,7 +366,7 @@ async def _step(p: Planner) -> str:
 async def plan(message: Message, planner: Planner) -> None:
     """Starts a fresh /plan and asks for the client."""
     await planner.state.clear()
-    await planner.state.set_data({"k": secrets.token_urlsafe(4)})
+    await planner.state.set_data({"k": conversation_token()})
     await _ask(planner, message.chat.id, "client")
 
 
@@ -447,20 +446,25 @@ async def client_typed(message: Message, planner: Planner) -> None:
     for client in found:
         builder.button(
             text=client_label(client),
-            callback_data=PlanStep(k=token, s="client", a="pick", v=str(client.id)),
+            callback_data=PlanStep(
+                token=token, step="client", action=PlanAction.PICK, value=str(client.id)
+            ),
         )
-    builder.button(text=t("new.new_client"), callback_data=PlanStep(k=token, s="client", a="new"))
+    builder.button(
+        text=t("new.new_client"),
+        callback_data=PlanStep(token=token, step="client", action=PlanAction.NEW),
+    )
     builder.adjust(1)
     key = "new.results" if found else "new.no_result"
     await message.answer(t(key, query=hd.quote(query)), reply_markup=builder.as_markup())
 
 
-@router.callback_query(PlanStep.filter(F.a == "pick"), office())
+@router.callback_query(PlanStep.filter(F.action == PlanAction.PICK), office())
 async def client_picked(query: CallbackQuery, callback_data: PlanStep, planner: Planner) -> None:
     """Keeps the chosen client and asks for the site."""
     if not await _live(query, callback_data, planner):
         return
-    picked = row_id(callback_data.v)
+    picked = row_id(callback_data.value)
     client = await clients.get(planner.session, picked) if picked else None
     if client is None:
         await query.answer(planner.t("errors.old_button"), show_alert=True)
@@ -470,7 +474,7 @@ async def client_picked(query: CallbackQuery, callback_data: PlanStep, planner: 
     await _ask(planner, _chat_id(query), "site")
 
 
-@router.callback_query(PlanStep.filter(F.a == "new"), office())
+@router.callback_query(PlanStep.filter(F.action == PlanAction.NEW), office())
 async def client_new(query: CallbackQuery, callback_data: PlanStep, planner: Planner) -> None:
     """Starts a new client and asks for its name."""
     if not await _live(query, callback_data, planner):
@@ -517,37 +521,40 @@ async def detail_typed(message: Message, planner: Planner) -> None:
     await _keep(planner, message.chat.id, step, value)
 
 
-@router.callback_query(PlanStep.filter(F.a.in_({"skip", "use"})), office())
+@router.callback_query(PlanStep.filter(F.action.in_({PlanAction.SKIP, PlanAction.USE})), office())
 async def detail_pressed(query: CallbackQuery, callback_data: PlanStep, planner: Planner) -> None:
     """Skip leaves an optional detail empty; Use takes the words searched as the name."""
     if not await _live(query, callback_data, planner):
         return
-    detail = BY_STEP.get(callback_data.s)
+    detail = BY_STEP.get(callback_data.step)
     value = None
-    if callback_data.a == "use":
+    if callback_data.action == PlanAction.USE:
         value = str((await planner.state.get_data()).get("query", "")) or None
     if (
         detail is None
-        or (callback_data.a == "skip" and detail.required)
-        or (callback_data.a == "use" and (callback_data.s != "name" or value is None))
+        or (callback_data.action == PlanAction.SKIP and detail.required)
+        or (
+            callback_data.action == PlanAction.USE
+            and (callback_data.step != "name" or value is None)
+        )
     ):
         await query.answer(planner.t("errors.old_button"), show_alert=True)
         return
     await query.answer()
-    await _keep(planner, _chat_id(query), callback_data.s, value)
+    await _keep(planner, _chat_id(query), callback_data.step, value)
 
 
 # /plan: site, type, request, date, technician ----------------------------------------------
 
 
-@router.callback_query(PlanStep.filter(F.a == "site"), office())
+@router.callback_query(PlanStep.filter(F.action == PlanAction.SITE), office())
 async def site_picked(query: CallbackQuery, callback_data: PlanStep, planner: Planner) -> None:
     """Keeps the site (none: the client's own address) and asks for the type."""
     if not await _live(query, callback_data, planner):
         return
-    site_id = row_id(callback_data.v) if callback_data.v else None
+    site_id = row_id(callback_data.value) if callback_data.value else None
     data = await planner.state.get_data()
-    if callback_data.v:
+    if callback_data.value:
         site = await clients.site(planner.session, site_id) if site_id else None
         if site is None or site.client_id != data.get("client_id"):
             await query.answer(planner.t("errors.old_button"), show_alert=True)
@@ -557,7 +564,7 @@ async def site_picked(query: CallbackQuery, callback_data: PlanStep, planner: Pl
     await _ask(planner, _chat_id(query), "template")
 
 
-@router.callback_query(PlanStep.filter(F.a == "newsite"), office())
+@router.callback_query(PlanStep.filter(F.action == PlanAction.NEW_SITE), office())
 async def site_new(query: CallbackQuery, callback_data: PlanStep, planner: Planner) -> None:
     """Asks for the address of a new site of the client."""
     if not await _live(query, callback_data, planner):
@@ -583,16 +590,16 @@ async def site_typed(message: Message, planner: Planner) -> None:
     await _ask(planner, message.chat.id, "template")
 
 
-@router.callback_query(PlanStep.filter(F.a == "tpl"), office())
+@router.callback_query(PlanStep.filter(F.action == PlanAction.TEMPLATE), office())
 async def template_picked(query: CallbackQuery, callback_data: PlanStep, planner: Planner) -> None:
     """Keeps the type and asks for the request."""
     if not await _live(query, callback_data, planner):
         return
-    if callback_data.v not in planner.templates:
+    if callback_data.value not in planner.templates:
         await query.answer(planner.t("errors.old_button"), show_alert=True)
         return
     await query.answer()
-    await planner.state.update_data(template=callback_data.v)
+    await planner.state.update_data(template=callback_data.value)
     await _ask(planner, _chat_id(query), "request")
 
 
@@ -623,7 +630,7 @@ async def when_typed(message: Message, planner: Planner) -> None:
     await _ask(planner, message.chat.id, "technician")
 
 
-@router.callback_query(PlanStep.filter(F.a == "tech"), office())
+@router.callback_query(PlanStep.filter(F.action == PlanAction.TECHNICIAN), office())
 async def technician_picked(
     query: CallbackQuery, callback_data: PlanStep, planner: Planner
 ) -> None:
@@ -632,7 +639,7 @@ async def technician_picked(
     p, t = planner, planner.t
     if not await _live(query, callback_data, p):
         return
-    picked = row_id(callback_data.v)
+    picked = row_id(callback_data.value)
     person = await users.get(p.session, picked) if picked else None
     data = await p.state.get_data()
     template = p.templates.get(data.get("template", ""))
@@ -709,7 +716,7 @@ async def show(p: Planner, chat_id: int, job_id: int, lead: str = "") -> None:
 
 
 async def _changeable(
-    query: CallbackQuery, p: Planner, job_id: int, action: str
+    query: CallbackQuery, p: Planner, job_id: int, action: ChangeAction
 ) -> Intervention | None:
     """The intervention if `action` is still allowed on it; else says why."""
     job = await interventions.for_planning(p.session, job_id)
@@ -725,10 +732,10 @@ async def _changeable(
     return job
 
 
-@router.callback_query(Change.filter(F.a == "reassign"), office())
+@router.callback_query(Change.filter(F.action == ChangeAction.REASSIGN), office())
 async def reassign(query: CallbackQuery, callback_data: Change, planner: Planner) -> None:
     """Shows the other technicians as buttons."""
-    job = await _changeable(query, planner, callback_data.i, "reassign")
+    job = await _changeable(query, planner, callback_data.intervention_id, ChangeAction.REASSIGN)
     if job is None:
         return
     await query.answer()
@@ -737,7 +744,10 @@ async def reassign(query: CallbackQuery, callback_data: Change, planner: Planner
     for person in await users.with_roles(planner.session, {Role.TECHNICIAN}):
         if person.id != job.technician_id:
             builder.button(
-                text=person.name[:60], callback_data=Change(a="to", i=job.id, v=person.id)
+                text=person.name[:60],
+                callback_data=Change(
+                    action=ChangeAction.REASSIGN_TO, intervention_id=job.id, technician_id=person.id
+                ),
             )
     builder.adjust(2)
     key = "plan.ask_reassign" if builder.buttons else "plan.no_technician"
@@ -746,14 +756,18 @@ async def reassign(query: CallbackQuery, callback_data: Change, planner: Planner
     )
 
 
-@router.callback_query(Change.filter(F.a == "to"), office())
+@router.callback_query(Change.filter(F.action == ChangeAction.REASSIGN_TO), office())
 async def reassigned(query: CallbackQuery, callback_data: Change, planner: Planner) -> None:
     """Gives the intervention to the chosen technician; both are told."""
     p = planner
-    job = await _changeable(query, p, callback_data.i, "reassign")
+    job = await _changeable(query, p, callback_data.intervention_id, ChangeAction.REASSIGN)
     if job is None:
         return
-    person = await users.get(p.session, callback_data.v) if callback_data.v else None
+    person = (
+        await users.get(p.session, callback_data.technician_id)
+        if callback_data.technician_id
+        else None
+    )
     if person is None or not lifecycle.can_reassign(job, person):
         await query.answer(p.t("errors.old_button"), show_alert=True)
         return
@@ -769,21 +783,26 @@ async def reassigned(query: CallbackQuery, callback_data: Change, planner: Plann
     await show(p, _chat_id(query), job.id, lead)
 
 
-@router.callback_query(Change.filter(F.a.in_({"reschedule", "postpone", "cancel"})), office())
+@router.callback_query(
+    Change.filter(
+        F.action.in_({ChangeAction.RESCHEDULE, ChangeAction.POSTPONE, ChangeAction.CANCEL})
+    ),
+    office(),
+)
 async def change_asked(query: CallbackQuery, callback_data: Change, planner: Planner) -> None:
     """Asks for the reason (postpone, cancel) or the new date (reschedule)."""
-    job = await _changeable(query, planner, callback_data.i, callback_data.a)
+    job = await _changeable(query, planner, callback_data.intervention_id, callback_data.action)
     if job is None:
         return
     await query.answer()
     await planner.state.clear()
-    await planner.state.set_data({"i": job.id, "a": callback_data.a})
-    if callback_data.a == "reschedule":
+    await planner.state.set_data({"i": job.id, "a": callback_data.action})
+    if callback_data.action == ChangeAction.RESCHEDULE:
         await planner.state.set_state(ChangeSteps.when)
         key = "plan.ask_new_when"
     else:
         await planner.state.set_state(ChangeSteps.reason)
-        key = f"plan.ask_reason_{callback_data.a}"
+        key = f"plan.ask_reason_{callback_data.action}"
     await planner.bot.send_message(_chat_id(query), planner.t(key, number=job.number))
 
 
@@ -812,7 +831,7 @@ async def reason_typed(message: Message, planner: Planner) -> None:
         await message.answer(_error(t, error))
         return
     await _noted(p, message, "change:reason", reason, job)
-    if action == "postpone":
+    if action == ChangeAction.POSTPONE:
         await p.state.update_data(reason=reason)
         await p.state.set_state(ChangeSteps.when)
         await message.answer(t("plan.ask_postponed_when", number=job.number))
@@ -842,7 +861,7 @@ async def new_when_typed(message: Message, planner: Planner) -> None:
     office_t = Translator(p.options.default_language)
     before = p.options.local(job.scheduled_at) if job.scheduled_at else "—"
     after = p.options.local(moment)
-    if action == "postpone":
+    if action == ChangeAction.POSTPONE:
         reason = str(data.get("reason", ""))
         note = office_t("plan.note_postponed", reason=reason, after=after)
         await lifecycle.postpone(p.session, job, moment, p.user, note)

@@ -21,12 +21,11 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram.utils.text_decorations import html_decoration as hd
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.callbacks import Decide
+from handlers.callbacks import Decide, DecideAction, Job, JobAction
 from handlers.client import send_report
 from handlers.context import Options
 from handlers.filters import Answered, office
 from handlers.i18n import Translator
-from handlers.technician.entry import Job
 from reports.rules.reading import ParseError, clean_text
 from storage import answers, interventions, issued, lifecycle, outbox, users
 from storage.models import Answer, Attachment, Client, Intervention, User
@@ -54,7 +53,7 @@ async def _refuse_if_decided(
 ) -> Intervention | None:
     """The intervention to decide on, or None once the press is answered with why not:
     decided already, or shown in an older version than the latest one issued."""
-    job = await interventions.get(session, data.i)
+    job = await interventions.get(session, data.intervention_id)
     if job is None:
         await query.answer(t("errors.old_button"), show_alert=True)
         return None
@@ -65,7 +64,7 @@ async def _refuse_if_decided(
         )
         return None
     latest = await issued.latest_issue(session, job.id)
-    if latest is None or latest.id != data.r:
+    if latest is None or latest.id != data.issue_id:
         await query.answer(t("validation.newer_version", number=job.number), show_alert=True)
         return None
     return job
@@ -106,7 +105,7 @@ async def mark_office_message(bot: Bot | None, message: Message, note: str) -> N
         )
 
 
-@router.callback_query(Decide.filter(F.a == "ok"), office())
+@router.callback_query(Decide.filter(F.action == DecideAction.VALIDATE), office())
 async def validate(
     query: CallbackQuery,
     callback_data: Decide,
@@ -163,7 +162,7 @@ async def deliver_to_client(
         )
 
 
-@router.callback_query(Decide.filter(F.a == "back"), office())
+@router.callback_query(Decide.filter(F.action == DecideAction.RETURN), office())
 async def ask_return_comment(
     query: CallbackQuery,
     callback_data: Decide,
@@ -177,7 +176,7 @@ async def ask_return_comment(
     if job is None:
         return
     await state.set_state(ReturnSteps.comment)
-    data: dict[str, object] = {"intervention_id": job.id, "issue_id": callback_data.r}
+    data: dict[str, object] = {"intervention_id": job.id, "issue_id": callback_data.issue_id}
     if isinstance(query.message, Message):
         data["pressed"] = query.message.model_dump(mode="json", exclude_none=True)
     await state.set_data(data)
@@ -235,7 +234,10 @@ async def return_with_comment(
     if technician is not None:
         tr = Translator(technician.language or options.default_language)
         builder = InlineKeyboardBuilder()
-        builder.button(text=tr("validation.fix"), callback_data=Job(i=job.id, a="continue"))
+        builder.button(
+            text=tr("validation.fix"),
+            callback_data=Job(intervention_id=job.id, action=JobAction.CONTINUE),
+        )
         outbox.message(
             session,
             technician.telegram_id,

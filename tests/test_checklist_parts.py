@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from handlers.technician.visit import Wz
+from handlers.callbacks import WizardAction, Wz
 from reports.formatting import Formatter
 from storage.models import Intervention, Part
 from tests.conftest import TECHNICIAN, Harness, Job, load_job, plan_job, start_job
@@ -476,14 +476,21 @@ async def test_a_button_naming_another_technicians_intervention_is_refused(
 
     their_part = (await load_job(harness.db, theirs)).parts[0]
     for forged in (
-        Wz(i=theirs.id, s="parts", a="rm", v=str(their_part.id)),
-        Wz(i=theirs.id, s="methods", a="tick", v="2"),
+        Wz(
+            intervention_id=theirs.id,
+            place="parts",
+            action=WizardAction.REMOVE,
+            value=str(their_part.id),
+        ),
+        Wz(intervention_id=theirs.id, place="methods", action=WizardAction.TICK, value="2"),
     ):
         calls = await harness.press(TECHNICIAN, prompt, forged.pack())
         assert alert(calls) == "Vous n'avez pas accès à cette action."
         assert answers(calls) == []
 
-    mine_forged = Wz(i=mine.id, s="parts", a="rm", v=str(their_part.id))
+    mine_forged = Wz(
+        intervention_id=mine.id, place="parts", action=WizardAction.REMOVE, value=str(their_part.id)
+    )
     calls = await harness.press(TECHNICIAN, prompt, mine_forged.pack())
     assert alert(calls) == "Cette ligne a déjà été retirée."
     saved = await load_job(harness.db, theirs)

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from handlers import lookup
+from handlers.callbacks import ShowClient, ShowJob
 from storage import interventions, users
 from storage.models import Attachment, AttachmentKind, Intervention, Rating, Role, Site
 from storage.status import Status
@@ -153,7 +154,7 @@ async def test_a_button_naming_a_vanished_intervention_gets_a_polite_answer(
 ) -> None:
     await plan_job(desk.db)
     (card,) = await desk.say(DISPATCHER, "/client martin")
-    for data in (lookup.ShowJob(i=9999).pack(), lookup.ShowClient(c=9999).pack()):
+    for data in (ShowJob(intervention_id=9999).pack(), ShowClient(client_id=9999).pack()):
         pressed = await desk.press(DISPATCHER, card, data)
         assert [call.method for call in pressed] == ["answerCallbackQuery"]
         assert "plus actif" in pressed[0].params["text"]

@@ -13,9 +13,10 @@ import asyncio
 
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 
+from handlers.callbacks import WizardAction, Wz
 from handlers.technician.photos import Refused, download, incoming_file
 from handlers.technician.sections import not_expected, preview, refuse
-from handlers.technician.visit import KINDS, StepKind, Visit, Wz, gist
+from handlers.technician.visit import KINDS, StepKind, Visit, gist
 from reports import offload
 from reports.images import ImageRejected, prepare_signature
 from reports.rules.reading import ParseError, clean_text
@@ -35,14 +36,16 @@ async def acceptance_prompt(visit: Visit) -> None:
         rows = []
         suggestion = visit.client.contact_name or job.client_signer_name
         if suggestion:
-            rows.append([visit.button(t("acceptance.use_name", name=suggestion[:40]), "name")])
+            rows.append(
+                [visit.button(t("acceptance.use_name", name=suggestion[:40]), WizardAction.NAME)]
+            )
         await visit.ask(t("acceptance.ask_name"), *rows)
     elif stage == "reserve":
         await visit.ask(
             t("acceptance.ask_reserve", name=preview(job.client_signer_name or "")),
             [
-                visit.button(t("acceptance.without"), "reserve", "no"),
-                visit.button(t("acceptance.with"), "reserve", "yes"),
+                visit.button(t("acceptance.without"), WizardAction.RESERVE, "no"),
+                visit.button(t("acceptance.with"), WizardAction.RESERVE, "yes"),
             ],
         )
     elif stage == "reservations":
@@ -55,8 +58,8 @@ async def acceptance_prompt(visit: Visit) -> None:
         await visit.ask(
             t("acceptance.check_client"),
             [
-                visit.button(t("acceptance.signature_ok"), "client_ok"),
-                visit.button(t("acceptance.signature_again"), "client_again"),
+                visit.button(t("acceptance.signature_ok"), WizardAction.CLIENT_OK),
+                visit.button(t("acceptance.signature_again"), WizardAction.CLIENT_AGAIN),
             ],
         )
     elif stage == "own_signature":
@@ -65,8 +68,8 @@ async def acceptance_prompt(visit: Visit) -> None:
             await visit.ask(
                 t("acceptance.use_own"),
                 [
-                    visit.button(t("acceptance.own_ok"), "own_ok"),
-                    visit.button(t("acceptance.own_new"), "own_new"),
+                    visit.button(t("acceptance.own_ok"), WizardAction.OWN_OK),
+                    visit.button(t("acceptance.own_new"), WizardAction.OWN_NEW),
                 ],
             )
         else:
@@ -163,23 +166,23 @@ async def acceptance_answer(visit: Visit, message: Message) -> None:
 async def acceptance_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
     job, t = visit.job, visit.t
     await query.answer()
-    if data.a == "name":
+    if data.action == WizardAction.NAME:
         name = visit.client.contact_name or job.client_signer_name
         if name:
             job.client_signer_name = name
             visit.remember(stage="reserve")
-    elif data.a == "reserve":
-        job.accepted_with_reservations = data.v == "yes"
-        if data.v == "yes":
+    elif data.action == WizardAction.RESERVE:
+        job.accepted_with_reservations = data.value == "yes"
+        if data.value == "yes":
             visit.remember(stage="reservations")
         else:
             job.reservations = None
             visit.remember(stage="client_signature")
-    elif data.a == "client_ok":
+    elif data.action == WizardAction.CLIENT_OK:
         visit.remember(stage="own_signature")
-    elif data.a == "client_again":
+    elif data.action == WizardAction.CLIENT_AGAIN:
         visit.remember(stage="client_signature")
-    elif data.a == "own_ok":
+    elif data.action == WizardAction.OWN_OK:
         mine = await signatures.own(visit.session, visit.user.id)
         if mine is None:
             visit.remember(new_own=True)
@@ -187,7 +190,7 @@ async def acceptance_press(visit: Visit, query: CallbackQuery, data: Wz) -> None
             signatures.sign_report_with(visit.session, visit.job.id, visit.user, mine)
             await visit.advance()
             return
-    elif data.a == "own_new":
+    elif data.action == WizardAction.OWN_NEW:
         visit.remember(new_own=True)
     else:
         await visit.say(t("errors.old_button"))

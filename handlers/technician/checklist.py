@@ -19,6 +19,7 @@ import logging
 from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.text_decorations import html_decoration as hd
 
+from handlers.callbacks import WizardAction, Wz
 from handlers.technician.sections import (
     SECTION_LIMIT,
     edit_piece,
@@ -26,7 +27,7 @@ from handlers.technician.sections import (
     preview,
     refuse,
 )
-from handlers.technician.visit import KINDS, StepKind, Visit, Wz, gist
+from handlers.technician.visit import KINDS, StepKind, Visit, gist
 from reports.rules.reading import ParseError, clean_text
 from reports.rules.templates import Kind
 from storage.models import Answer, ChecklistItem
@@ -84,14 +85,14 @@ def _checklist_view(visit: Visit) -> tuple[str, Rows]:
         mark = "✅" if item.checked else "⬜"
         noted = " 📝" if item.note else ""
         label = cut(item.label, LABEL_WIDTH - len(noted))
-        rows.append([visit.button(f"{mark} {label}{noted}", "tick", str(item.position))])
+        rows.append([visit.button(f"{mark} {label}{noted}", WizardAction.TICK, str(item.position))])
     tools: list[InlineKeyboardButton] = []
     if items:
-        tools.append(visit.button(t("wizard.methods.note_button"), "pick"))
+        tools.append(visit.button(t("wizard.methods.note_button"), WizardAction.PICK))
     if job.methods:
-        tools.append(visit.button(t("wizard.methods.clear_tools"), "clear_tools"))
+        tools.append(visit.button(t("wizard.methods.clear_tools"), WizardAction.CLEAR_TOOLS))
     rows.append(tools)
-    rows.append([visit.button(t("wizard.next"), "next")])
+    rows.append([visit.button(t("wizard.next"), WizardAction.NEXT)])
 
     intro = t("wizard.methods.prompt" if items else "wizard.methods.prompt_no_checklist")
     noted_items = [item for item in items if item.note]
@@ -120,9 +121,10 @@ def _checklist_view(visit: Visit) -> tuple[str, Rows]:
 def _picking_view(visit: Visit) -> tuple[str, Rows]:
     """Which item the note is for."""
     rows: Rows = [
-        [visit.button(cut(item.label), "note", str(item.position))] for item in visit.job.checklist
+        [visit.button(cut(item.label), WizardAction.NOTE, str(item.position))]
+        for item in visit.job.checklist
     ]
-    rows.append([visit.button(visit.t("wizard.methods.back_to_list"), "list")])
+    rows.append([visit.button(visit.t("wizard.methods.back_to_list"), WizardAction.LIST)])
     return visit.t("wizard.methods.pick"), rows
 
 
@@ -130,10 +132,14 @@ def _noting_view(visit: Visit, item: ChecklistItem) -> tuple[str, Rows]:
     """The note about to be written for `item`, with the one already there."""
     t = visit.t
     body = t("wizard.methods.write_note", label=hd.quote(item.label))
-    row = [visit.button(t("wizard.methods.back_to_list"), "list")]
+    row = [visit.button(t("wizard.methods.back_to_list"), WizardAction.LIST)]
     if item.note:
         body += "\n\n" + t("wizard.current", value=preview(item.note))
-        row.append(visit.button(t("wizard.methods.clear_note"), "clear_note", str(item.position)))
+        row.append(
+            visit.button(
+                t("wizard.methods.clear_note"), WizardAction.CLEAR_NOTE, str(item.position)
+            )
+        )
     return body, [row]
 
 
@@ -206,41 +212,41 @@ async def checklist_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
     note, or go on."""
     t = visit.t
     ensure_items(visit)
-    if data.a == "next":
+    if data.action == WizardAction.NEXT:
         if visit.required() and not _filled(visit):
             await query.answer(t("wizard.methods.need_one"), show_alert=True)
             return
         await query.answer()
         await visit.advance()
         return
-    if data.a == "clear_tools":
+    if data.action == WizardAction.CLEAR_TOOLS:
         visit.job.methods = None
         await query.answer()
         await _redraw(visit, query, _checklist_view(visit))
         return
-    if data.a == "list":
+    if data.action == WizardAction.LIST:
         visit.remember(noting=None, picking=None)
         await query.answer()
         await _redraw(visit, query, _checklist_view(visit))
         return
-    if data.a == "pick" and visit.job.checklist:
+    if data.action == WizardAction.PICK and visit.job.checklist:
         visit.remember(picking=True, noting=None)
         await query.answer()
         await _redraw(visit, query, _picking_view(visit))
         return
-    item = _item(visit, data.v)
+    item = _item(visit, data.value)
     if item is None:
         await query.answer(t("errors.old_button"), show_alert=True)
         return
-    if data.a == "tick":
+    if data.action == WizardAction.TICK:
         item.checked = not item.checked
         await query.answer()
         await _redraw(visit, query, _checklist_view(visit))
-    elif data.a == "note":
+    elif data.action == WizardAction.NOTE:
         visit.remember(picking=None, noting=item.position)
         await query.answer()
         await _redraw(visit, query, _noting_view(visit, item))
-    elif data.a == "clear_note":
+    elif data.action == WizardAction.CLEAR_NOTE:
         item.note = None
         visit.remember(noting=None, picking=None)
         await query.answer()

@@ -7,12 +7,10 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Sequence
-from typing import Literal
 
 import segno
 from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import (
     BufferedInputFile,
     CallbackQuery,
@@ -26,7 +24,7 @@ from aiogram.utils.deep_linking import create_start_link
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram.utils.text_decorations import html_decoration as hd
 
-from handlers.callbacks import RowId
+from handlers.callbacks import Job, JobAction
 from handlers.i18n import Translator
 from handlers.technician.desk import WORKING, Desk, technician
 from storage import interventions, invites, outbox
@@ -37,18 +35,6 @@ router = Router(name="technician-entry")
 
 HISTORY_LENGTH = 5
 SUMMARY_LENGTH = 120
-
-
-#: What a button of an intervention does: show its card, start it, continue its
-#: report, or show the client's linking QR code.
-JobAction = Literal["open", "start", "continue", "qr"]
-
-
-class Job(CallbackData, prefix="job"):
-    """Do `a` (a JobAction) on intervention `i`."""
-
-    i: RowId
-    a: JobAction
 
 
 def _when(desk: Desk, moment: dt.datetime | None) -> str:
@@ -70,7 +56,8 @@ def job_buttons(jobs: Sequence[Intervention], action: JobAction) -> InlineKeyboa
     builder = InlineKeyboardBuilder()
     for job in jobs:
         builder.button(
-            text=f"{job.number} · {job.client.name}"[:60], callback_data=Job(i=job.id, a=action)
+            text=f"{job.number} · {job.client.name}"[:60],
+            callback_data=Job(intervention_id=job.id, action=action),
         )
     builder.adjust(1)
     return builder.as_markup()
@@ -92,7 +79,7 @@ async def _show_list(message: Message, desk: Desk, today_only: bool) -> None:
         return
     title = desk.t("entry.today" if today_only else "entry.list")
     lines = "\n".join(f"• {_line(desk, job)}" for job in jobs)
-    await message.answer(f"{title}\n\n{lines}", reply_markup=job_buttons(jobs, "open"))
+    await message.answer(f"{title}\n\n{lines}", reply_markup=job_buttons(jobs, JobAction.OPEN))
 
 
 @router.message(Command("today"), technician)
@@ -146,9 +133,14 @@ async def show_card(desk: Desk, chat_id: int, job: Intervention) -> None:
         lines.append("\n" + t("entry.no_history"))
     builder = InlineKeyboardBuilder()
     if job.status == Status.PLANNED or job.status == Status.POSTPONED:
-        builder.button(text=t("entry.start"), callback_data=Job(i=job.id, a="start"))
+        builder.button(
+            text=t("entry.start"), callback_data=Job(intervention_id=job.id, action=JobAction.START)
+        )
     elif job.status in WORKING:
-        builder.button(text=t("entry.continue"), callback_data=Job(i=job.id, a="continue"))
+        builder.button(
+            text=t("entry.continue"),
+            callback_data=Job(intervention_id=job.id, action=JobAction.CONTINUE),
+        )
     await desk.bot.send_message(chat_id, "\n".join(lines), reply_markup=builder.as_markup())
 
 
@@ -157,14 +149,14 @@ async def job_button(query: CallbackQuery, callback_data: Job, desk: Desk) -> No
     """Open shows the card; Start records the arrival and offers the location; Continue
     resumes the wizard where it stopped."""
     chat_id = query.message.chat.id if query.message else query.from_user.id
-    visit = await desk.open(callback_data.i, chat_id)
+    visit = await desk.open(callback_data.intervention_id, chat_id)
     t = desk.t
     if visit is None:
         await query.answer(t("errors.not_allowed"), show_alert=True)
         return
     job = visit.job
     if (
-        callback_data.a == "start"
+        callback_data.action == JobAction.START
         and job.status in WORKING
         and desk.user.current_intervention_id == job.id
     ):
@@ -173,13 +165,13 @@ async def job_button(query: CallbackQuery, callback_data: Job, desk: Desk) -> No
         await query.answer(t("entry.already_started", number=job.number, time=when))
         return
     await query.answer()
-    if callback_data.a == "qr":
+    if callback_data.action == JobAction.QR:
         await send_client_qr(desk, chat_id, job)
         return
-    if callback_data.a == "open":
+    if callback_data.action == JobAction.OPEN:
         await show_card(desk, chat_id, job)
         return
-    if callback_data.a == "start" and job.status in (Status.PLANNED, Status.POSTPONED):
+    if callback_data.action == JobAction.START and job.status in (Status.PLANNED, Status.POSTPONED):
         started = await begin(desk, job)
         await desk.bot.send_message(
             chat_id,
@@ -320,4 +312,6 @@ async def resume(message: Message, desk: Desk) -> None:
     if not working:
         await message.answer(desk.t("entry.nothing_to_resume"))
         return
-    await message.answer(desk.t("entry.which_one"), reply_markup=job_buttons(working, "continue"))
+    await message.answer(
+        desk.t("entry.which_one"), reply_markup=job_buttons(working, JobAction.CONTINUE)
+    )

@@ -15,7 +15,6 @@ are never read as a client's name.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,14 +22,13 @@ from typing import Any
 from aiogram import F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import Command, StateFilter
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram.utils.text_decorations import html_decoration as hd
 
-from handlers.callbacks import row_id
+from handlers.callbacks import NewAction, NewJob, conversation_token, row_id
 from handlers.filters import Answered
 from handlers.i18n import Translator
 from handlers.technician.desk import Desk, technician
@@ -61,16 +59,6 @@ class NewSteps(StatesGroup):
     email = State()
     address = State()
     template = State()
-
-
-class NewJob(CallbackData, prefix="nw"):
-    """A button of /new: conversation token `k`, step `s` it was shown for, action `a`
-    (pick, new, again, use, skip, tpl) and its value `v` (a client id, a template)."""
-
-    k: str
-    s: str
-    a: str
-    v: str = ""
 
 
 STEPS: dict[str, State] = {
@@ -140,11 +128,13 @@ async def _prompt(desk: Desk, step: str, data: dict[str, Any]) -> tuple[str, Inl
     t, token = desk.t, data["k"]
     builder = InlineKeyboardBuilder()
 
-    def add(text: str, action: str, value: str = "") -> None:
-        builder.button(text=text, callback_data=NewJob(k=token, s=step, a=action, v=value))
+    def add(text: str, action: NewAction, value: str = "") -> None:
+        builder.button(
+            text=text, callback_data=NewJob(token=token, step=step, action=action, value=value)
+        )
 
     if step == "client":
-        add(t("new.new_client"), "new")
+        add(t("new.new_client"), NewAction.NEW)
         return t("new.ask_client"), builder.as_markup()
     if step == "template":
         client = await clients.get(desk.session, data["client_id"])
@@ -152,15 +142,15 @@ async def _prompt(desk: Desk, step: str, data: dict[str, Any]) -> tuple[str, Inl
         where = f" · {hd.quote(client.address)}" if client and client.address else ""
         templates = sorted(desk.templates.values(), key=lambda tpl: tpl.title(t.language))
         for template in templates:
-            add(template.title(t.language), "tpl", template.name)
+            add(template.title(t.language), NewAction.TEMPLATE, template.name)
         builder.adjust(2)
         text = t("new.client_line", client=name, address=where) + "\n\n" + t("new.ask_template")
         return text, builder.as_markup()
     draft = data.get("draft", {})
     if step == "name" and data.get("query"):
-        add(t("new.use_query", query=hd.quote(data["query"])), "use")
+        add(t("new.use_query", query=hd.quote(data["query"])), NewAction.USE)
     if not BY_STEP[step].required:
-        add(t("new.skip"), "skip")
+        add(t("new.skip"), NewAction.SKIP)
     return t(f"new.ask_{step}", name=hd.quote(draft.get("name", ""))), builder.as_markup()
 
 
@@ -174,9 +164,9 @@ async def _ask(desk: Desk, chat_id: int, state: FSMContext, step: str, lead: str
 async def _live(query: CallbackQuery, data: NewJob, state: FSMContext, t: Translator) -> bool:
     """Whether the button belongs to the /new under way and to its current step; if not,
     says so politely."""
-    step = STEPS.get(data.s)
+    step = STEPS.get(data.step)
     stored = await state.get_data()
-    if step is None or await state.get_state() != step.state or stored.get("k") != data.k:
+    if step is None or await state.get_state() != step.state or stored.get("k") != data.token:
         await query.answer(t("errors.old_button"), show_alert=True)
         return False
     return True
@@ -198,7 +188,7 @@ def _chat_id(query: CallbackQuery) -> int:
 async def new(message: Message, desk: Desk, state: FSMContext) -> None:
     """Starts a fresh /new (forgetting any earlier one) and asks for the client's name."""
     await state.clear()
-    await state.set_data({"k": secrets.token_urlsafe(4)})
+    await state.set_data({"k": conversation_token()})
     await _ask(desk, message.chat.id, state, "client")
 
 
@@ -265,26 +255,32 @@ async def client_typed(message: Message, desk: Desk, state: FSMContext) -> None:
     for client in found:
         builder.button(
             text=client_label(client),
-            callback_data=NewJob(k=data["k"], s="client", a="pick", v=str(client.id)),
+            callback_data=NewJob(
+                token=data["k"], step="client", action=NewAction.PICK, value=str(client.id)
+            ),
         )
-    builder.button(text=t("new.new_client"), callback_data=NewJob(k=data["k"], s="client", a="new"))
+    builder.button(
+        text=t("new.new_client"),
+        callback_data=NewJob(token=data["k"], step="client", action=NewAction.NEW),
+    )
     if not found:
         builder.button(
-            text=t("new.type_again"), callback_data=NewJob(k=data["k"], s="client", a="again")
+            text=t("new.type_again"),
+            callback_data=NewJob(token=data["k"], step="client", action=NewAction.AGAIN),
         )
     builder.adjust(1)
     key = "new.results" if found else "new.no_result"
     await message.answer(t(key, query=hd.quote(query)), reply_markup=builder.as_markup())
 
 
-@router.callback_query(NewJob.filter(F.a == "pick"), technician)
+@router.callback_query(NewJob.filter(F.action == NewAction.PICK), technician)
 async def client_picked(
     query: CallbackQuery, callback_data: NewJob, desk: Desk, state: FSMContext
 ) -> None:
     """Keeps the chosen client and asks for the template."""
     if not await _live(query, callback_data, state, desk.t):
         return
-    picked = row_id(callback_data.v)
+    picked = row_id(callback_data.value)
     client = await clients.get(desk.session, picked) if picked else None
     if client is None:
         await query.answer(desk.t("errors.old_button"), show_alert=True)
@@ -294,7 +290,7 @@ async def client_picked(
     await _ask(desk, _chat_id(query), state, "template")
 
 
-@router.callback_query(NewJob.filter(F.a == "again"), technician)
+@router.callback_query(NewJob.filter(F.action == NewAction.AGAIN), technician)
 async def search_again(
     query: CallbackQuery, callback_data: NewJob, desk: Desk, state: FSMContext
 ) -> None:
@@ -308,7 +304,7 @@ async def search_again(
 # Creating a client -----------------------------------------------------------------
 
 
-@router.callback_query(NewJob.filter(F.a == "new"), technician)
+@router.callback_query(NewJob.filter(F.action == NewAction.NEW), technician)
 async def client_new(
     query: CallbackQuery, callback_data: NewJob, desk: Desk, state: FSMContext
 ) -> None:
@@ -367,7 +363,7 @@ async def _noted(desk: Desk, message: Message, step: str, text: str | None) -> N
     )
 
 
-@router.callback_query(NewJob.filter(F.a.in_({"skip", "use"})), technician)
+@router.callback_query(NewJob.filter(F.action.in_({NewAction.SKIP, NewAction.USE})), technician)
 async def detail_pressed(
     query: CallbackQuery, callback_data: NewJob, desk: Desk, state: FSMContext
 ) -> None:
@@ -375,29 +371,29 @@ async def detail_pressed(
     name. Then asks the next detail."""
     if not await _live(query, callback_data, state, desk.t):
         return
-    detail = BY_STEP.get(callback_data.s)
-    if callback_data.a == "skip":
+    detail = BY_STEP.get(callback_data.step)
+    if callback_data.action == NewAction.SKIP:
         allowed = detail is not None and not detail.required
     else:
-        allowed = callback_data.s == "name"
+        allowed = callback_data.step == "name"
     if not allowed:
         await query.answer(desk.t("errors.old_button"), show_alert=True)
         return
     value = None
-    if callback_data.a == "use":
+    if callback_data.action == NewAction.USE:
         try:
             value = read_name(str((await state.get_data()).get("query", "")))
         except ParseError:
             await query.answer(desk.t("errors.old_button"), show_alert=True)
             return
     await query.answer()
-    await _keep(desk, _chat_id(query), state, callback_data.s, value)
+    await _keep(desk, _chat_id(query), state, callback_data.step, value)
 
 
 # Choosing the template, and starting ---------------------------------------------------
 
 
-@router.callback_query(NewJob.filter(F.a == "tpl"), technician)
+@router.callback_query(NewJob.filter(F.action == NewAction.TEMPLATE), technician)
 async def template_picked(
     query: CallbackQuery, callback_data: NewJob, desk: Desk, state: FSMContext
 ) -> None:
@@ -406,7 +402,7 @@ async def template_picked(
     t = desk.t
     if not await _live(query, callback_data, state, t):
         return
-    template = desk.templates.get(callback_data.v)
+    template = desk.templates.get(callback_data.value)
     client = await clients.get(desk.session, (await state.get_data()).get("client_id", 0))
     if template is None or client is None:
         await query.answer(t("errors.old_button"), show_alert=True)

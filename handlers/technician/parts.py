@@ -26,11 +26,12 @@ from typing import Any
 
 from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 
+from handlers.callbacks import WizardAction, Wz
 from handlers.i18n import Translator
 from handlers.technician import money
 from handlers.technician.checklist import cut
 from handlers.technician.sections import not_expected, preview, refuse
-from handlers.technician.visit import KINDS, StepKind, Visit, Wz, figure, gist
+from handlers.technician.visit import KINDS, StepKind, Visit, figure, gist
 from reports.rules.reading import ParseError, clean_text, parse_money, parse_quantity
 from reports.rules.templates import Kind
 from reports.totals import line_total
@@ -190,18 +191,18 @@ def _list_view(visit: Visit) -> tuple[str, Rows]:
         shown.append(t("wizard.parts.total", amount=fmt.money(money.totals(visit).parts)))
         body = t("wizard.parts.lines") + "\n" + "\n".join(shown) + "\n\n" + t("wizard.parts.hint")
         removes = [
-            visit.button(t("wizard.parts.remove", n=number), "rm", str(part.id))
+            visit.button(t("wizard.parts.remove", n=number), WizardAction.REMOVE, str(part.id))
             for number, part in enumerate(lines, start=1)
             if number > first
         ]
         for start in range(0, len(removes), REMOVE_PER_ROW):
             rows.append(removes[start : start + REMOVE_PER_ROW])
     if visit.data.get("removed"):
-        rows.append([visit.button(t("wizard.parts.undo"), "undo")])
+        rows.append([visit.button(t("wizard.parts.undo"), WizardAction.UNDO)])
     rows.append(
         [
-            visit.button(t("wizard.parts.add"), "add"),
-            visit.button(t("wizard.parts.done"), "done"),
+            visit.button(t("wizard.parts.add"), WizardAction.ADD),
+            visit.button(t("wizard.parts.done"), WizardAction.DONE),
         ]
     )
     return body, rows
@@ -211,7 +212,7 @@ def _draft_view(visit: Visit, stage: str) -> tuple[str, Rows]:
     """The question about the line being added."""
     t, fmt = visit.t, money.formatter(visit)
     draft = _draft(visit)
-    cancel = [visit.button(t("wizard.parts.cancel"), "cancel")]
+    cancel = [visit.button(t("wizard.parts.cancel"), WizardAction.CANCEL)]
     name = _name(draft.get("reference"), draft.get("designation"))
     if stage == "pick":
         rows: Rows = []
@@ -225,9 +226,13 @@ def _draft_view(visit: Visit, stage: str) -> tuple[str, Rows]:
                 )
                 if value
             )
-            rows.append([visit.button(cut(label, BUTTON_WIDTH), "pick", _choice(draft, index))])
+            rows.append(
+                [visit.button(cut(label, BUTTON_WIDTH), WizardAction.PICK, _choice(draft, index))]
+            )
         typed = str(draft.get("typed", ""))
-        rows.append([visit.button(t("wizard.parts.new_part", typed=cut(typed, 30)), "new")])
+        rows.append(
+            [visit.button(t("wizard.parts.new_part", typed=cut(typed, 30)), WizardAction.NEW)]
+        )
         rows.append(cancel)
         return t("wizard.parts.suggest", typed=preview(typed, 60)), rows
     if stage == "designation":
@@ -239,7 +244,7 @@ def _draft_view(visit: Visit, stage: str) -> tuple[str, Rows]:
         row = []
         if draft.get("last_price") is not None:
             last = fmt.money(Decimal(draft["last_price"]))
-            row.append(visit.button(t("wizard.parts.same_price", price=last), "same"))
+            row.append(visit.button(t("wizard.parts.same_price", price=last), WizardAction.SAME))
         return t("wizard.parts.ask_price", name=name, quantity=quantity), [row, cancel]
     return t("wizard.parts.ask_reference"), [cancel]
 
@@ -396,29 +401,29 @@ async def parts_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
     t = visit.t
     stage = _stage(visit)
     draft = _draft(visit)
-    if data.a in ("add", "done") and stage is not None:
+    if data.action in (WizardAction.ADD, WizardAction.DONE) and stage is not None:
         # A button of the list while a line is being added: finish that one first.
         await query.answer(t("wizard.parts.draft_open"), show_alert=True)
         await parts_prompt(visit)
         return
-    if data.a == "add":
+    if data.action == WizardAction.ADD:
         await query.answer()
         visit.remember(stage="reference", draft={})
         await parts_prompt(visit)
-    elif data.a == "done":
+    elif data.action == WizardAction.DONE:
         if not visit.job.parts and visit.required():
             await query.answer(t("wizard.parts.need_one"), show_alert=True)
             return
         await query.answer()
         await visit.advance()
-    elif data.a == "cancel" and stage is not None:
+    elif data.action == WizardAction.CANCEL and stage is not None:
         await query.answer()
         visit.remember(stage=None, draft=None)
         await answers.forget(visit.session, visit.job.id, DRAFT)
         await parts_prompt(visit)
-    elif data.a == "pick" and stage == "pick":
+    elif data.action == WizardAction.PICK and stage == "pick":
         choices = draft.get("choices", [])
-        index = next((n for n in range(len(choices)) if _choice(draft, n) == data.v), None)
+        index = next((n for n in range(len(choices)) if _choice(draft, n) == data.value), None)
         if index is None:
             await query.answer(t("errors.old_button"), show_alert=True)
             return
@@ -433,16 +438,20 @@ async def parts_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
             },
         )
         await parts_prompt(visit)
-    elif data.a == "new" and stage == "pick":
+    elif data.action == WizardAction.NEW and stage == "pick":
         await query.answer()
         await _new_part(visit, str(draft.get("typed", "")), draft.get("message"))
         await parts_prompt(visit)
-    elif data.a == "same" and stage == "price" and draft.get("last_price") is not None:
+    elif (
+        data.action == WizardAction.SAME
+        and stage == "price"
+        and draft.get("last_price") is not None
+    ):
         await query.answer()
         await _finish(visit, draft, Decimal(draft["last_price"]))
-    elif data.a == "rm":
-        await _remove(visit, query, data.v)
-    elif data.a == "undo" and visit.data.get("removed"):
+    elif data.action == WizardAction.REMOVE:
+        await _remove(visit, query, data.value)
+    elif data.action == WizardAction.UNDO and visit.data.get("removed"):
         await query.answer()
         await _undo(visit)
     else:

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from handlers import downloads
-from handlers.technician.visit import KINDS, StepKind, Visit, Wz, gist
+from handlers.callbacks import WizardAction, Wz
+from handlers.technician.visit import KINDS, StepKind, Visit, gist
 from reports import offload
 from reports.images import ImageRejected, PreparedCache, inspect_image
 from reports.rules.templates import Kind
@@ -259,12 +260,16 @@ def photo_keyboard(visit: Visit) -> InlineKeyboardMarkup:
     t = visit.t
     current = visit.data.get("tag")
     tags = [
-        visit.button(("● " if current == tag else "") + t(f"photos.tag_{tag}"), "tag", tag)
+        visit.button(
+            ("● " if current == tag else "") + t(f"photos.tag_{tag}"), WizardAction.TAG, tag
+        )
         for tag in TAGS
     ]
-    tags.append(visit.button(("● " if current is None else "") + t("photos.tag_none"), "tag", ""))
+    tags.append(
+        visit.button(("● " if current is None else "") + t("photos.tag_none"), WizardAction.TAG, "")
+    )
     photos, _ = _counts(visit)
-    return visit.keyboard(tags, [visit.button(t("photos.done", count=photos), "done")])
+    return visit.keyboard(tags, [visit.button(t("photos.done", count=photos), WizardAction.DONE)])
 
 
 async def photos_prompt(visit: Visit) -> None:
@@ -301,13 +306,13 @@ async def finish(visit: Visit, query: CallbackQuery | None) -> None:
 
 
 async def photos_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
-    if data.a == "tag" and data.v in (*TAGS, ""):
-        visit.remember(tag=data.v or None)
-        await query.answer(visit.t(f"photos.tag_set_{data.v or 'none'}"))
+    if data.action == WizardAction.TAG and data.value in (*TAGS, ""):
+        visit.remember(tag=data.value or None)
+        await query.answer(visit.t(f"photos.tag_set_{data.value or 'none'}"))
         if isinstance(query.message, Message):
             await query.message.edit_reply_markup(reply_markup=photo_keyboard(visit))
         return
-    if data.a == "done":
+    if data.action == WizardAction.DONE:
         await finish(visit, query)
         return
     await query.answer(visit.t("errors.old_button"), show_alert=True)

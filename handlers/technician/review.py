@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 
+from handlers.callbacks import WizardAction, Wz
 from handlers.technician import money
 from handlers.technician.sections import not_expected, preview, pricing_summary
-from handlers.technician.visit import KINDS, StepKind, Visit, Wz
+from handlers.technician.visit import KINDS, StepKind, Visit
 from reports.rules.templates import BY_KEY, Kind
 from storage import interventions
 from storage.models import AttachmentKind
@@ -90,7 +91,7 @@ async def review_prompt(visit: Visit) -> None:
     edit_buttons: list[list[InlineKeyboardButton]] = []
     row: list[InlineKeyboardButton] = []
     for key, _ in visit.template.sections:
-        row.append(visit.button("✏️ " + visit.title(BY_KEY[key]), "edit", key))
+        row.append(visit.button("✏️ " + visit.title(BY_KEY[key]), WizardAction.EDIT, key))
         if len(row) == 2:
             edit_buttons.append(row)
             row = []
@@ -104,7 +105,9 @@ async def review_prompt(visit: Visit) -> None:
     missing = missing_required(visit)
     if missing:
         body += "\n\n" + t("review.missing", sections=", ".join(missing))
-    await visit.ask(body, [visit.button(t("review.continue"), "continue")], *edit_buttons)
+    await visit.ask(
+        body, [visit.button(t("review.continue"), WizardAction.CONTINUE)], *edit_buttons
+    )
 
 
 async def review_answer(visit: Visit, message: Message) -> None:
@@ -113,13 +116,15 @@ async def review_answer(visit: Visit, message: Message) -> None:
 
 async def review_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
     t = visit.t
-    if data.a == "edit" and any(key == data.v for key, _ in visit.template.sections):
+    if data.action == WizardAction.EDIT and any(
+        key == data.value for key, _ in visit.template.sections
+    ):
         await query.answer()
-        visit.job.wizard_step = data.v
+        visit.job.wizard_step = data.value
         visit.job.wizard_data = {"editing": True}
         await visit.prompt()
         return
-    if data.a == "continue":
+    if data.action == WizardAction.CONTINUE:
         missing = missing_required(visit)
         if missing:
             await query.answer(t("review.missing", sections=", ".join(missing)), show_alert=True)

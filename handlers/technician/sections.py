@@ -13,8 +13,9 @@ from decimal import Decimal
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.text_decorations import html_decoration as hd
 
+from handlers.callbacks import WizardAction, Wz
 from handlers.technician import money, photos
-from handlers.technician.visit import KINDS, StepKind, Visit, Wz, figure, gist
+from handlers.technician.visit import KINDS, StepKind, Visit, figure, gist
 from reports.rules.reading import (
     ParseError,
     clean_text,
@@ -74,10 +75,10 @@ async def text_prompt(visit: Visit) -> None:
     rows = []
     if visit.data.get("continuing"):
         body = visit.t("wizard.text_continue", length=len(current))
-        rows.append([visit.button(visit.t("wizard.next"), "keep")])
+        rows.append([visit.button(visit.t("wizard.next"), WizardAction.KEEP)])
     elif current:
         body += "\n\n" + visit.t("wizard.current", value=preview(current))
-        rows.append([visit.button(visit.t("wizard.keep"), "keep")])
+        rows.append([visit.button(visit.t("wizard.keep"), WizardAction.KEEP)])
     await visit.ask(body, *rows)
 
 
@@ -108,7 +109,7 @@ async def text_answer(visit: Visit, message: Message) -> None:
 
 
 async def text_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
-    if data.a == "keep":
+    if data.action == WizardAction.KEEP:
         await query.answer()
         visit.remember(continuing=None)
         await visit.advance()
@@ -166,12 +167,14 @@ async def results_prompt(visit: Visit) -> None:
         body = visit.t("wizard.results.comment", met=visit.t(f"wizard.results.{job.results_met}"))
         if job.results_comment:
             body += "\n\n" + visit.t("wizard.current", value=preview(job.results_comment))
-        await visit.ask(body, [visit.button(visit.t("wizard.results.no_comment"), "nocomment")])
+        await visit.ask(
+            body, [visit.button(visit.t("wizard.results.no_comment"), WizardAction.NO_COMMENT)]
+        )
         return
     choices = [
         visit.button(
             ("● " if job.results_met == outcome else "") + visit.t(f"wizard.results.{outcome}"),
-            "met",
+            WizardAction.MET,
             outcome,
         )
         for outcome in OUTCOMES
@@ -197,11 +200,11 @@ async def results_answer(visit: Visit, message: Message) -> None:
 
 async def results_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
     await query.answer()
-    if data.a == "met" and data.v in OUTCOMES:
-        visit.job.results_met = data.v
+    if data.action == WizardAction.MET and data.value in OUTCOMES:
+        visit.job.results_met = data.value
         visit.remember(stage="comment")
         await results_prompt(visit)
-    elif data.a == "nocomment" and visit.job.results_met:
+    elif data.action == WizardAction.NO_COMMENT and visit.job.results_met:
         await visit.advance()
 
 
@@ -230,27 +233,29 @@ async def times_prompt(visit: Visit) -> None:
         now = utcnow()
         start = fmt.datetime(job.started_at) if job.started_at else "—"
         body = t("wizard.times.prompt", start=start)
-        await visit.ask(body, [visit.button(t("wizard.times.now", time=fmt.time(now)), "now")])
+        await visit.ask(
+            body, [visit.button(t("wizard.times.now", time=fmt.time(now)), WizardAction.NOW)]
+        )
     elif stage == "hours":
         body = t(
             "wizard.times.hours",
             end=fmt.datetime(job.ended_at) if job.ended_at else "—",
             hours=fmt.hours(job.worked_hours or Decimal(0)),
         )
-        await visit.ask(body, [visit.button(t("wizard.times.hours_ok"), "hours_ok")])
+        await visit.ask(body, [visit.button(t("wizard.times.hours_ok"), WizardAction.HOURS_OK)])
     elif money.travel_mode(visit) == "km":
         rate = fmt.money(job.travel_km_rate or visit.options.pricing.travel_km_rate)
         await visit.ask(
             t("wizard.times.km", rate=rate),
-            [visit.button(t("wizard.times.no_travel"), "notravel")],
+            [visit.button(t("wizard.times.no_travel"), WizardAction.NO_TRAVEL)],
         )
     else:
         flat = fmt.money(visit.options.pricing.travel_flat)
         await visit.ask(
             t("wizard.times.flat"),
             [
-                visit.button(t("wizard.times.flat_fee", amount=flat), "flat"),
-                visit.button(t("wizard.times.no_travel"), "notravel"),
+                visit.button(t("wizard.times.flat_fee", amount=flat), WizardAction.FLAT),
+                visit.button(t("wizard.times.no_travel"), WizardAction.NO_TRAVEL),
             ],
         )
 
@@ -327,16 +332,16 @@ async def times_answer(visit: Visit, message: Message) -> None:
 async def times_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
     await query.answer()
     job = visit.job
-    if data.a == "now":
+    if data.action == WizardAction.NOW:
         _set_end(visit, utcnow())
-    elif data.a == "hours_ok":
+    elif data.action == WizardAction.HOURS_OK:
         visit.remember(stage="travel")
-    elif data.a == "flat":
+    elif data.action == WizardAction.FLAT:
         job.travel_mode = "flat"
         job.travel_flat = visit.options.pricing.travel_flat
         await visit.advance()
         return
-    elif data.a == "notravel":
+    elif data.action == WizardAction.NO_TRAVEL:
         job.travel_mode = money.travel_mode(visit)
         job.travel_flat = Decimal(0) if job.travel_mode == "flat" else None
         job.travel_km = Decimal(0) if job.travel_mode == "km" else None
@@ -449,17 +454,17 @@ async def pricing_prompt(visit: Visit) -> None:
     if stage in ("rate", "vat", "terms"):
         await visit.ask(
             t(f"wizard.pricing.ask_{stage}"),
-            [visit.button(t("wizard.pricing.cancel_change"), "summary")],
+            [visit.button(t("wizard.pricing.cancel_change"), WizardAction.SUMMARY)],
         )
         return
     await visit.ask(
         pricing_summary(visit),
-        [visit.button(t("wizard.pricing.ok"), "ok")],
+        [visit.button(t("wizard.pricing.ok"), WizardAction.OK)],
         [
-            visit.button(t("wizard.pricing.change_rate"), "change", "rate"),
-            visit.button(t("wizard.pricing.change_vat"), "change", "vat"),
+            visit.button(t("wizard.pricing.change_rate"), WizardAction.CHANGE, "rate"),
+            visit.button(t("wizard.pricing.change_vat"), WizardAction.CHANGE, "vat"),
         ],
-        [visit.button(t("wizard.pricing.change_terms"), "change", "terms")],
+        [visit.button(t("wizard.pricing.change_terms"), WizardAction.CHANGE, "terms")],
     )
 
 
@@ -500,11 +505,11 @@ async def pricing_answer(visit: Visit, message: Message) -> None:
 
 async def pricing_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
     await query.answer()
-    if data.a == "ok":
+    if data.action == WizardAction.OK:
         await visit.advance()
         return
-    if data.a == "change" and data.v in ("rate", "vat", "terms"):
-        visit.remember(stage=data.v)
+    if data.action == WizardAction.CHANGE and data.value in ("rate", "vat", "terms"):
+        visit.remember(stage=data.value)
     else:
         visit.remember(stage=None)
     await pricing_prompt(visit)

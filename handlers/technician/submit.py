@@ -15,14 +15,13 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram.utils.text_decorations import html_decoration as hd
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.callbacks import decision_keyboard
+from handlers.callbacks import Job, JobAction, WizardAction, Wz, decision_keyboard
 from handlers.i18n import Translator, kind_label
 from handlers.technician import money
-from handlers.technician.entry import Job
 from handlers.technician.photos import photo_cache
 from handlers.technician.review import missing_required
 from handlers.technician.sections import not_expected
-from handlers.technician.visit import KINDS, StepKind, Visit, Wz
+from handlers.technician.visit import KINDS, StepKind, Visit
 from reports import data as report
 from reports import offload
 from reports.rules.templates import Kind
@@ -173,7 +172,7 @@ async def submit_prompt(visit: Visit) -> None:
     body = t("submit.prompt", number=visit.job.number)
     if missing:
         body += "\n\n" + t("review.missing", sections=", ".join(missing))
-    await visit.ask(body, [visit.button(t("submit.send"), "send")])
+    await visit.ask(body, [visit.button(t("submit.send"), WizardAction.SEND)])
 
 
 async def submit_answer(visit: Visit, message: Message) -> None:
@@ -182,7 +181,7 @@ async def submit_answer(visit: Visit, message: Message) -> None:
 
 async def submit_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
     t, job = visit.t, visit.job
-    if data.a != "send":
+    if data.action != WizardAction.SEND:
         await query.answer(t("errors.old_button"), show_alert=True)
         return
     missing = missing_required(visit)
@@ -235,7 +234,9 @@ async def submit_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
     qr = None
     if visit.client.user_id is None:
         builder = InlineKeyboardBuilder()
-        builder.button(text=t("submit.show_qr"), callback_data=Job(i=job.id, a="qr"))
+        builder.button(
+            text=t("submit.show_qr"), callback_data=Job(intervention_id=job.id, action=JobAction.QR)
+        )
         qr = builder.as_markup()
     await visit.say(t("submit.done", number=job.number), qr)
 

@@ -14,31 +14,19 @@ from decimal import Decimal
 from typing import Any
 
 from aiogram import Bot
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram.utils.text_decorations import html_decoration as hd
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
 
-from handlers.callbacks import RowId
+from handlers.callbacks import WizardAction, Wz
 from handlers.context import Options
 from handlers.i18n import Translator
 from reports.rules.templates import BY_KEY, Kind, Step, Template
 from storage import answers, interventions
 from storage.files import FileStore
 from storage.models import Answer, Client, Intervention, User
-
-
-class Wz(CallbackData, prefix="w"):
-    """A button of the wizard: intervention `i`, the place `s` it was shown for (the
-    step, and the question within it: "acceptance.reserve"), action `a`, value `v`."""
-
-    i: RowId
-    s: str
-    a: str
-    v: str = ""
-
 
 #: What a one-line confirmation of an edit shows of a text, at most.
 GIST = 120
@@ -188,8 +176,8 @@ class Visit:
 
     # Speaking ------------------------------------------------------------------
 
-    def button(self, text: str, action: str, value: str = "") -> InlineKeyboardButton:
-        data = Wz(i=self.job.id, s=self.place, a=action, v=value)
+    def button(self, text: str, action: WizardAction, value: str = "") -> InlineKeyboardButton:
+        data = Wz(intervention_id=self.job.id, place=self.place, action=action, value=value)
         return InlineKeyboardButton(text=text, callback_data=data.pack())
 
     def navigation(self, *, skip: bool = True) -> list[InlineKeyboardButton]:
@@ -197,10 +185,10 @@ class Visit:
         row = []
         inside = any(key != "editing" for key in self.data)
         if (self.previous_step() is not None and not self.data.get("editing")) or inside:
-            row.append(self.button(self.t("wizard.back"), "back"))
+            row.append(self.button(self.t("wizard.back"), WizardAction.BACK))
         if skip and not self.required():
-            row.append(self.button(self.t("wizard.skip"), "skip"))
-        row.append(self.button(self.t("wizard.pause"), "pause"))
+            row.append(self.button(self.t("wizard.skip"), WizardAction.SKIP))
+        row.append(self.button(self.t("wizard.pause"), WizardAction.PAUSE))
         return row
 
     def keyboard(

@@ -16,10 +16,11 @@ from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 
+from handlers.callbacks import WizardAction, Wz
 from handlers.filters import Answered
 from handlers.i18n import Translator
 from handlers.technician.desk import WORKING, Desk, technician
-from handlers.technician.visit import KINDS, Wz
+from handlers.technician.visit import KINDS
 from reports.rules.templates import BY_KEY
 from storage.models import Answer, Intervention, User
 from storage.status import Status
@@ -61,27 +62,27 @@ async def press(
 ) -> None:
     """Back, skip and pause for every step; anything else goes to the step itself."""
     chat_id = query.message.chat.id if query.message else query.from_user.id
-    visit = await desk.open(callback_data.i, chat_id)
+    visit = await desk.open(callback_data.intervention_id, chat_id)
     if visit is None:
         await query.answer(t("errors.not_allowed"), show_alert=True)
         return
-    if visit.job.status not in WORKING or callback_data.s != visit.place:
+    if visit.job.status not in WORKING or callback_data.place != visit.place:
         await query.answer(t("wizard.old_button"), show_alert=True)
         if visit.job.status in WORKING and user.current_intervention_id == visit.job.id:
             await visit.prompt()
         return
     user.current_intervention_id = visit.job.id
-    action = callback_data.a
-    if action == "back":
+    action = callback_data.action
+    if action == WizardAction.BACK:
         await query.answer()
         await visit.back()
-    elif action == "skip":
+    elif action == WizardAction.SKIP:
         if visit.required():
             await query.answer(t("wizard.required"), show_alert=True)
             return
         await query.answer()
         await visit.advance()
-    elif action == "pause":
+    elif action == WizardAction.PAUSE:
         user.current_intervention_id = None
         await query.answer()
         await visit.say(t("wizard.paused", number=visit.job.number))

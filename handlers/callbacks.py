@@ -156,7 +156,7 @@ Token = Annotated[str, _text(len(secrets.token_urlsafe(TOKEN_BYTES)))]
 #: The step of /new or /plan a button was shown for ("site_address" is the longest).
 ConversationStep = Annotated[str, _text(12)]
 #: What such a button chooses: a row id, or a template's name (at most 32 characters,
-#: handlers.technician.plan.NAME_PATTERN).
+#: reports.rules.templates.NAME_PATTERN).
 ConversationValue = Annotated[str, _text(32)]
 
 

@@ -41,7 +41,7 @@ from handlers.callbacks import (
     Wz,
     conversation_token,
 )
-from handlers.technician.plan import NAME_PATTERN
+from reports.rules.templates import NAME_PATTERN
 from storage.models import Role
 
 #: Every payload class of handlers/callbacks.py, found there: a new one is covered here

@@ -117,6 +117,10 @@ class OutboxSender:
         self.email_paused_until = 0.0
         self._queues: dict[Queue, list[Delivery]] = {}
         self._known: set[int] = set()
+        #: Looks in the database under way, and the deliveries that left the pending
+        #: state meanwhile: such a look may still have read them as pending.
+        self._looks = 0
+        self._left_during_look: set[int] = set()
         self._workers: dict[Queue, asyncio.Task[None]] = {}
         self._slots = asyncio.Semaphore(concurrency)
         #: Real message ids of messages sent lately, by the placeholder handed out for them.
@@ -172,7 +176,6 @@ class OutboxSender:
         if key not in self._workers:
             task = asyncio.get_running_loop().create_task(self._work(key), name=f"out-{key[1]}")
             self._workers[key] = task
-            task.add_done_callback(lambda _: self._workers.pop(key, None))
 
     def _nudge(self, key: Queue) -> None:
         event = self._nudges.get(key)
@@ -211,10 +214,26 @@ class OutboxSender:
             await self._flush_marks()
 
     async def _look(self) -> None:
-        """Queue every pending delivery the database holds and the sender does not know."""
-        async with self.db.sessions() as session:
-            pending = await outbox.pending_all(session)
-        self.enqueue(d for d in pending if d.id not in self._known)
+        """Queue every pending delivery the database holds and the sender does not know
+        (nor sent, merged or failed while the look was reading)."""
+        self._looks += 1
+        try:
+            async with self.db.sessions() as session:
+                pending = await outbox.pending_all(session)
+        finally:
+            self._looks -= 1
+        gone = self._left_during_look
+        if not self._looks:
+            self._left_during_look = set()
+        self.enqueue(d for d in pending if d.id not in self._known and d.id not in gone)
+
+    def _forget(self, delivery_ids: Iterable[int]) -> None:
+        """These deliveries are no longer pending in the database: no longer known, and
+        kept from a look that read them before they changed."""
+        ids = set(delivery_ids)
+        self._known.difference_update(ids)
+        if self._looks:
+            self._left_during_look.update(ids)
 
     async def _work(self, key: Queue) -> None:
         """Send one chat's queue in order, waiting for its limits and retry times."""
@@ -235,9 +254,15 @@ class OutboxSender:
                 if done:
                     queue[:] = [d for d in queue if d.id != head.id]
                     if head.state != DeliveryState.SENT:
-                        self._known.discard(head.id)  # a sent one is forgotten once marked
+                        self._forget([head.id])  # a sent one is forgotten once marked
         finally:
-            if not queue:
+            # At once, not in a done callback: a delivery added in between would
+            # otherwise find a worker that has already ended, and wait for ever.
+            if self._workers.get(key) is asyncio.current_task():
+                del self._workers[key]
+            if not queue or not self._stopping:
+                # Left behind only by a bug: the next look in the database queues them.
+                self._known.difference_update(d.id for d in queue)
                 self._queues.pop(key, None)
                 self._nudges.pop(key, None)
 
@@ -455,7 +480,7 @@ class OutboxSender:
             other.state = DeliveryState.SENT
             if other in self._queues.get(_queue_of(other), []):
                 self._queues[_queue_of(other)].remove(other)
-            self._known.discard(other.id)
+            self._forget([other.id])
 
     @staticmethod
     def _due(delivery: Delivery) -> bool:
@@ -553,7 +578,7 @@ class OutboxSender:
             self._marks = marks + self._marks
             raise
         # Marked in the database: a look there can no longer take them for pending.
-        self._known.difference_update(delivery_id for delivery_id, _, _ in marks)
+        self._forget(delivery_id for delivery_id, _, _ in marks)
 
     async def _update(self, delivery: Delivery, change: Callable[[Delivery], None]) -> None:
         """Apply `change` to the delivery, in memory and in the database."""

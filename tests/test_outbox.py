@@ -269,3 +269,66 @@ async def test_the_sender_keeps_running_after_an_unexpected_error(
     finally:
         harness.sender.stop()
         await asyncio.wait_for(running, 5)
+
+
+async def _until_sent(harness: Harness, count: int) -> None:
+    for _ in range(300):
+        if len(harness.session.sent()) >= count:
+            return
+        await asyncio.sleep(0.01)
+
+
+async def test_a_message_queued_as_its_chats_sender_ends_is_still_sent(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chat's worker ends right after its last message; a message committed in that
+    very moment (before the loop has run the worker's end callbacks) still goes."""
+    sender = harness.sender
+    running = asyncio.create_task(sender.run())
+    await asyncio.sleep(0)
+    async with harness.db.transaction() as session:
+        later = outbox.message(session, TECH_CHAT, "deuxième")
+    send = harness.session.make_request
+
+    async def send_then_commit_another(bot: Any, method: Any, timeout: int | None = None) -> Any:
+        result = await send(bot, method, timeout)
+        if method.text == "premier":
+            asyncio.get_running_loop().call_soon(sender.enqueue, [later])
+        return result
+
+    monkeypatch.setattr(harness.session, "make_request", send_then_commit_another)
+    try:
+        async with harness.db.transaction() as session:
+            first = outbox.message(session, TECH_CHAT, "premier")
+        sender.enqueue([first])
+        await _until_sent(harness, 2)
+        assert [c.text for c in harness.session.sent()] == ["premier", "deuxième"]
+    finally:
+        sender.stop()
+        await asyncio.wait_for(running, 5)
+
+
+async def test_a_look_that_read_a_message_before_it_was_marked_sent_does_not_send_it_again(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sender's look in the database reads a message as pending; while it reads, the
+    message is sent and its mark written. The look must not queue it again."""
+    sender = harness.sender
+    sender._running = True
+    await queue(harness, "une fois")
+    async with harness.db.sessions() as session:
+        stale = list(await outbox.pending_all(session))
+    (delivery,) = await deliveries(harness)
+    sender.enqueue([delivery])
+    await _until_sent(harness, 1)
+
+    async def reads_then_the_mark_lands(session: Any, limit: int = 1000) -> list[Delivery]:
+        await sender._flush_marks()  # the mark commits while the look is reading
+        return stale
+
+    monkeypatch.setattr(sender_module.outbox, "pending_all", reads_then_the_mark_lands)
+    await sender._look()
+    for _ in range(20):
+        await asyncio.sleep(0.01)
+    assert [c.text for c in harness.session.sent()] == ["une fois"]
+    sender.stop()

@@ -16,11 +16,10 @@ from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from handlers.callbacks import WizardAction, Wz
 from handlers.technician.photos import Refused, download, incoming_file
 from handlers.technician.sections import not_expected, preview, refuse
-from handlers.technician.visit import KINDS, StepKind, Visit, gist
+from handlers.technician.visit import StepKind, Visit, gist
 from reports import offload
 from reports.images import ImageRejected, prepare_signature
 from reports.rules.reading import ParseError, clean_text
-from reports.rules.templates import Kind
 from storage import signatures
 from storage.models import Answer, Signature
 from storage.signatures import CLIENT, TECHNICIAN
@@ -216,6 +215,4 @@ async def acceptance_edit(visit: Visit, answer: Answer, message: Message) -> Non
     await visit.amended(section, gist(text))
 
 
-KINDS[Kind.ACCEPTANCE] = StepKind(
-    acceptance_prompt, acceptance_answer, acceptance_press, acceptance_edit
-)
+ACCEPTANCE = StepKind(acceptance_prompt, acceptance_answer, acceptance_press, acceptance_edit)

@@ -31,9 +31,8 @@ from handlers.i18n import Translator
 from handlers.technician import money
 from handlers.technician.checklist import cut
 from handlers.technician.sections import not_expected, preview, refuse
-from handlers.technician.visit import KINDS, StepKind, Visit, figure, gist
+from handlers.technician.visit import StepKind, Visit, figure, gist
 from reports.rules.reading import ParseError, clean_text, parse_money, parse_quantity
-from reports.rules.templates import Kind
 from reports.totals import line_total
 from storage import answers
 from storage import parts as known_parts
@@ -596,6 +595,4 @@ async def parts_edit(visit: Visit, answer: Answer, message: Message) -> None:
     await visit.amended(section, _line_text(visit, part), total)
 
 
-KINDS[Kind.PARTS] = StepKind(
-    parts_prompt, parts_answer, parts_press, parts_edit, checks_stages=True
-)
+PARTS = StepKind(parts_prompt, parts_answer, parts_press, parts_edit, checks_stages=True)

@@ -15,7 +15,7 @@ from aiogram.utils.text_decorations import html_decoration as hd
 
 from handlers.callbacks import WizardAction, Wz
 from handlers.technician import money, photos
-from handlers.technician.visit import KINDS, StepKind, Visit, figure, gist
+from handlers.technician.visit import StepKind, Visit, figure, gist
 from reports.rules.reading import (
     ParseError,
     clean_text,
@@ -25,7 +25,7 @@ from reports.rules.reading import (
     parse_km,
     parse_money,
 )
-from reports.rules.templates import BY_KEY, Kind
+from reports.rules.templates import BY_KEY
 from storage.models import Answer, utcnow
 
 #: A section may hold this much text (several messages appended).
@@ -154,7 +154,7 @@ async def text_edit(visit: Visit, answer: Answer, message: Message) -> None:
     await edit_piece(visit, answer, message, field, visit.section(answer))
 
 
-KINDS[Kind.TEXT] = StepKind(text_prompt, text_answer, text_press, text_edit)
+TEXT = StepKind(text_prompt, text_answer, text_press, text_edit)
 
 
 # Results -------------------------------------------------------------------------
@@ -214,7 +214,7 @@ async def results_edit(visit: Visit, answer: Answer, message: Message) -> None:
     await edit_piece(visit, answer, message, "results_comment", section, several=False)
 
 
-KINDS[Kind.RESULTS] = StepKind(results_prompt, results_answer, results_press, results_edit)
+RESULTS = StepKind(results_prompt, results_answer, results_press, results_edit)
 
 
 # Times ---------------------------------------------------------------------------
@@ -414,7 +414,7 @@ async def times_edit(visit: Visit, answer: Answer, message: Message) -> None:
     await visit.amended(section, shown, _total(visit))
 
 
-KINDS[Kind.TIMES] = StepKind(times_prompt, times_answer, times_press, times_edit)
+TIMES = StepKind(times_prompt, times_answer, times_press, times_edit)
 
 
 # Pricing -------------------------------------------------------------------------
@@ -544,4 +544,4 @@ async def pricing_edit(visit: Visit, answer: Answer, message: Message) -> None:
     await visit.amended(section, shown, _total(visit))
 
 
-KINDS[Kind.PRICING] = StepKind(pricing_prompt, pricing_answer, pricing_press, pricing_edit)
+PRICING = StepKind(pricing_prompt, pricing_answer, pricing_press, pricing_edit)

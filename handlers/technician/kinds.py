@@ -1,0 +1,33 @@
+"""Every kind of step and how it asks, reads a message, a press and an edit: one table.
+
+The modules of the steps each define their `StepKind`; this table names them all in
+the order of the report, so that what answers a step is read here rather than
+gathered from imports. The desk hands it to each `Visit` it opens.
+"""
+
+from __future__ import annotations
+
+from handlers.technician import (
+    acceptance,
+    checklist,
+    parts,
+    photos,
+    review,
+    sections,
+    submit,
+)
+from handlers.technician.visit import StepKind
+from reports.rules.templates import Kind
+
+KINDS: dict[Kind, StepKind] = {
+    Kind.TEXT: sections.TEXT,
+    Kind.CHECKLIST: checklist.CHECKLIST,
+    Kind.PARTS: parts.PARTS,
+    Kind.PHOTOS: photos.PHOTOS,
+    Kind.RESULTS: sections.RESULTS,
+    Kind.TIMES: sections.TIMES,
+    Kind.PRICING: sections.PRICING,
+    Kind.REVIEW: review.REVIEW,
+    Kind.ACCEPTANCE: acceptance.ACCEPTANCE,
+    Kind.SUBMIT: submit.SUBMIT,
+}

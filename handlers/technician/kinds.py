@@ -12,9 +12,11 @@ from handlers.technician import (
     checklist,
     parts,
     photos,
+    pricing,
     review,
     sections,
     submit,
+    times,
 )
 from handlers.technician.visit import StepKind
 from reports.rules.templates import Kind
@@ -25,8 +27,8 @@ KINDS: dict[Kind, StepKind] = {
     Kind.PARTS: parts.PARTS,
     Kind.PHOTOS: photos.PHOTOS,
     Kind.RESULTS: sections.RESULTS,
-    Kind.TIMES: sections.TIMES,
-    Kind.PRICING: sections.PRICING,
+    Kind.TIMES: times.TIMES,
+    Kind.PRICING: pricing.PRICING,
     Kind.REVIEW: review.REVIEW,
     Kind.ACCEPTANCE: acceptance.ACCEPTANCE,
     Kind.SUBMIT: submit.SUBMIT,

@@ -7,7 +7,8 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 
 from handlers.callbacks import WizardAction, Wz
 from handlers.technician import money
-from handlers.technician.sections import not_expected, preview, pricing_summary
+from handlers.technician.pricing import pricing_summary
+from handlers.technician.sections import not_expected, preview
 from handlers.technician.visit import StepKind, Visit
 from reports.rules.templates import BY_KEY, Kind
 from storage import interventions

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import Message
 from aiogram.utils.text_decorations import html_decoration as hd
 
-from handlers.callbacks import WizardAction, Wz
+from handlers.callbacks import WizardAction
 from handlers.technician import money
-from handlers.technician.sections import not_expected, refuse
-from handlers.technician.visit import StepKind, Visit, figure, gist
+from handlers.technician.questions import Button, Question, Read, asking, by_target, record
+from handlers.technician.sections import refuse
+from handlers.technician.visit import Visit, gist
 from reports.rules.reading import ParseError, clean_text, parse_decimal, parse_money
 from storage.models import Answer
 
@@ -43,16 +44,9 @@ def pricing_summary(visit: Visit) -> str:
     return "\n".join(lines)
 
 
-async def pricing_prompt(visit: Visit) -> None:
+async def ask_summary(visit: Visit) -> None:
     """The pricing summary with buttons to change the rate, the VAT or the terms."""
     t = visit.t
-    stage = visit.data.get("stage")
-    if stage in ("rate", "vat", "terms"):
-        await visit.ask(
-            t(f"wizard.pricing.ask_{stage}"),
-            [visit.button(t("wizard.pricing.cancel_change"), WizardAction.SUMMARY)],
-        )
-        return
     await visit.ask(
         pricing_summary(visit),
         [visit.button(t("wizard.pricing.ok"), WizardAction.OK)],
@@ -64,80 +58,78 @@ async def pricing_prompt(visit: Visit) -> None:
     )
 
 
-#: The Intervention column each change of the pricing goes to.
-PRICING_COLUMNS = {"rate": "labour_rate", "vat": "vat_rate", "terms": "payment_terms"}
+async def ask_change(visit: Visit) -> None:
+    """The new hourly rate, VAT or payment terms (the stage says which)."""
+    t = visit.t
+    await visit.ask(
+        t(f"wizard.pricing.ask_{visit.data.get('stage')}"),
+        [visit.button(t("wizard.pricing.cancel_change"), WizardAction.SUMMARY)],
+    )
 
 
-def read_pricing(stage: str, text: str) -> Decimal | str:
-    """The hourly rate, the VAT in percent, or the payment terms, as typed."""
-    if stage == "rate":
-        return parse_money(text, maximum=Decimal(10_000))
-    if stage == "vat":
-        return parse_decimal(
-            text.replace("%", ""), minimum=Decimal(0), maximum=Decimal(99), places=2
-        )
+def read_rate(_visit: Visit, text: str) -> Decimal:
+    return parse_money(text, maximum=Decimal(10_000))
+
+
+def read_vat(_visit: Visit, text: str) -> Decimal:
+    """The VAT in percent ("20", "5,5 %")."""
+    return parse_decimal(text.replace("%", ""), minimum=Decimal(0), maximum=Decimal(99), places=2)
+
+
+def read_terms(_visit: Visit, text: str) -> str:
     return clean_text(text, maximum=1000)
-
-
-def _pricing_text(value: Decimal | str | None) -> str | None:
-    return figure(value) if isinstance(value, Decimal) else value
-
-
-async def pricing_answer(visit: Visit, message: Message) -> None:
-    stage = visit.data.get("stage")
-    if stage not in PRICING_COLUMNS or not message.text:
-        await not_expected(visit, message, "wizard.pricing.use_buttons")
-        return
-    try:
-        value = read_pricing(stage, message.text)
-    except ParseError as error:
-        await refuse(visit, message, error)
-        return
-    setattr(visit.job, PRICING_COLUMNS[stage], value)
-    await visit.note(message.message_id, f"pricing:{stage}", _pricing_text(value))
-    visit.remember(stage=None)
-    await pricing_prompt(visit)
-
-
-async def pricing_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
-    await query.answer()
-    if data.action == WizardAction.OK:
-        await visit.advance()
-        return
-    if data.action == WizardAction.CHANGE and data.value in ("rate", "vat", "terms"):
-        visit.remember(stage=data.value)
-    else:
-        visit.remember(stage=None)
-    await pricing_prompt(visit)
 
 
 async def pricing_edit(visit: Visit, answer: Answer, message: Message) -> None:
     """Stores an edited hourly rate, VAT or payment terms; the line gives the new total."""
     t, fmt = visit.t, money.formatter(visit)
-    stage = answer.target.removeprefix("pricing:")
-    column = PRICING_COLUMNS.get(stage)
-    section = visit.section(answer)
-    if column is None:
+    question = by_target(QUESTIONS, answer.target)
+    if question is None or question.read is None or question.column is None:
         await visit.say(t("edits.nothing"))
         return
-    section = f"{section} · {t(f'wizard.pricing.change_{stage}')}"
-    if await visit.pieces(answer, _pricing_text(getattr(visit.job, column))) is None:
+    section = f"{visit.section(answer)} · {t(f'wizard.pricing.change_{question.key}')}"
+    if await visit.pieces(answer, record(getattr(visit.job, question.column))) is None:
         await visit.no_longer_there(section)
         return
     try:
-        value = read_pricing(stage, message.text or "")
+        value = question.read(visit, message.text or "")
     except ParseError as error:
         await refuse(visit, message, error)
         return
-    setattr(visit.job, column, value)
-    answer.text = _pricing_text(value)
+    setattr(visit.job, question.column, value)
+    answer.text = record(value)
     if isinstance(value, str):
         shown = gist(value)
-    elif stage == "vat":
+    elif question.key == "vat":
         shown = fmt.percent(value / 100)
     else:
         shown = fmt.money(value)
     await visit.amended(section, shown, money.total_line(visit))
 
 
-PRICING = StepKind(pricing_prompt, pricing_answer, pricing_press, pricing_edit)
+def change(key: str, read: Read, column: str) -> Question:
+    """A change of the summary's `column`, typed; back to the summary after it."""
+    return Question(
+        key, f"wizard.pricing.ask_{key}", ask_change, "wizard.pricing.use_buttons",
+        read=read, column=column, target=f"pricing:{key}", then="summary",
+        buttons=(Button(WizardAction.SUMMARY, "summary"),),
+    )  # fmt: skip
+
+
+#: The summary, OK; or a change of the rate, the VAT or the terms, then the summary again.
+QUESTIONS = (
+    Question(
+        "summary", "wizard.pricing.title", ask_summary, "wizard.pricing.use_buttons",
+        buttons=(
+            Button(WizardAction.OK, None),
+            Button(WizardAction.CHANGE, "rate", value="rate"),
+            Button(WizardAction.CHANGE, "vat", value="vat"),
+            Button(WizardAction.CHANGE, "terms", value="terms"),
+        ),
+    ),
+    change("rate", read_rate, "labour_rate"),
+    change("vat", read_vat, "vat_rate"),
+    change("terms", read_terms, "payment_terms"),
+)  # fmt: skip
+
+PRICING = asking(QUESTIONS, pricing_edit)

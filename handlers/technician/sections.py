@@ -1,6 +1,4 @@
-"""The steps answered with words and a choice: the text sections and the results;
-and what every step says to an answer it cannot take (times.py and pricing.py ask
-for figures).
+"""The text sections; and what every step says to an answer it cannot take.
 
 Each step says what it expects when it gets something else, and stays where it
 was; nothing already given is lost.
@@ -148,63 +146,3 @@ async def text_edit(visit: Visit, answer: Answer, message: Message) -> None:
 
 
 TEXT = StepKind(text_prompt, text_answer, text_press, text_edit)
-
-
-# Results -------------------------------------------------------------------------
-
-
-async def results_prompt(visit: Visit) -> None:
-    """Objectives met? Yes / partly / no; then a comment."""
-    job = visit.job
-    if visit.data.get("stage") == "comment":
-        body = visit.t("wizard.results.comment", met=visit.t(f"wizard.results.{job.results_met}"))
-        if job.results_comment:
-            body += "\n\n" + visit.t("wizard.current", value=preview(job.results_comment))
-        await visit.ask(
-            body, [visit.button(visit.t("wizard.results.no_comment"), WizardAction.NO_COMMENT)]
-        )
-        return
-    choices = [
-        visit.button(
-            ("● " if job.results_met == outcome else "") + visit.t(f"wizard.results.{outcome}"),
-            WizardAction.MET,
-            outcome,
-        )
-        for outcome in OUTCOMES
-    ]
-    await visit.ask(visit.t("wizard.results.prompt"), choices)
-
-
-async def results_answer(visit: Visit, message: Message) -> None:
-    if visit.data.get("stage") != "comment":
-        await not_expected(visit, message, "wizard.results.choose")
-        return
-    if not message.text:
-        await not_expected(visit, message, "wizard.text_expected")
-        return
-    try:
-        visit.job.results_comment = clean_text(message.text, maximum=SECTION_LIMIT)
-    except ParseError as error:
-        await refuse(visit, message, error)
-        return
-    await visit.note(message.message_id, "results:comment", visit.job.results_comment)
-    await visit.advance()
-
-
-async def results_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
-    await query.answer()
-    if data.action == WizardAction.MET and data.value in OUTCOMES:
-        visit.job.results_met = data.value
-        visit.remember(stage="comment")
-        await results_prompt(visit)
-    elif data.action == WizardAction.NO_COMMENT and visit.job.results_met:
-        await visit.advance()
-
-
-async def results_edit(visit: Visit, answer: Answer, message: Message) -> None:
-    """Stores the edited comment on the result."""
-    section = visit.section(answer)
-    await edit_piece(visit, answer, message, "results_comment", section, several=False)
-
-
-RESULTS = StepKind(results_prompt, results_answer, results_press, results_edit)

@@ -6,12 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import Message
 
-from handlers.callbacks import WizardAction, Wz
+from handlers.callbacks import WizardAction
 from handlers.technician import money
-from handlers.technician.sections import not_expected, refuse
-from handlers.technician.visit import StepKind, Visit, figure
+from handlers.technician.questions import Button, Question, asking, plain
+from handlers.technician.sections import refuse
+from handlers.technician.visit import Visit, figure
 from reports.rules.reading import ParseError, parse_datetime, parse_hours, parse_km, parse_money
 from storage.models import Answer, utcnow
 
@@ -19,41 +20,6 @@ from storage.models import Answer, utcnow
 def _hours_between(start: dt.datetime, end: dt.datetime) -> Decimal:
     seconds = Decimal(int((end - start).total_seconds()))
     return (seconds / Decimal(3600)).quantize(Decimal("0.01"))
-
-
-async def times_prompt(visit: Visit) -> None:
-    """End time (now by default), then the worked hours it gives, then travel."""
-    t, job, fmt = visit.t, visit.job, money.formatter(visit)
-    stage = visit.data.get("stage", "end")
-    if stage == "end":
-        now = utcnow()
-        start = fmt.datetime(job.started_at) if job.started_at else "—"
-        body = t("wizard.times.prompt", start=start)
-        await visit.ask(
-            body, [visit.button(t("wizard.times.now", time=fmt.time(now)), WizardAction.NOW)]
-        )
-    elif stage == "hours":
-        body = t(
-            "wizard.times.hours",
-            end=fmt.datetime(job.ended_at) if job.ended_at else "—",
-            hours=fmt.hours(job.worked_hours or Decimal(0)),
-        )
-        await visit.ask(body, [visit.button(t("wizard.times.hours_ok"), WizardAction.HOURS_OK)])
-    elif money.travel_mode(visit) == "km":
-        rate = fmt.money(job.travel_km_rate or visit.options.pricing.travel_km_rate)
-        await visit.ask(
-            t("wizard.times.km", rate=rate),
-            [visit.button(t("wizard.times.no_travel"), WizardAction.NO_TRAVEL)],
-        )
-    else:
-        flat = fmt.money(visit.options.pricing.travel_flat)
-        await visit.ask(
-            t("wizard.times.flat"),
-            [
-                visit.button(t("wizard.times.flat_fee", amount=flat), WizardAction.FLAT),
-                visit.button(t("wizard.times.no_travel"), WizardAction.NO_TRAVEL),
-            ],
-        )
 
 
 def read_end(visit: Visit, text: str) -> dt.datetime:
@@ -84,66 +50,79 @@ def _end_at(visit: Visit, end: dt.datetime) -> None:
         job.worked_hours = max(_hours_between(job.started_at, end), Decimal(0))
 
 
-def _set_end(visit: Visit, end: dt.datetime) -> None:
-    _end_at(visit, end)
-    visit.remember(stage="hours")
-
-
 def _end_text(visit: Visit) -> str | None:
     """The end time as the answers record it."""
     return visit.job.ended_at.isoformat() if visit.job.ended_at else None
 
 
-async def times_answer(visit: Visit, message: Message) -> None:
-    if not message.text:
-        await not_expected(visit, message, "wizard.times.expected")
-        return
-    job, stage, text = visit.job, visit.data.get("stage", "end"), message.text
-    try:
-        if stage == "end":
-            _set_end(visit, read_end(visit, text))
-            await visit.note(message.message_id, "times:end", _end_text(visit))
-        elif stage == "hours":
-            job.worked_hours = parse_hours(text)
-            await visit.note(message.message_id, "times:hours", figure(job.worked_hours))
-            visit.remember(stage="travel")
-        elif money.travel_mode(visit) == "km":
-            job.travel_mode = "km"
-            job.travel_km = parse_km(text)
-            await visit.note(message.message_id, "times:km", figure(job.travel_km))
-            await visit.advance()
-            return
-        else:
-            job.travel_mode = "flat"
-            job.travel_flat = read_flat(text)
-            await visit.note(message.message_id, "times:flat", figure(job.travel_flat))
-            await visit.advance()
-            return
-    except ParseError as error:
-        await refuse(visit, message, error)
-        return
-    await times_prompt(visit)
+async def ask_end(visit: Visit) -> None:
+    t, job, fmt = visit.t, visit.job, money.formatter(visit)
+    start = fmt.datetime(job.started_at) if job.started_at else "—"
+    now = fmt.time(utcnow())
+    await visit.ask(
+        t("wizard.times.prompt", start=start),
+        [visit.button(t("wizard.times.now", time=now), WizardAction.NOW)],
+    )
 
 
-async def times_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
-    await query.answer()
+async def ask_hours(visit: Visit) -> None:
+    t, job, fmt = visit.t, visit.job, money.formatter(visit)
+    body = t(
+        "wizard.times.hours",
+        end=fmt.datetime(job.ended_at) if job.ended_at else "—",
+        hours=fmt.hours(job.worked_hours or Decimal(0)),
+    )
+    await visit.ask(body, [visit.button(t("wizard.times.hours_ok"), WizardAction.HOURS_OK)])
+
+
+async def ask_travel(visit: Visit) -> None:
+    """The distance (by km) or the flat fee, as the company counts travel."""
+    t, job, fmt = visit.t, visit.job, money.formatter(visit)
+    no_travel = visit.button(t("wizard.times.no_travel"), WizardAction.NO_TRAVEL)
+    if money.travel_mode(visit) == "km":
+        rate = fmt.money(job.travel_km_rate or visit.options.pricing.travel_km_rate)
+        await visit.ask(t("wizard.times.km", rate=rate), [no_travel])
+        return
+    flat = fmt.money(visit.options.pricing.travel_flat)
+    fee = visit.button(t("wizard.times.flat_fee", amount=flat), WizardAction.FLAT)
+    await visit.ask(t("wizard.times.flat"), [fee, no_travel])
+
+
+async def store_end(visit: Visit, message: Message, end: dt.datetime) -> None:
+    _end_at(visit, end)
+    await visit.note(message.message_id, "times:end", _end_text(visit))
+
+
+async def end_now(visit: Visit, _value: str) -> bool:
+    _end_at(visit, utcnow())
+    return True
+
+
+def read_travel(visit: Visit, text: str) -> Decimal:
+    return parse_km(text) if money.travel_mode(visit) == "km" else read_flat(text)
+
+
+async def store_travel(visit: Visit, message: Message, value: Decimal) -> None:
     job = visit.job
-    if data.action == WizardAction.NOW:
-        _set_end(visit, utcnow())
-    elif data.action == WizardAction.HOURS_OK:
-        visit.remember(stage="travel")
-    elif data.action == WizardAction.FLAT:
-        job.travel_mode = "flat"
-        job.travel_flat = visit.options.pricing.travel_flat
-        await visit.advance()
-        return
-    elif data.action == WizardAction.NO_TRAVEL:
-        job.travel_mode = money.travel_mode(visit)
-        job.travel_flat = Decimal(0) if job.travel_mode == "flat" else None
-        job.travel_km = Decimal(0) if job.travel_mode == "km" else None
-        await visit.advance()
-        return
-    await times_prompt(visit)
+    if money.travel_mode(visit) == "km":
+        job.travel_mode, job.travel_km = "km", value
+    else:
+        job.travel_mode, job.travel_flat = "flat", value
+    await visit.note(message.message_id, f"times:{job.travel_mode}", figure(value))
+
+
+async def flat_fee(visit: Visit, _value: str) -> bool:
+    visit.job.travel_mode = "flat"
+    visit.job.travel_flat = visit.options.pricing.travel_flat
+    return True
+
+
+async def no_travel(visit: Visit, _value: str) -> bool:
+    job = visit.job
+    job.travel_mode = money.travel_mode(visit)
+    job.travel_flat = Decimal(0) if job.travel_mode == "flat" else None
+    job.travel_km = Decimal(0) if job.travel_mode == "km" else None
+    return True
 
 
 def _times_now(visit: Visit, what: str) -> str | None:
@@ -204,4 +183,26 @@ async def times_edit(visit: Visit, answer: Answer, message: Message) -> None:
     await visit.amended(section, shown, money.total_line(visit))
 
 
-TIMES = StepKind(times_prompt, times_answer, times_press, times_edit)
+#: End time (now by default), then the worked hours it gives, then travel.
+QUESTIONS = (
+    Question(
+        "end", "wizard.times.prompt", ask_end, "wizard.times.expected",
+        read=read_end, store=store_end, then="hours",
+        buttons=(Button(WizardAction.NOW, "hours", do=end_now),),
+    ),
+    Question(
+        "hours", "wizard.times.hours", ask_hours, "wizard.times.expected",
+        read=plain(parse_hours), column="worked_hours", target="times:hours", then="travel",
+        buttons=(Button(WizardAction.HOURS_OK, "travel"),),
+    ),
+    Question(
+        "travel", "wizard.times.km", ask_travel, "wizard.times.expected",
+        read=read_travel, store=store_travel, then=None,
+        buttons=(
+            Button(WizardAction.FLAT, None, do=flat_fee),
+            Button(WizardAction.NO_TRAVEL, None, do=no_travel),
+        ),
+    ),
+)  # fmt: skip
+
+TIMES = asking(QUESTIONS, times_edit)

@@ -6,18 +6,7 @@ from __future__ import annotations
 from aiogram import Router
 
 from handlers.provide import provide
-from handlers.technician import (  # noqa: F401 (steps register)
-    acceptance,
-    checklist,
-    entry,
-    new,
-    parts,
-    photos,
-    review,
-    sections,
-    submit,
-    wizard,
-)
+from handlers.technician import entry, new, wizard
 from handlers.technician.desk import Desk
 
 

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import asyncio
 
-from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.types import BufferedInputFile, Message
 
-from handlers.callbacks import WizardAction, Wz
+from handlers.callbacks import WizardAction
 from handlers.technician.photos import Refused, download, incoming_file
+from handlers.technician.questions import Button, Question, asking, by_target
 from handlers.technician.sections import not_expected, preview, refuse
-from handlers.technician.visit import KINDS, StepKind, Visit, gist
+from handlers.technician.visit import Visit, gist
 from reports import offload
 from reports.images import ImageRejected, prepare_signature
 from reports.rules.reading import ParseError, clean_text
-from reports.rules.templates import Kind
 from storage import signatures
 from storage.models import Answer, Signature
 from storage.signatures import CLIENT, TECHNICIAN
@@ -29,51 +29,65 @@ NAME_LIMIT = 200
 RESERVATIONS_LIMIT = 4000
 
 
-async def acceptance_prompt(visit: Visit) -> None:
-    t, job = visit.t, visit.job
-    stage = visit.data.get("stage", "name")
-    if stage == "name":
-        rows = []
-        suggestion = visit.client.contact_name or job.client_signer_name
-        if suggestion:
-            rows.append(
-                [visit.button(t("acceptance.use_name", name=suggestion[:40]), WizardAction.NAME)]
-            )
-        await visit.ask(t("acceptance.ask_name"), *rows)
-    elif stage == "reserve":
-        await visit.ask(
-            t("acceptance.ask_reserve", name=preview(job.client_signer_name or "")),
-            [
-                visit.button(t("acceptance.without"), WizardAction.RESERVE, "no"),
-                visit.button(t("acceptance.with"), WizardAction.RESERVE, "yes"),
-            ],
-        )
-    elif stage == "reservations":
-        await visit.ask(t("acceptance.ask_reservations"))
-    elif stage == "client_signature":
-        await visit.ask(
-            t("acceptance.ask_client_signature", name=preview(job.client_signer_name or ""))
-        )
-    elif stage == "client_check":
-        await visit.ask(
-            t("acceptance.check_client"),
-            [
-                visit.button(t("acceptance.signature_ok"), WizardAction.CLIENT_OK),
-                visit.button(t("acceptance.signature_again"), WizardAction.CLIENT_AGAIN),
-            ],
-        )
-    elif stage == "own_signature":
-        mine = await signatures.own(visit.session, visit.user.id)
-        if mine is not None and not visit.data.get("new_own"):
-            await visit.ask(
-                t("acceptance.use_own"),
-                [
-                    visit.button(t("acceptance.own_ok"), WizardAction.OWN_OK),
-                    visit.button(t("acceptance.own_new"), WizardAction.OWN_NEW),
-                ],
-            )
-        else:
-            await visit.ask(t("acceptance.ask_own_signature"))
+async def ask_name(visit: Visit) -> None:
+    rows = []
+    suggestion = visit.client.contact_name or visit.job.client_signer_name
+    if suggestion:
+        use = visit.t("acceptance.use_name", name=suggestion[:40])
+        rows.append([visit.button(use, WizardAction.NAME)])
+    await visit.ask(visit.t("acceptance.ask_name"), *rows)
+
+
+async def ask_reserve(visit: Visit) -> None:
+    t = visit.t
+    await visit.ask(
+        t("acceptance.ask_reserve", name=preview(visit.job.client_signer_name or "")),
+        [
+            visit.button(t("acceptance.without"), WizardAction.RESERVE, "no"),
+            visit.button(t("acceptance.with"), WizardAction.RESERVE, "yes"),
+        ],
+    )
+
+
+async def ask_reservations(visit: Visit) -> None:
+    await visit.ask(visit.t("acceptance.ask_reservations"))
+
+
+async def ask_client_signature(visit: Visit) -> None:
+    name = preview(visit.job.client_signer_name or "")
+    await visit.ask(visit.t("acceptance.ask_client_signature", name=name))
+
+
+async def ask_client_check(visit: Visit) -> None:
+    t = visit.t
+    await visit.ask(
+        t("acceptance.check_client"),
+        [
+            visit.button(t("acceptance.signature_ok"), WizardAction.CLIENT_OK),
+            visit.button(t("acceptance.signature_again"), WizardAction.CLIENT_AGAIN),
+        ],
+    )
+
+
+async def _reusing(visit: Visit) -> Signature | None:
+    """The technician's kept signature, unless they chose to give a new one."""
+    if visit.data.get("new_own"):
+        return None
+    return await signatures.own(visit.session, visit.user.id)
+
+
+async def ask_own_signature(visit: Visit) -> None:
+    t = visit.t
+    if await _reusing(visit) is None:
+        await visit.ask(t("acceptance.ask_own_signature"))
+        return
+    await visit.ask(
+        t("acceptance.use_own"),
+        [
+            visit.button(t("acceptance.own_ok"), WizardAction.OWN_OK),
+            visit.button(t("acceptance.own_new"), WizardAction.OWN_NEW),
+        ],
+    )
 
 
 async def _clean_and_keep(
@@ -119,95 +133,79 @@ async def _clean_and_keep(
     return signature
 
 
-#: The Intervention column each typed answer of the acceptance goes to.
-ACCEPTANCE_COLUMNS = {"signer": "client_signer_name", "reservations": "reservations"}
+def read_name(_visit: Visit, text: str) -> str:
+    return clean_text(text, maximum=NAME_LIMIT)
 
 
-def read_acceptance(what: str, text: str) -> str:
-    """The name of who accepts for the client, or the reservations, as typed."""
-    return clean_text(text, maximum=NAME_LIMIT if what == "signer" else RESERVATIONS_LIMIT)
+def read_reservations(_visit: Visit, text: str) -> str:
+    return clean_text(text, maximum=RESERVATIONS_LIMIT)
 
 
-async def acceptance_answer(visit: Visit, message: Message) -> None:
-    job, stage = visit.job, visit.data.get("stage", "name")
-    if stage in ("name", "reservations"):
-        if not message.text:
-            await not_expected(visit, message, "wizard.text_expected")
-            return
-        what = "signer" if stage == "name" else "reservations"
-        try:
-            text = read_acceptance(what, message.text)
-        except ParseError as error:
-            await refuse(visit, message, error)
-            return
-        setattr(job, ACCEPTANCE_COLUMNS[what], text)
-        await visit.note(message.message_id, f"acceptance:{what}", text)
-        visit.remember(stage="reserve" if stage == "name" else "client_signature")
-        await acceptance_prompt(visit)
-        return
-    if stage == "client_signature":
-        if await _clean_and_keep(visit, message, CLIENT, job.client_signer_name or ""):
-            visit.remember(stage="client_check")
-            await acceptance_prompt(visit)
-        return
-    if stage == "own_signature":
-        mine = await signatures.own(visit.session, visit.user.id)
-        if mine is not None and not visit.data.get("new_own"):
-            await not_expected(visit, message, "acceptance.use_buttons")
-            return
-        signature = await _clean_and_keep(visit, message, TECHNICIAN, visit.user.name)
-        if signature is not None:
-            signatures.sign_report_with(visit.session, visit.job.id, visit.user, signature)
-            await visit.advance()
-        return
-    await not_expected(visit, message, "acceptance.use_buttons")
+async def use_suggested_name(visit: Visit, _value: str) -> bool:
+    name = visit.client.contact_name or visit.job.client_signer_name
+    if name:
+        visit.job.client_signer_name = name
+    return bool(name)
 
 
-async def acceptance_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
-    job, t = visit.job, visit.t
-    await query.answer()
-    if data.action == WizardAction.NAME:
-        name = visit.client.contact_name or job.client_signer_name
-        if name:
-            job.client_signer_name = name
-            visit.remember(stage="reserve")
-    elif data.action == WizardAction.RESERVE:
-        job.accepted_with_reservations = data.value == "yes"
-        if data.value == "yes":
-            visit.remember(stage="reservations")
-        else:
-            job.reservations = None
-            visit.remember(stage="client_signature")
-    elif data.action == WizardAction.CLIENT_OK:
-        visit.remember(stage="own_signature")
-    elif data.action == WizardAction.CLIENT_AGAIN:
-        visit.remember(stage="client_signature")
-    elif data.action == WizardAction.OWN_OK:
-        mine = await signatures.own(visit.session, visit.user.id)
-        if mine is None:
-            visit.remember(new_own=True)
-        else:
-            signatures.sign_report_with(visit.session, visit.job.id, visit.user, mine)
-            await visit.advance()
-            return
-    elif data.action == WizardAction.OWN_NEW:
+async def with_reservations(visit: Visit, _value: str) -> bool:
+    visit.job.accepted_with_reservations = True
+    return True
+
+
+async def without_reservations(visit: Visit, _value: str) -> bool:
+    visit.job.accepted_with_reservations = False
+    visit.job.reservations = None
+    return True
+
+
+async def take_client_signature(visit: Visit, message: Message) -> bool:
+    name = visit.job.client_signer_name or ""
+    return await _clean_and_keep(visit, message, CLIENT, name) is not None
+
+
+async def take_own_signature(visit: Visit, message: Message) -> bool:
+    """A new signature of the technician, kept for the next reports too."""
+    if await _reusing(visit) is not None:
+        await not_expected(visit, message, "acceptance.use_buttons")
+        return False
+    signature = await _clean_and_keep(visit, message, TECHNICIAN, visit.user.name)
+    if signature is None:
+        return False
+    signatures.sign_report_with(visit.session, visit.job.id, visit.user, signature)
+    return True
+
+
+async def use_own(visit: Visit, _value: str) -> bool:
+    """Signs with the kept signature; asks for one when there is none after all."""
+    mine = await signatures.own(visit.session, visit.user.id)
+    if mine is None:
         visit.remember(new_own=True)
-    else:
-        await visit.say(t("errors.old_button"))
-    await acceptance_prompt(visit)
+        return False
+    signatures.sign_report_with(visit.session, visit.job.id, visit.user, mine)
+    return True
+
+
+async def new_own(visit: Visit, _value: str) -> bool:
+    visit.remember(new_own=True)
+    return True
 
 
 async def acceptance_edit(visit: Visit, answer: Answer, message: Message) -> None:
     """Stores an edited name of who accepts, or edited reservations."""
-    what = answer.target.removeprefix("acceptance:")
-    column = ACCEPTANCE_COLUMNS.get(what)
+    question = by_target(QUESTIONS, answer.target)
     section = visit.section(answer)
-    if column is None or await visit.pieces(answer, getattr(visit.job, column)) is None:
+    column = question.column if question is not None else None
+    if question is None or question.read is None or column is None:
         await visit.no_longer_there(section)
         return
+    if await visit.pieces(answer, getattr(visit.job, column)) is None:
+        await visit.no_longer_there(section)
+        return
+    what = answer.target.removeprefix("acceptance:")
     section = f"{section} · {visit.t(f'edits.{what}')}"
     try:
-        text = read_acceptance(what, message.text or "")
+        text = question.read(visit, message.text or "")
     except ParseError as error:
         await refuse(visit, message, error)
         return
@@ -216,6 +214,45 @@ async def acceptance_edit(visit: Visit, answer: Answer, message: Message) -> Non
     await visit.amended(section, gist(text))
 
 
-KINDS[Kind.ACCEPTANCE] = StepKind(
-    acceptance_prompt, acceptance_answer, acceptance_press, acceptance_edit
-)
+#: Who accepts, with or without reservations (which), the client's signature shown
+#: back for checking, then the technician's own (the kept one, or a new one).
+QUESTIONS = (
+    Question(
+        "name", "acceptance.ask_name", ask_name, "wizard.text_expected",
+        read=read_name, column="client_signer_name", target="acceptance:signer",
+        then="reserve", buttons=(Button(WizardAction.NAME, "reserve", do=use_suggested_name),),
+    ),
+    Question(
+        "reserve", "acceptance.ask_reserve", ask_reserve, "acceptance.use_buttons",
+        buttons=(
+            Button(WizardAction.RESERVE, "client_signature", "no", do=without_reservations),
+            Button(WizardAction.RESERVE, "reservations", "yes", do=with_reservations),
+        ),
+    ),
+    Question(
+        "reservations", "acceptance.ask_reservations", ask_reservations, "wizard.text_expected",
+        read=read_reservations, column="reservations", target="acceptance:reservations",
+        then="client_signature",
+    ),
+    Question(
+        "client_signature", "acceptance.ask_client_signature", ask_client_signature,
+        "acceptance.signature_expected", take=take_client_signature, then="client_check",
+    ),
+    Question(
+        "client_check", "acceptance.check_client", ask_client_check, "acceptance.use_buttons",
+        buttons=(
+            Button(WizardAction.CLIENT_OK, "own_signature"),
+            Button(WizardAction.CLIENT_AGAIN, "client_signature"),
+        ),
+    ),
+    Question(
+        "own_signature", "acceptance.ask_own_signature", ask_own_signature,
+        "acceptance.signature_expected", take=take_own_signature, then=None,
+        buttons=(
+            Button(WizardAction.OWN_OK, None, do=use_own),
+            Button(WizardAction.OWN_NEW, "own_signature", do=new_own),
+        ),
+    ),
+)  # fmt: skip
+
+ACCEPTANCE = asking(QUESTIONS, acceptance_edit)

@@ -27,9 +27,8 @@ from handlers.technician.sections import (
     preview,
     refuse,
 )
-from handlers.technician.visit import KINDS, StepKind, Visit, gist
+from handlers.technician.visit import StepKind, Visit, gist
 from reports.rules.reading import ParseError, clean_text
-from reports.rules.templates import Kind
 from storage.models import Answer, ChecklistItem
 
 log = logging.getLogger(__name__)
@@ -276,6 +275,4 @@ async def checklist_edit(visit: Visit, answer: Answer, message: Message) -> None
     await visit.amended(section, gist(note))
 
 
-KINDS[Kind.CHECKLIST] = StepKind(
-    checklist_prompt, checklist_answer, checklist_press, checklist_edit
-)
+CHECKLIST = StepKind(checklist_prompt, checklist_answer, checklist_press, checklist_edit)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.context import Options
 from handlers.filters import HasRole
 from handlers.i18n import Translator
+from handlers.technician.kinds import KINDS
 from handlers.technician.visit import Visit
 from reports.rules.templates import Template
 from storage import interventions
@@ -67,6 +68,7 @@ class Desk:
             options=self.options,
             files=self.files,
             chat_id=chat_id,
+            kinds=KINDS,
         )
 
     async def current(self, chat_id: int) -> Visit | None:

@@ -48,3 +48,9 @@ def totals(visit: Visit) -> Totals:
 def formatter(visit: Visit) -> Formatter:
     language: Language = "en" if visit.t.language == "en" else "fr"
     return Formatter(language, visit.options.tz)
+
+
+def total_line(visit: Visit) -> str:
+    """The total incl. VAT, as the pricing summary says it (an edit's line ends with it)."""
+    amount = formatter(visit).money(totals(visit).incl_vat)
+    return visit.t("wizard.pricing.incl_vat", amount=amount)

@@ -22,27 +22,40 @@ from __future__ import annotations
 
 import zlib
 from decimal import Decimal
-from typing import Any
 
 from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 
 from handlers.callbacks import WizardAction, Wz
-from handlers.i18n import Translator
 from handlers.technician import money
 from handlers.technician.checklist import cut
+from handlers.technician.part_edits import parts_edit
+from handlers.technician.part_lines import (
+    DRAFT,
+    EXPECTED,
+    FIELDS,
+    REFERENCE_LIMIT,
+    BadLine,
+    Draft,
+    draft_of,
+    field_record,
+    line_record,
+    line_text,
+    looks_like_reference,
+    part_name,
+    read_designation,
+    read_field,
+    read_line,
+    remove_line,
+    restore_line,
+    stage_of,
+)
 from handlers.technician.sections import not_expected, preview, refuse
-from handlers.technician.visit import KINDS, StepKind, Visit, figure, gist
-from reports.rules.reading import ParseError, clean_text, parse_money, parse_quantity
-from reports.rules.templates import Kind
-from reports.totals import line_total
+from handlers.technician.visit import StepKind, Visit, figure
+from reports.rules.reading import ParseError
 from storage import answers
 from storage import parts as known_parts
-from storage.models import Answer, Part
+from storage.models import Part
 
-#: The highest unit price accepted for one part, in euros (more is a typing slip).
-MAX_UNIT_PRICE = Decimal(100_000)
-REFERENCE_LIMIT = 100
-DESIGNATION_LIMIT = 300
 SUGGESTIONS = 6
 #: Lines shown in the prompt (the last ones; the total counts them all).
 SHOWN_LINES = 20
@@ -50,99 +63,6 @@ REMOVE_PER_ROW = 5
 BUTTON_WIDTH = 60
 
 Rows = list[list[InlineKeyboardButton]]
-Draft = dict[str, Any]
-
-#: The target of the answers given to the line being typed, until it is added.
-DRAFT = "part:new:"
-#: The fields of a line a message can give, each read as its question reads it.
-FIELDS = ("reference", "designation", "quantity", "price")
-
-#: What each stage expects when something else arrives.
-EXPECTED = {
-    None: "wizard.parts.expected",
-    "reference": "wizard.parts.expected",
-    "pick": "wizard.parts.expected_pick",
-    "designation": "wizard.parts.expected_designation",
-    "quantity": "wizard.parts.expected_quantity",
-    "price": "wizard.parts.expected_price",
-}
-
-
-def read_reference(text: str) -> str:
-    return clean_text(text, maximum=REFERENCE_LIMIT)
-
-
-def read_designation(text: str) -> str:
-    return clean_text(text, maximum=DESIGNATION_LIMIT)
-
-
-def read_price(text: str) -> Decimal:
-    return parse_money(text, maximum=MAX_UNIT_PRICE)
-
-
-def read_field(field: str, text: str) -> str | Decimal:
-    """One field of a line, read as the question asking it reads it."""
-    if field == "reference":
-        return read_reference(text)
-    if field == "designation":
-        return read_designation(text)
-    if field == "quantity":
-        return parse_quantity(text)
-    return read_price(text)
-
-
-class BadLine(Exception):
-    """A line typed at once that cannot be read: which field (None: not four fields)."""
-
-    def __init__(self, field: str | None = None, error: ParseError | None = None) -> None:
-        super().__init__(field or "fields")
-        self.field = field
-        self.error = error
-
-    def text(self, t: Translator) -> str:
-        """What the step says about it."""
-        if self.field is None or self.error is None:
-            return t("wizard.parts.one_line")
-        problem = t(self.error.key, **self.error.display_values(t.language))
-        field = t(f"wizard.parts.field_{self.field}")
-        return t("wizard.parts.field_error", field=field, error=problem)
-
-
-def read_line(text: str) -> tuple[str | None, str, Decimal, Decimal]:
-    """`REF; designation; quantity; price` (or without the reference)."""
-    fields = [field.strip() for field in text.split(";")]
-    if len(fields) == 3:
-        fields.insert(0, "")
-    if len(fields) != 4 or not fields[1]:
-        raise BadLine()
-    reference, designation, quantity_text, price_text = fields
-    field = "reference"
-    try:
-        reference = read_reference(reference) if reference else ""
-        field = "designation"
-        designation = read_designation(designation)
-        field = "quantity"
-        quantity = parse_quantity(quantity_text)
-        field = "price"
-        price = read_price(price_text)
-    except ParseError as error:
-        raise BadLine(field, error) from None
-    return reference or None, designation, quantity, price
-
-
-def looks_like_reference(text: str) -> bool:
-    """One word with a digit in it ("FLT-200", "6205ZZ"): a reference, not a designation."""
-    return " " not in text.strip() and any(char.isdigit() for char in text)
-
-
-def _draft(visit: Visit) -> Draft:
-    value = visit.data.get("draft")
-    return dict(value) if isinstance(value, dict) else {}
-
-
-def _stage(visit: Visit) -> str | None:
-    stage = visit.data.get("stage")
-    return stage if isinstance(stage, str) and stage in EXPECTED else None
 
 
 def _choice(draft: Draft, index: int) -> str:
@@ -150,23 +70,6 @@ def _choice(draft: Draft, index: int) -> str:
     found for, so a button of an earlier search never picks from a later one."""
     mark = zlib.crc32(str(draft.get("typed", "")).encode()) & 0xFFFF
     return f"{index}.{mark:04x}"
-
-
-def _name(reference: str | None, designation: str | None) -> str:
-    """The reference and designation ("REF · designation"), escaped, for the texts."""
-    shown = [preview(value, 60) for value in (reference, designation) if value]
-    return " · ".join(shown) or "—"
-
-
-def _line_text(visit: Visit, part: Part) -> str:
-    fmt = money.formatter(visit)
-    return visit.t(
-        "wizard.parts.line",
-        name=_name(part.reference, part.designation),
-        quantity=fmt.number(part.quantity),
-        price=fmt.money(part.unit_price),
-        amount=fmt.money(line_total(part.quantity, part.unit_price)),
-    )
 
 
 # Views -----------------------------------------------------------------------------
@@ -182,7 +85,7 @@ def _list_view(visit: Visit) -> tuple[str, Rows]:
     else:
         first = max(0, len(lines) - SHOWN_LINES)
         shown = [
-            f"{number}. {_line_text(visit, part)}"
+            f"{number}. {line_text(visit, part)}"
             for number, part in enumerate(lines, start=1)
             if number > first
         ]
@@ -211,9 +114,9 @@ def _list_view(visit: Visit) -> tuple[str, Rows]:
 def _draft_view(visit: Visit, stage: str) -> tuple[str, Rows]:
     """The question about the line being added."""
     t, fmt = visit.t, money.formatter(visit)
-    draft = _draft(visit)
+    draft = draft_of(visit)
     cancel = [visit.button(t("wizard.parts.cancel"), WizardAction.CANCEL)]
-    name = _name(draft.get("reference"), draft.get("designation"))
+    name = part_name(draft.get("reference"), draft.get("designation"))
     if stage == "pick":
         rows: Rows = []
         for index, choice in enumerate(draft.get("choices", [])):
@@ -254,7 +157,7 @@ async def parts_prompt(visit: Visit, notice: str = "") -> None:
     was just added or removed) comes first."""
     if any(part.id is None for part in visit.job.parts):
         await visit.session.flush()  # the ❌ buttons name lines by id
-    stage = _stage(visit)
+    stage = stage_of(visit)
     body, rows = _list_view(visit) if stage is None else _draft_view(visit, stage)
     # No Skip while a line is being typed: a stray tap would drop it (Cancel is there).
     await visit.ask(f"{notice}\n\n{body}" if notice else body, *rows, skip=stage is None)
@@ -282,18 +185,8 @@ async def _add_line(
     return part
 
 
-def _line_record(part: Part) -> str:
-    """A line as the answers record it when one message gave it all."""
-    values = (part.reference, part.designation, figure(part.quantity), figure(part.unit_price))
-    return "; ".join(value or "" for value in values)
-
-
-def _field_record(value: str | Decimal | None) -> str | None:
-    return figure(value) if isinstance(value, Decimal) else value
-
-
 async def _added(visit: Visit, part: Part) -> None:
-    await parts_prompt(visit, visit.t("wizard.parts.added", line=_line_text(visit, part)))
+    await parts_prompt(visit, visit.t("wizard.parts.added", line=line_text(visit, part)))
 
 
 async def _one_line(visit: Visit, message: Message, text: str) -> None:
@@ -304,7 +197,7 @@ async def _one_line(visit: Visit, message: Message, text: str) -> None:
         await message.answer(bad.text(visit.t))
         return
     part = await _add_line(visit, reference, designation, quantity, price)
-    await visit.note(message.message_id, f"part:{part.id}:line", _line_record(part))
+    await visit.note(message.message_id, f"part:{part.id}:line", line_record(part))
     await _added(visit, part)
 
 
@@ -352,12 +245,12 @@ async def _new_part(visit: Visit, typed: str, message_id: int | None) -> None:
 async def parts_answer(visit: Visit, message: Message) -> None:
     """Reads the answer to the current question of the line being added (any text
     on the list starts a new line); stores it and asks the next question."""
-    stage = _stage(visit)
+    stage = stage_of(visit)
     if not message.text:
         await not_expected(visit, message, EXPECTED[stage])
         return
     text = message.text
-    draft = _draft(visit)
+    draft = draft_of(visit)
     if stage in (None, "reference", "pick"):
         await _reference(visit, message, text)
         return
@@ -372,7 +265,7 @@ async def parts_answer(visit: Visit, message: Message) -> None:
         return
     draft[field] = str(value)
     visit.remember(stage="quantity" if field == "designation" else "price", draft=draft)
-    await visit.note(message.message_id, DRAFT + field, _field_record(value))
+    await visit.note(message.message_id, DRAFT + field, field_record(value))
     await parts_prompt(visit)
 
 
@@ -399,8 +292,8 @@ async def parts_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
     """Add, pick a known part, same price, cancel the line, remove a line (and undo),
     Done."""
     t = visit.t
-    stage = _stage(visit)
-    draft = _draft(visit)
+    stage = stage_of(visit)
+    draft = draft_of(visit)
     if data.action in (WizardAction.ADD, WizardAction.DONE) and stage is not None:
         # A button of the list while a line is being added: finish that one first.
         await query.answer(t("wizard.parts.draft_open"), show_alert=True)
@@ -450,152 +343,17 @@ async def parts_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
         await query.answer()
         await _finish(visit, draft, Decimal(draft["last_price"]))
     elif data.action == WizardAction.REMOVE:
-        await _remove(visit, query, data.value)
+        notice = remove_line(visit, data.value)
+        if notice is None:
+            await query.answer(t("wizard.parts.gone"), show_alert=True)
+            return
+        await query.answer()
+        await parts_prompt(visit, notice)
     elif data.action == WizardAction.UNDO and visit.data.get("removed"):
         await query.answer()
-        await _undo(visit)
+        await parts_prompt(visit, await restore_line(visit))
     else:
         await query.answer(t("errors.old_button"), show_alert=True)
 
 
-async def _remove(visit: Visit, query: CallbackQuery, part_id: str) -> None:
-    """Removes the line (kept aside for Undo) and says which one it was."""
-    lines = visit.job.parts
-    found = next(((n, p) for n, p in enumerate(lines, start=1) if str(p.id) == part_id), None)
-    if found is None:
-        await query.answer(visit.t("wizard.parts.gone"), show_alert=True)
-        return
-    number, part = found
-    await query.answer()
-    text = _line_text(visit, part)
-    visit.remember(
-        removed={
-            "id": part.id,
-            "position": part.position,
-            "reference": part.reference,
-            "designation": part.designation,
-            "quantity": str(part.quantity),
-            "unit_price": str(part.unit_price),
-        }
-    )
-    lines.remove(part)
-    await parts_prompt(visit, visit.t("wizard.parts.removed", n=number, line=text))
-
-
-async def _undo(visit: Visit) -> None:
-    """Puts the line removed last back where it was."""
-    kept = dict(visit.data["removed"])
-    part = Part(
-        position=int(kept["position"]),
-        reference=kept.get("reference"),
-        designation=str(kept["designation"]),
-        quantity=Decimal(kept["quantity"]),
-        unit_price=Decimal(kept["unit_price"]),
-    )
-    lines = visit.job.parts
-    index = next((i for i, p in enumerate(lines) if p.position > part.position), len(lines))
-    lines.insert(index, part)
-    visit.remember(removed=None)
-    if kept.get("id") is not None:
-        await visit.session.flush()
-        await answers.retarget(
-            visit.session, visit.job.id, f"part:{kept['id']}:", f"part:{part.id}:"
-        )
-    await parts_prompt(visit, visit.t("wizard.parts.restored", line=_line_text(visit, part)))
-
-
-# Edits -------------------------------------------------------------------------------
-
-
-def _draft_record(visit: Visit, field: str) -> str | None:
-    """What the line being typed holds for `field`, as the answers record it."""
-    if _stage(visit) is None:
-        return None
-    value = _draft(visit).get(field)
-    if value is None:
-        return None
-    return figure(Decimal(value)) if field == "quantity" else str(value)
-
-
-def _part_record(part: Part, field: str) -> str | None:
-    if field == "line":
-        return _line_record(part)
-    values = {
-        "reference": part.reference,
-        "designation": part.designation,
-        "quantity": part.quantity,
-        "price": part.unit_price,
-    }
-    return _field_record(values.get(field))
-
-
-async def _edit_draft(visit: Visit, answer: Answer, message: Message, field: str) -> None:
-    """An edited answer of the line still being typed: the draft takes the new value."""
-    t, section = visit.t, visit.section(answer)
-    if field not in FIELDS or await visit.pieces(answer, _draft_record(visit, field)) is None:
-        await visit.no_longer_there(section)
-        return
-    try:
-        value = read_field(field, message.text or "")
-    except ParseError as error:
-        await refuse(visit, message, error)
-        return
-    draft = _draft(visit)
-    draft[field] = str(value)
-    visit.remember(draft=draft)
-    answer.text = _field_record(value)
-    shown = t(
-        "edits.part_draft",
-        field=t(f"wizard.parts.field_{field}"),
-        value=money.formatter(visit).number(value) if isinstance(value, Decimal) else gist(value),
-    )
-    await visit.amended(section, shown)
-
-
-async def parts_edit(visit: Visit, answer: Answer, message: Message) -> None:
-    """Stores an edited field of a line (or the whole line typed at once); the line
-    and the total of the parts are shown again in one line."""
-    t, fmt = visit.t, money.formatter(visit)
-    _, which, field = [*answer.target.split(":", 2), "", ""][:3]
-    if which == "new":
-        await _edit_draft(visit, answer, message, field)
-        return
-    lines = visit.job.parts
-    found = next(((n, p) for n, p in enumerate(lines, start=1) if str(p.id) == which), None)
-    section = visit.section(answer)
-    if found is not None:
-        section = f"{section} · {t('edits.line', n=found[0])}"
-    if found is None or await visit.pieces(answer, _part_record(found[1], field)) is None:
-        await visit.no_longer_there(section)
-        return
-    part, text = found[1], message.text or ""
-    if field == "line":
-        try:
-            reference, designation, quantity, price = read_line(text)
-        except BadLine as bad:
-            await message.answer(bad.text(t))
-            return
-        part.reference, part.designation = reference, designation
-        part.quantity, part.unit_price = quantity, price
-    else:
-        try:
-            value = read_field(field, text)
-        except ParseError as error:
-            await refuse(visit, message, error)
-            return
-        if field == "reference":
-            part.reference = str(value)
-        elif field == "designation":
-            part.designation = str(value)
-        elif field == "quantity":
-            part.quantity = Decimal(value)
-        else:
-            part.unit_price = Decimal(value)
-    answer.text = _part_record(part, field)
-    total = t("wizard.parts.total", amount=fmt.money(money.totals(visit).parts))
-    await visit.amended(section, _line_text(visit, part), total)
-
-
-KINDS[Kind.PARTS] = StepKind(
-    parts_prompt, parts_answer, parts_press, parts_edit, checks_stages=True
-)
+PARTS = StepKind(parts_prompt, parts_answer, parts_press, parts_edit, checks_stages=True)

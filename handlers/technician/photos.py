@@ -23,7 +23,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from handlers import downloads
 from handlers.callbacks import WizardAction, Wz
-from handlers.technician.visit import KINDS, StepKind, Visit, gist
+from handlers.technician.visit import StepKind, Visit, gist
 from reports import offload
 from reports.images import ImageRejected, PreparedCache, inspect_image
 from reports.rules.templates import Kind
@@ -336,4 +336,4 @@ async def photos_edit(visit: Visit, answer: Answer, message: Message) -> None:
     await visit.amended(section, visit.t("edits.caption", caption=shown))
 
 
-KINDS[Kind.PHOTOS] = StepKind(photos_prompt, photos_answer, photos_press, photos_edit)
+PHOTOS = StepKind(photos_prompt, photos_answer, photos_press, photos_edit)

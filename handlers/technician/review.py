@@ -7,8 +7,9 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 
 from handlers.callbacks import WizardAction, Wz
 from handlers.technician import money
-from handlers.technician.sections import not_expected, preview, pricing_summary
-from handlers.technician.visit import KINDS, StepKind, Visit
+from handlers.technician.pricing import pricing_summary
+from handlers.technician.sections import not_expected, preview
+from handlers.technician.visit import StepKind, Visit
 from reports.rules.templates import BY_KEY, Kind
 from storage import interventions
 from storage.models import AttachmentKind
@@ -136,4 +137,4 @@ async def review_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
     await query.answer(t("errors.old_button"), show_alert=True)
 
 
-KINDS[Kind.REVIEW] = StepKind(review_prompt, review_answer, review_press)
+REVIEW = StepKind(review_prompt, review_answer, review_press)

@@ -21,10 +21,9 @@ from handlers.technician import money
 from handlers.technician.photos import photo_cache
 from handlers.technician.review import missing_required
 from handlers.technician.sections import not_expected
-from handlers.technician.visit import KINDS, StepKind, Visit
+from handlers.technician.visit import StepKind, Visit
 from reports import data as report
 from reports import offload
-from reports.rules.templates import Kind
 from reports.verify import new_verification_code
 from storage import interventions, invites, issued, outbox, signatures
 from storage.files import FileStore
@@ -241,4 +240,4 @@ async def submit_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
     await visit.say(t("submit.done", number=job.number), qr)
 
 
-KINDS[Kind.SUBMIT] = StepKind(submit_prompt, submit_answer, submit_press)
+SUBMIT = StepKind(submit_prompt, submit_answer, submit_press)

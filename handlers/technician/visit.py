@@ -3,12 +3,13 @@
 The position lives on the intervention row (`wizard_step`, `wizard_data`), never
 in memory, so a restart, a pause of three days or another phone resumes exactly
 where the technician stopped. Each kind of step (text, checklist, parts,
-photos...) registers how it asks and how it reads answers in `KINDS`.
+photos...) says how it asks and how it reads answers in a `StepKind`; the table of
+them all is `handlers.technician.kinds.KINDS`, which the desk gives every visit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -60,6 +61,9 @@ class Visit:
     options: Options
     files: FileStore
     chat_id: int
+    #: How each kind of step asks and reads (handlers.technician.kinds.KINDS, given by
+    #: the desk; a visit that never asks, as the totals of an export, needs none).
+    kinds: Mapping[Kind, StepKind] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     # Where the wizard stands ---------------------------------------------------
@@ -98,7 +102,7 @@ class Visit:
         """Where the wizard stands, as its buttons name it: the step's key, and the
         question within the step when it asks several ("times.hours"). A button shown
         for another place is from an older message."""
-        kind = KINDS.get(self.step.kind)
+        kind = self.kinds.get(self.step.kind)
         if kind is not None and kind.checks_stages:
             return self.step.key
         stage = self.data.get("stage")
@@ -215,7 +219,7 @@ class Visit:
     async def prompt(self) -> None:
         """Ask the question of the current step."""
         await self.ready()
-        await KINDS[self.step.kind].prompt(self)
+        await self.kinds[self.step.kind].prompt(self)
 
     # The messages behind the answers -------------------------------------------
 
@@ -287,9 +291,6 @@ class StepKind:
     #: to (its buttons then name the step only, and can say more than "old button").
     checks_stages: bool = False
 
-
-#: Filled by the modules of each kind of step.
-KINDS: dict[Kind, StepKind] = {}
 
 #: What each kind of step reads of the report beyond its own row, client and site
 #: (loaded before it asks, reads an answer or a press): the pricing of the times and

@@ -20,7 +20,6 @@ from handlers.callbacks import WizardAction, Wz
 from handlers.filters import Answered
 from handlers.i18n import Translator
 from handlers.technician.desk import WORKING, Desk, technician
-from handlers.technician.visit import KINDS
 from reports.rules.templates import BY_KEY
 from storage.models import Answer, Intervention, User
 from storage.status import Status
@@ -53,7 +52,7 @@ async def answer(message: Message, desk: Desk, t: Translator) -> None:
         await message.answer(t("errors.not_understood"))
         return
     await visit.ready()
-    await KINDS[visit.step.kind].answer(visit, message)
+    await visit.kinds[visit.step.kind].answer(visit, message)
 
 
 @router.callback_query(Wz.filter(), technician)
@@ -88,7 +87,7 @@ async def press(
         await visit.say(t("wizard.paused", number=visit.job.number))
     else:
         await visit.ready()
-        await KINDS[visit.step.kind].press(visit, query, callback_data)
+        await visit.kinds[visit.step.kind].press(visit, query, callback_data)
 
 
 @router.callback_query(Wz.filter())
@@ -119,7 +118,7 @@ async def edited(message: Message, given: list[Answer], desk: Desk, t: Translato
         elif visit.job.status in WORKING:
             kind = BY_KEY[answer.step].kind
             await visit.ready(kind)
-            await KINDS[kind].edit(visit, answer, message)
+            await visit.kinds[kind].edit(visit, answer, message)
         else:
             await message.answer(cannot_change(t, visit.job))
 

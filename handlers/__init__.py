@@ -6,13 +6,15 @@ from aiogram import Router
 
 from handlers import (
     access,
+    board,
+    change,
     client,
     common,
     exports,
     fallback,
     lookup,
     office,
-    planning,
+    plan,
     stats,
     technician,
     validation,
@@ -22,16 +24,19 @@ from handlers import (
 
 def setup_routers() -> list[Router]:
     """The routers, in order: greetings and invites, the gate for unknown people,
-    checking a PDF sent back, the office's validations and tools, the client's
-    side, the technician's area, then the fallback that answers whatever nobody
-    else took."""
+    checking a PDF sent back, the office's validations and tools (the board, then
+    /change, then /plan, which leaves either conversation for any other command),
+    the client's side, the technician's area, then the fallback that answers
+    whatever nobody else took."""
     return [
         common.router,
         access.router,
         verify.router,
         validation.router,
         office.router,
-        planning.router,
+        board.router,
+        change.router,
+        plan.router,
         lookup.router,
         exports.router,
         stats.router,

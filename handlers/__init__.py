@@ -15,10 +15,12 @@ from handlers import (
     lookup,
     office,
     plan,
+    rating,
     stats,
     technician,
     validation,
     verify,
+    visit_requests,
 )
 
 
@@ -26,8 +28,9 @@ def setup_routers() -> list[Router]:
     """The routers, in order: greetings and invites, the gate for unknown people,
     checking a PDF sent back, the office's validations and tools (the board, then
     /change, then /plan, which leaves either conversation for any other command),
-    the client's side, the technician's area, then the fallback that answers
-    whatever nobody else took."""
+    the client's side (the rating first: its comment takes any text, even a
+    command; then the reports, then a visit request, which lets /reports run), the
+    technician's area, then the fallback that answers whatever nobody else took."""
     return [
         common.router,
         access.router,
@@ -40,7 +43,9 @@ def setup_routers() -> list[Router]:
         lookup.router,
         exports.router,
         stats.router,
+        rating.router,
         client.router,
+        visit_requests.router,
         technician.router(),
         fallback.router,
     ]

@@ -17,6 +17,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram.utils.text_decorations import html_decoration as hd
 
 from handlers.callbacks import Change, ChangeAction
+from handlers.clientpicker import chat_of
 from handlers.filters import Answered, office
 from handlers.i18n import Translator
 from handlers.planner import (
@@ -25,7 +26,6 @@ from handlers.planner import (
     Planner,
     card,
     change_keyboard,
-    chat_of,
     error_text,
     noted,
     read_when,

@@ -5,8 +5,8 @@
           ─▶ type ─▶ request ─▶ date and time ─▶ technician ─▶ planned, with the
              changes of handlers.change under its card
 
-The client steps reuse /new's readers and labels (handlers.technician.new). Buttons of
-/plan carry a token of the conversation and the step they were shown for, as in /new.
+The client steps are /new's (handlers.clientpicker). Buttons of /plan carry a token
+of the conversation and the step they were shown for, as in /new.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram.utils.text_decorations import html_decoration as hd
 
 from handlers.callbacks import PlanAction, PlanStep, conversation_token, row_id
+from handlers.clientpicker import DETAILS, ClientPicker, PickAction, chat_of
 from handlers.filters import office
 from handlers.i18n import Translator
 from handlers.planner import (
@@ -32,21 +33,12 @@ from handlers.planner import (
     PlanSteps,
     card,
     change_keyboard,
-    chat_of,
     error_text,
     noted,
     read_when,
     tell,
 )
 from handlers.provide import provide
-from handlers.technician.new import (
-    BY_STEP,
-    DETAILS,
-    QUERY_MIN,
-    RESULTS,
-    client_label,
-    read_name,
-)
 from reports.rules.reading import ParseError, clean_text
 from storage import clients, interventions, lifecycle, outbox, users
 from storage.models import Role
@@ -60,7 +52,22 @@ SITE_MAX = 500
 STEPS: dict[str, State] = {
     state.state.partition(":")[2]: state for state in PlanSteps.__states__ if state.state
 }
-DETAIL_STATES = tuple(STEPS[detail.step] for detail in DETAILS)
+CLIENT_STEPS = tuple(detail.step for detail in DETAILS)
+DETAIL_STATES = tuple(STEPS[step] for step in CLIENT_STEPS)
+
+
+def _button(token: str, step: str, action: PickAction, value: str) -> PlanStep:
+    """A /plan button for the client picker."""
+    return PlanStep(token=token, step=step, action=PlanAction(action), value=value)
+
+
+def _picker(p: Planner) -> ClientPicker:
+    """The client part of /plan: once the client is known, the site is asked."""
+
+    async def ask(chat_id: int, step: str, lead: str) -> None:
+        await _ask(p, chat_id, step, lead)
+
+    return ClientPicker(p.session, p.t, p.state, _button, ask, "plan.ask_client", "site")
 
 
 async def _prompt(p: Planner, step: str, data: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup]:
@@ -73,16 +80,8 @@ async def _prompt(p: Planner, step: str, data: dict[str, Any]) -> tuple[str, Inl
             text=text, callback_data=PlanStep(token=token, step=step, action=action, value=value)
         )
 
-    if step == "client":
-        add(t("new.new_client"), PlanAction.NEW)
-        return t("plan.ask_client"), builder.as_markup()
-    if step in BY_STEP:
-        draft = data.get("draft", {})
-        if step == "name" and data.get("query"):
-            add(t("new.use_query", query=hd.quote(data["query"])), PlanAction.USE)
-        if not BY_STEP[step].required:
-            add(t("new.skip"), PlanAction.SKIP)
-        return t(f"new.ask_{step}", name=hd.quote(draft.get("name", ""))), builder.as_markup()
+    if step == "client" or step in CLIENT_STEPS:
+        return _picker(p).question(step, data)
     client = await clients.get(p.session, data.get("client_id", 0))
     name = hd.quote(client.name) if client else "—"
     if step == "site":
@@ -165,125 +164,54 @@ async def leave_for_command(message: Message, planner: Planner) -> None:
     raise SkipHandler
 
 
-# The client ----------------------------------------------------------------------------
+# The client (handlers.clientpicker) ------------------------------------------------------
 
 
 @router.message(StateFilter(PlanSteps.client), office(), NOT_COMMAND, F.text)
 async def client_typed(message: Message, planner: Planner) -> None:
     """Searches the clients by the typed name (typos tolerated) and shows them as buttons."""
-    p, t = planner, planner.t
-    try:
-        query = read_name(message.text or "")
-    except ParseError as error:
-        await message.answer(error_text(t, error))
-        return
-    if sum(char.isalnum() for char in query) < QUERY_MIN:
-        await message.answer(t("new.too_short", minimum=QUERY_MIN))
-        return
-    token = (await p.state.get_data())["k"]
-    await p.state.update_data(query=query)
-    await noted(p, message, "plan:search", query)
-    found = await clients.search(p.session, query, limit=RESULTS)
-    builder = InlineKeyboardBuilder()
-    for client in found:
-        builder.button(
-            text=client_label(client),
-            callback_data=PlanStep(
-                token=token, step="client", action=PlanAction.PICK, value=str(client.id)
-            ),
-        )
-    builder.button(
-        text=t("new.new_client"),
-        callback_data=PlanStep(token=token, step="client", action=PlanAction.NEW),
-    )
-    builder.adjust(1)
-    key = "new.results" if found else "new.no_result"
-    await message.answer(t(key, query=hd.quote(query)), reply_markup=builder.as_markup())
+    query = await _picker(planner).search(message)
+    if query is not None:
+        await noted(planner, message, "plan:search", query)
 
 
 @router.callback_query(PlanStep.filter(F.action == PlanAction.PICK), office())
 async def client_picked(query: CallbackQuery, callback_data: PlanStep, planner: Planner) -> None:
     """Keeps the chosen client and asks for the site."""
-    if not await _live(query, callback_data, planner):
-        return
-    picked = row_id(callback_data.value)
-    client = await clients.get(planner.session, picked) if picked else None
-    if client is None:
-        await query.answer(planner.t("errors.old_button"), show_alert=True)
-        return
-    await query.answer()
-    await planner.state.update_data(client_id=client.id)
-    await _ask(planner, chat_of(query), "site")
+    if await _live(query, callback_data, planner):
+        await _picker(planner).picked(query, row_id(callback_data.value))
+
+
+@router.callback_query(PlanStep.filter(F.action == PlanAction.AGAIN), office())
+async def search_again(query: CallbackQuery, callback_data: PlanStep, planner: Planner) -> None:
+    """Asks again for part of the client's name."""
+    if await _live(query, callback_data, planner):
+        await _picker(planner).again(query)
 
 
 @router.callback_query(PlanStep.filter(F.action == PlanAction.NEW), office())
 async def client_new(query: CallbackQuery, callback_data: PlanStep, planner: Planner) -> None:
     """Starts a new client and asks for its name."""
-    if not await _live(query, callback_data, planner):
-        return
-    await query.answer()
-    await planner.state.update_data(draft={})
-    await _ask(planner, chat_of(query), "name")
-
-
-async def _keep(p: Planner, chat_id: int, step: str, value: str | None) -> None:
-    """Stores one detail of the new client and asks the next; after the last, creates
-    the client and asks for the site."""
-    data = await p.state.get_data()
-    draft = dict(data.get("draft", {}))
-    draft[BY_STEP[step].column] = value
-    await p.state.update_data(draft=draft)
-    order = [detail.step for detail in DETAILS]
-    index = order.index(step)
-    if index + 1 < len(order):
-        await _ask(p, chat_id, order[index + 1])
-        return
-    client = await clients.create(
-        p.session,
-        name=draft["name"],
-        contact_name=draft.get("contact_name"),
-        phone=draft.get("phone"),
-        email=draft.get("email"),
-        address=draft.get("address"),
-    )
-    await p.state.set_data({"k": data["k"], "client_id": client.id})
-    await _ask(p, chat_id, "site", lead=p.t("new.client_created"))
+    if await _live(query, callback_data, planner):
+        await _picker(planner).start_new(query)
 
 
 @router.message(StateFilter(*DETAIL_STATES), office(), NOT_COMMAND, F.text)
 async def detail_typed(message: Message, planner: Planner) -> None:
     """Reads the new client's detail this step asks for, then asks the next."""
-    step = await _step(planner)
-    try:
-        value = BY_STEP[step].read(message.text or "")
-    except ParseError as error:
-        await message.answer(error_text(planner.t, error))
-        return
-    await noted(planner, message, f"plan:{step}", value)
-    await _keep(planner, message.chat.id, step, value)
+    step, picker = await _step(planner), _picker(planner)
+    read, value = await picker.read(message, step)
+    if read:
+        await noted(planner, message, f"plan:{step}", value)
+        await picker.keep(message.chat.id, step, value)
 
 
 @router.callback_query(PlanStep.filter(F.action.in_({PlanAction.SKIP, PlanAction.USE})), office())
 async def detail_pressed(query: CallbackQuery, callback_data: PlanStep, planner: Planner) -> None:
     """Skip leaves an optional detail empty; Use takes the words searched as the name."""
-    if not await _live(query, callback_data, planner):
-        return
-    detail = BY_STEP.get(callback_data.step)
-    value = None
-    if callback_data.action == PlanAction.USE:
-        value = str((await planner.state.get_data()).get("query", "")) or None
-    if (
-        detail is None
-        or (callback_data.action == PlanAction.SKIP and detail.required)
-        or (
-            callback_data.action == PlanAction.USE
-            and (callback_data.step != "name" or value is None)
-        )
-    ):
-        await query.answer(planner.t("errors.old_button"), show_alert=True)
-        return
-    await query.answer()
-    await _keep(planner, chat_of(query), callback_data.step, value)
+    if await _live(query, callback_data, planner):
+        action = PickAction(callback_data.action)
+        await _picker(planner).pressed(query, callback_data.step, action)
 
 
 # Site, type, request, date, technician ------------------------------------------------

@@ -22,7 +22,7 @@ from typing import Any
 from aiogram import Bot, F
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram.utils.text_decorations import html_decoration as hd
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -91,10 +91,6 @@ class Planner:
     def kind(self, job: Intervention, t: Translator | None = None) -> str:
         template = self.templates.get(job.template)
         return template.title((t or self.t).language) if template else job.kind
-
-
-def chat_of(query: CallbackQuery) -> int:
-    return query.message.chat.id if query.message else query.from_user.id
 
 
 def job_address(job: Intervention) -> str:

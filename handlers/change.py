@@ -32,6 +32,7 @@ from handlers.planner import (
     tell,
 )
 from handlers.provide import provide
+from handlers.tell import office_translator
 from reports.rules.reading import ParseError, clean_text
 from storage import interventions, lifecycle, users
 from storage.models import Answer, Intervention, Role
@@ -127,7 +128,7 @@ async def reassigned(query: CallbackQuery, callback_data: Change, planner: Plann
         return
     await query.answer()
     before = job.technician
-    office_t = Translator(p.options.default_language)
+    office_t = office_translator(p.options)
     old_name = before.name if before else "—"
     note = office_t("plan.note_reassigned", before=old_name, after=person.name)
     await lifecycle.reassign(p.session, job, person, p.user, note)
@@ -192,7 +193,7 @@ async def reason_typed(message: Message, planner: Planner) -> None:
         return
     await p.state.clear()
     await lifecycle.cancel(p.session, job, p.user, reason)
-    tell(p, job.technician, "plan.told_cancelled", job, open_button=False, reason=hd.quote(reason))
+    tell(p, job.technician, "plan.told_cancelled", job, open_button=False, reason=reason)
     await show(p, message.chat.id, job.id, t("plan.cancelled", number=job.number))
 
 
@@ -212,16 +213,14 @@ async def new_when_typed(message: Message, planner: Planner) -> None:
     await noted(p, message, "change:when", moment.isoformat(), job)
     data = await p.state.get_data()
     await p.state.clear()
-    office_t = Translator(p.options.default_language)
+    office_t = office_translator(p.options)
     before = p.options.local(job.scheduled_at) if job.scheduled_at else "—"
     after = p.options.local(moment)
     if action == ChangeAction.POSTPONE:
         reason = str(data.get("reason", ""))
         note = office_t("plan.note_postponed", reason=reason, after=after)
         await lifecycle.postpone(p.session, job, moment, p.user, note)
-        tell(
-            p, job.technician, "plan.told_postponed", job, open_button=True, reason=hd.quote(reason)
-        )
+        tell(p, job.technician, "plan.told_postponed", job, open_button=True, reason=reason)
         lead = t("plan.postponed", number=job.number, when=after)
     else:
         note = office_t("plan.note_rescheduled", before=before, after=after)

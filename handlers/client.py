@@ -15,6 +15,7 @@ from handlers.callbacks import Rate, Resend
 from handlers.context import Options
 from handlers.filters import HasRole
 from handlers.i18n import Translator, kind_label
+from handlers.tell import person_translator, tell_person
 from storage import clients, interventions, issued, outbox, ratings
 from storage.models import Attachment, Client, Intervention, Role, User
 from storage.status import Status
@@ -63,7 +64,7 @@ async def send_report(
 ) -> None:
     """The validated report to the client's chat, with the rating buttons unless it is
     rated already."""
-    tr = Translator(language)
+    tr = person_translator(options, language)
     summary = tr(
         "client.report_arrived",
         number=job.number,
@@ -79,12 +80,15 @@ async def send_report(
         intervention_id=job.id,
     )
     if await ratings.of_intervention(session, job.id) is None:
-        outbox.message(
+        tell_person(
             session,
+            options,
             person.telegram_id,
-            tr("client.rate_prompt", number=job.number),
-            options={"reply_markup": rating_keyboard(job.id).model_dump(exclude_none=True)},
+            language,
+            "client.rate_prompt",
+            keyboard=rating_keyboard(job.id),
             intervention_id=job.id,
+            number=job.number,
         )
 
 

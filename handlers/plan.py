@@ -39,8 +39,9 @@ from handlers.planner import (
     tell,
 )
 from handlers.provide import provide
+from handlers.tell import tell_office
 from reports.rules.reading import ParseError, clean_text
-from storage import clients, interventions, lifecycle, outbox, users
+from storage import clients, interventions, lifecycle, users
 from storage.models import Role
 
 router = Router(name="plan")
@@ -334,20 +335,16 @@ async def technician_picked(
     job = await interventions.for_planning(p.session, made.id)
     assert job is not None
     tell(p, person, "plan.told_new", job, open_button=True)
-    if p.options.office_chat_id is not None:
-        tr = Translator(p.options.default_language)
-        outbox.message(
-            p.session,
-            p.options.office_chat_id,
-            tr(
-                "plan.office_assigned",
-                number=job.number,
-                technician=hd.quote(person.name),
-                when=p.options.local(when),
-                client=hd.quote(job.client.name),
-            ),
-            intervention_id=job.id,
-        )
+    tell_office(
+        p.session,
+        p.options,
+        "plan.office_assigned",
+        intervention_id=job.id,
+        number=job.number,
+        technician=person.name,
+        when=p.options.local(when),
+        client=job.client.name,
+    )
     text = t("plan.created", number=job.number) + "\n\n" + card(p, job)
     await p.bot.send_message(chat_of(query), text, reply_markup=change_keyboard(t, job))
 

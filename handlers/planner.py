@@ -29,10 +29,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.callbacks import Change, ChangeAction, Job, JobAction
 from handlers.context import Options
-from handlers.i18n import Translator, pick_language
+from handlers.i18n import Translator
+from handlers.tell import say, tell_office, tell_person
 from reports.rules.reading import ParseError, parse_datetime
 from reports.rules.templates import Template
-from storage import answers, lifecycle, outbox
+from storage import answers, lifecycle
 from storage.models import Intervention, User, utcnow
 
 #: Handlers after `leave_for_command` (handlers.plan) still see the state it cleared
@@ -176,28 +177,32 @@ def tell_technician(
 ) -> None:
     """Queues `key` about `job` (its client and site loaded) for a technician, in their
     language, with an Open button if asked; /plan, /change and the CSV import tell
-    technicians this one way."""
+    technicians this one way. `extra` is plain text (it is escaped)."""
     if person is None:
         return
-    tr = Translator(pick_language(person.language, None, options.default_language))
-    when = options.local(job.scheduled_at) if job.scheduled_at else "—"
     address = job_address(job)
-    text = tr(
-        key,
-        number=job.number,
-        when=when,
-        client=hd.quote(job.client.name),
-        address=f" ({hd.quote(address)})" if address else "",
-        **extra,
-    )
-    markup: dict[str, Any] = {}
-    if open_button:
+
+    def open_keyboard(tr: Translator) -> InlineKeyboardMarkup:
         builder = InlineKeyboardBuilder()
         builder.button(
             text=tr("plan.open"), callback_data=Job(intervention_id=job.id, action=JobAction.OPEN)
         )
-        markup["reply_markup"] = builder.as_markup().model_dump(exclude_none=True)
-    outbox.message(session, person.telegram_id, text, options=markup, intervention_id=job.id)
+        return builder.as_markup()
+
+    tell_person(
+        session,
+        options,
+        person.telegram_id,
+        person.language,
+        key,
+        keyboard=open_keyboard if open_button else None,
+        intervention_id=job.id,
+        number=job.number,
+        when=options.local(job.scheduled_at) if job.scheduled_at else "—",
+        client=job.client.name,
+        address=f" ({address})" if address else "",
+        **extra,
+    )
 
 
 #: Room left for the list in the office's summary of an import (Telegram's limit is 4096).
@@ -210,22 +215,26 @@ def tell_office_imported(
     """Queues one message for the office group listing the interventions a CSV import
     planned (their client and technician loaded), in the office's language; a long
     list ends with how many more there are."""
-    if options.office_chat_id is None or not jobs:
+    if not jobs:
         return
-    tr = Translator(options.default_language)
-    lines = [tr("plan.imported", count=len(jobs), file=hd.quote(file_name))]
-    size = len(lines[0])
-    for shown, job in enumerate(jobs):
-        line = tr(
-            "plan.imported_line",
-            number=job.number,
-            when=options.local(job.scheduled_at) if job.scheduled_at else "—",
-            client=hd.quote(job.client.name),
-            technician=hd.quote(job.technician.name if job.technician else tr("plan.nobody")),
-        )
-        if size + len(line) > IMPORT_SUMMARY_LIMIT:
-            lines.append(tr("plan.imported_more", count=len(jobs) - shown))
-            break
-        lines.append(line)
-        size += len(line) + 1
-    outbox.message(session, options.office_chat_id, "\n".join(lines))
+
+    def summary(tr: Translator) -> str:
+        lines = [say(tr, "plan.imported", count=len(jobs), file=file_name)]
+        size = len(lines[0])
+        for shown, job in enumerate(jobs):
+            line = say(
+                tr,
+                "plan.imported_line",
+                number=job.number,
+                when=options.local(job.scheduled_at) if job.scheduled_at else "—",
+                client=job.client.name,
+                technician=job.technician.name if job.technician else tr("plan.nobody"),
+            )
+            if size + len(line) > IMPORT_SUMMARY_LIMIT:
+                lines.append(tr("plan.imported_more", count=len(jobs) - shown))
+                break
+            lines.append(line)
+            size += len(line) + 1
+        return "\n".join(lines)
+
+    tell_office(session, options, summary)

@@ -4,13 +4,13 @@ comment; the office reads both in one notice, which waits a while for the commen
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from aiogram import F, Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
-from aiogram.utils.text_decorations import html_decoration as hd
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.callbacks import Rate
@@ -18,6 +18,7 @@ from handlers.client import ClientSteps, client_role, own_intervention
 from handlers.context import Options
 from handlers.filters import Answered
 from handlers.i18n import Translator
+from handlers.tell import office_translator, say, tell_office
 from reports.rules.reading import ParseError, clean_text
 from storage import answers, clients, interventions, outbox, ratings
 from storage.models import Answer, Client, Intervention, Rating, User, utcnow
@@ -127,7 +128,7 @@ async def rating_comment(
     client, job = found
     waiting = await outbox.waiting(session, _notice_key(job.id), utcnow() + NOTICE_MARGIN)
     if waiting is not None:
-        waiting.text = _office_text(job, client, rating, options)
+        waiting.text = _office_text(job, client, rating)(office_translator(options))
         waiting.next_attempt_at = utcnow()
     else:
         # The rating alone already reached the office: the comment follows it.
@@ -154,16 +155,21 @@ async def _awaiting_comment(state: FSMContext, intervention_id: int) -> bool:
     return int((await state.get_data()).get("intervention_id", 0)) == intervention_id
 
 
-def _office_text(job: Intervention, client: Client, rating: Rating, options: Options) -> str:
-    tr = Translator(options.default_language)
-    text = tr(
-        "client.office_rating",
-        number=job.number,
-        client=hd.quote(client.name),
-        stars="★" * rating.score + "☆" * (5 - rating.score),
-    )
-    if rating.comment:
-        text += "\n" + tr("client.office_comment", comment=hd.quote(rating.comment))
+def _office_text(job: Intervention, client: Client, rating: Rating) -> Callable[[Translator], str]:
+    """The office's notice of the rating (and its comment), in the reader's words."""
+
+    def text(tr: Translator) -> str:
+        said = say(
+            tr,
+            "client.office_rating",
+            number=job.number,
+            client=client.name,
+            stars="★" * rating.score + "☆" * (5 - rating.score),
+        )
+        if rating.comment:
+            said += "\n" + say(tr, "client.office_comment", comment=rating.comment)
+        return said
+
     return text
 
 
@@ -178,14 +184,10 @@ def _queue_office_notice(
 ) -> None:
     """The office's notice of the rating: sent after COMMENT_WAIT unless the client's
     comment (or "no comment") releases it sooner."""
-    if options.office_chat_id is None:
+    text = _office_text(job, client, rating)
+    notice = tell_office(session, options, text, intervention_id=job.id)
+    if notice is None:
         return
-    notice = outbox.message(
-        session,
-        options.office_chat_id,
-        _office_text(job, client, rating, options),
-        intervention_id=job.id,
-    )
     notice.coalesce_key = _notice_key(job.id)
     notice.next_attempt_at = utcnow() + (dt.timedelta(0) if at_once else COMMENT_WAIT)
 
@@ -227,16 +229,17 @@ async def _correct_rating(
     client = await clients.get(session, job.client_id)
     if waiting is not None and client is not None:
         # The office has not read the rating yet: it will read the corrected comment.
-        waiting.text = _office_text(job, client, rating, options)
-    elif options.office_chat_id is not None:
-        tr = Translator(options.default_language)
-        text = tr(
+        waiting.text = _office_text(job, client, rating)(office_translator(options))
+    else:
+        tell_office(
+            session,
+            options,
             "edits.office_rating",
+            intervention_id=job.id,
             number=job.number,
-            client=hd.quote(client.name if client else "?"),
-            comment=hd.quote(comment),
+            client=client.name if client else "?",
+            comment=comment,
         )
-        outbox.message(session, options.office_chat_id, text, intervention_id=job.id)
     return "edits.rating_saved"
 
 

@@ -7,15 +7,15 @@ from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
-from aiogram.utils.text_decorations import html_decoration as hd
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.client import ClientSteps, client_role
 from handlers.context import Options
 from handlers.filters import Answered
 from handlers.i18n import Translator
+from handlers.tell import tell_office
 from reports.rules.reading import ParseError, clean_text
-from storage import answers, clients, outbox, visit_requests
+from storage import answers, clients, visit_requests
 from storage.models import Answer, User
 
 router = Router(name="visit-requests")
@@ -66,18 +66,14 @@ async def visit_described(
         target=f"visit:{request.id}",
         text=text,
     )
-    if options.office_chat_id is not None:
-        tr = Translator(options.default_language)
-        outbox.message(
-            session,
-            options.office_chat_id,
-            tr(
-                "client.office_visit",
-                client=hd.quote(client.name),
-                phone=hd.quote(client.phone or "—"),
-                text=hd.quote(text),
-            ),
-        )
+    tell_office(
+        session,
+        options,
+        "client.office_visit",
+        client=client.name,
+        phone=client.phone or "—",
+        text=text,
+    )
     await message.answer(t("client.visit_sent"))
 
 
@@ -114,13 +110,7 @@ async def _correct_visit(
     if request.text == text:
         return "edits.visit_saved"
     request.text = answer.text = text
-    if options.office_chat_id is not None:
-        tr = Translator(options.default_language)
-        outbox.message(
-            session,
-            options.office_chat_id,
-            tr("edits.office_visit", client=hd.quote(client.name), text=hd.quote(text)),
-        )
+    tell_office(session, options, "edits.office_visit", client=client.name, text=text)
     return "edits.visit_saved"
 
 

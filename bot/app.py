@@ -33,9 +33,10 @@ from bot.ratelimit import RateLimiter
 from bot.scheduler import build_scheduler
 from bot.sender import OutboxSender
 from handlers import setup_routers
-from handlers.context import CompanyInfo, Options
+from handlers.context import Options
 from handlers.i18n import gettext
 from reports import offload
+from reports.data import Company
 from reports.rules.pricing import CompanyPricing
 from reports.rules.templates import load_templates
 from storage import migrate
@@ -88,7 +89,7 @@ def build_options(settings: Settings) -> Options:
             travel_km_rate=settings.travel_km_rate,
             payment_terms=settings.company_texts("payment_terms"),
         ),
-        company=CompanyInfo(
+        company=Company(
             name=settings.company_name,
             address=settings.company_address,
             phone=settings.company_phone,

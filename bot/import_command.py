@@ -369,7 +369,7 @@ def _repeated_references(rows: Sequence[Row]) -> list[str]:
 def tell(session: AsyncSession, outcome: Outcome, options: Options, file_name: str) -> None:
     """Queue what /plan would say: each assigned technician hears of their new
     intervention (with an Open button), and the office group gets one summary."""
-    from handlers.planning import tell_office_imported, tell_technician
+    from handlers.planner import tell_office_imported, tell_technician
 
     for planned in outcome.planned:
         job = planned.job

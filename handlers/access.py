@@ -15,7 +15,8 @@ from handlers.common import ask_access_keyboard
 from handlers.context import Options
 from handlers.filters import HasRole, Known, role_name
 from handlers.i18n import Translator, pick_language
-from storage import outbox, users
+from handlers.tell import Html, say, tell_person
+from storage import users
 from storage.models import Role, User
 
 router = Router(name="access")
@@ -52,18 +53,17 @@ async def ask_access(
     admin_chats = {admin.telegram_id: admin.language for admin in admins}
     for admin_id in options.admin_ids:
         admin_chats.setdefault(admin_id, None)
+    who = person.full_name + (f" (@{person.username})" if person.username else "")
     for chat_id, language in admin_chats.items():
-        tr = Translator(language or options.default_language)
-        who = hd.quote(person.full_name)
-        if person.username:
-            who += f" (@{hd.quote(person.username)})"
-        outbox.message(
+        tell_person(
             session,
+            options,
             chat_id,
-            tr("access.request_for_admin", who=who, telegram_id=person.id),
-            options={
-                "reply_markup": decision_keyboard(tr, request.id).model_dump(exclude_none=True)
-            },
+            language,
+            "access.request_for_admin",
+            keyboard=lambda tr: decision_keyboard(tr, request.id),
+            who=who,
+            telegram_id=person.id,
         )
     await query.answer()
     if isinstance(query.message, Message):
@@ -87,7 +87,8 @@ async def decide_access(
     if request.decision is not None:
         await query.answer(t("access.already_decided"), show_alert=True)
         return
-    requester = Translator(pick_language(None, request.language, options.default_language))
+    # The request keeps the language Telegram gave, not one chosen with /lang.
+    requester = pick_language(None, request.language, options.default_language)
     if callback_data.role not in (REFUSE, *GRANTABLE):
         await query.answer(t("errors.old_button"), show_alert=True)
         return
@@ -95,15 +96,17 @@ async def decide_access(
         await query.answer(t("access.already_decided"), show_alert=True)
         return
     if callback_data.role == REFUSE:
-        outbox.message(session, request.telegram_id, requester("access.refused"))
+        tell_person(session, options, request.telegram_id, requester, "access.refused")
         outcome = t("access.decided_refused", name=hd.quote(request.name))
     else:
         role = Role(callback_data.role)
         await users.add(session, request.telegram_id, request.name, role, request.username)
-        outbox.message(
+        tell_person(
             session,
+            options,
             request.telegram_id,
-            requester("access.granted", role=role_name(requester, role)),
+            requester,
+            lambda tr: say(tr, "access.granted", role=Html(role_name(tr, role))),
         )
         outcome = t("access.decided_granted", name=hd.quote(request.name), role=role_name(t, role))
     await query.answer(outcome)

@@ -199,6 +199,8 @@ class PlanAction(StrEnum):
     PICK = "pick"
     #: Create a new client.
     NEW = "new"
+    #: Type part of the name again.
+    AGAIN = "again"
     #: Make the words searched the new client's name.
     USE = "use"
     #: Leave an optional detail of the new client empty.

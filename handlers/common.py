@@ -16,7 +16,8 @@ from handlers.callbacks import AskAccess, ChooseLanguage
 from handlers.context import Options
 from handlers.filters import Known, role_name
 from handlers.i18n import LANGUAGES, Translator
-from storage import clients, invites, outbox, users
+from handlers.tell import Html, say, tell_person
+from storage import clients, invites, users
 from storage.models import Role, User
 
 router = Router(name="common")
@@ -82,11 +83,12 @@ async def start_with_invite(
     if invite.created_by_id is not None:
         inviter = await users.get(session, invite.created_by_id)
         if inviter is not None and inviter.telegram_id != sender.id:
-            tr = Translator(inviter.language or options.default_language)
-            outbox.message(
+            tell_person(
                 session,
+                options,
                 inviter.telegram_id,
-                tr("invite.used", name=hd.quote(person.name), role=role_name(tr, role)),
+                inviter.language,
+                lambda tr: say(tr, "invite.used", name=person.name, role=Html(role_name(tr, role))),
             )
     text = t("start.registered", name=hd.quote(person.name), role=role_name(t, role))
     if waiting:

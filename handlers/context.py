@@ -7,20 +7,13 @@ import datetime as dt
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from reports.data import Company
 from reports.rules.pricing import CompanyPricing
 
 
-@dataclass(frozen=True)
-class CompanyInfo:
-    """The company block printed on reports."""
-
-    name: str = "Terrain"
-    address: str = ""
-    phone: str = ""
-    email: str = ""
-    siret: str = ""
-    vat_number: str = ""
-    logo: bytes | None = None
+def _default_company() -> Company:
+    """The company block of a deployment that has not set its own."""
+    return Company(name="Terrain")
 
 
 @dataclass(frozen=True)
@@ -31,7 +24,8 @@ class Options:
     invite_valid_for: dt.timedelta
     default_language: str
     pricing: CompanyPricing = field(default_factory=CompanyPricing)
-    company: CompanyInfo = field(default_factory=CompanyInfo)
+    #: The company block printed on reports.
+    company: Company = field(default_factory=_default_company)
     #: Telegram's own Bot API serves files of 20 MB at most; a self-hosted one does not.
     download_limit: int | None = 20 * 1024 * 1024
     photo_max_side: int = 1600

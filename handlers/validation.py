@@ -11,12 +11,13 @@ outdated message, changes nothing and says why.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from aiogram import Bot, F, Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram.utils.text_decorations import html_decoration as hd
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +27,7 @@ from handlers.client import send_report
 from handlers.context import Options
 from handlers.filters import Answered, office
 from handlers.i18n import Translator
+from handlers.tell import person_translator, tell_person
 from reports.rules.reading import ParseError, clean_text
 from storage import answers, interventions, issued, lifecycle, outbox, users
 from storage.models import Answer, Attachment, Client, Intervention, User
@@ -123,12 +125,14 @@ async def validate(
     await deliver_to_client(session, job, job.client, report, options)
     technician = await _technician(session, job)
     if technician is not None:
-        tr = Translator(technician.language or options.default_language)
-        outbox.message(
+        tell_person(
             session,
+            options,
             technician.telegram_id,
-            tr("validation.told_technician_validated", number=job.number),
+            technician.language,
+            "validation.told_technician_validated",
             intervention_id=job.id,
+            number=job.number,
         )
     await query.answer(t("validation.validated_short", number=job.number))
     await _mark_message(query, t("validation.validated_by", name=hd.quote(user.name)))
@@ -145,7 +149,7 @@ async def deliver_to_client(
     if report is None:
         return
     language = client.language or options.default_language
-    tr = Translator(language)
+    tr = person_translator(options, language)
     if client.user_id is not None:
         linked = await users.get(session, client.user_id)
         if linked is not None and linked.active:
@@ -232,29 +236,37 @@ async def return_with_comment(
     job.wizard_data = {}
     technician = await _technician(session, job)
     if technician is not None:
-        tr = Translator(technician.language or options.default_language)
-        builder = InlineKeyboardBuilder()
-        builder.button(
-            text=tr("validation.fix"),
-            callback_data=Job(intervention_id=job.id, action=JobAction.CONTINUE),
-        )
-        outbox.message(
+        tell_person(
             session,
+            options,
             technician.telegram_id,
-            tr(
-                "validation.told_technician_returned",
-                number=job.number,
-                client=hd.quote(job.client.name),
-                comment=hd.quote(comment),
-            ),
-            options={"reply_markup": builder.as_markup().model_dump(exclude_none=True)},
+            technician.language,
+            "validation.told_technician_returned",
+            keyboard=_fix_keyboard(job),
             intervention_id=job.id,
+            number=job.number,
+            client=job.client.name,
+            comment=comment,
         )
     pressed = data.get("pressed")
     if isinstance(pressed, dict):
         note = t("validation.returned_by", name=hd.quote(user.name), comment=hd.quote(comment))
         await mark_office_message(bot, Message.model_validate(pressed), note)
     await message.answer(t("validation.returned", number=job.number, name=hd.quote(user.name)))
+
+
+def _fix_keyboard(job: Intervention) -> Callable[[Translator], InlineKeyboardMarkup]:
+    """The technician's button to fix a returned report, in their words."""
+
+    def keyboard(tr: Translator) -> InlineKeyboardMarkup:
+        builder = InlineKeyboardBuilder()
+        builder.button(
+            text=tr("validation.fix"),
+            callback_data=Job(intervention_id=job.id, action=JobAction.CONTINUE),
+        )
+        return builder.as_markup()
+
+    return keyboard
 
 
 @router.message(StateFilter(ReturnSteps.comment), office())

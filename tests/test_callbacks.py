@@ -186,7 +186,7 @@ def test_the_actions_buttons_carry_keep_their_text() -> None:
     carried = {
         DecideAction: {"ok", "back"},
         NewAction: {"pick", "new", "again", "use", "skip", "tpl"},
-        PlanAction: {"pick", "new", "use", "skip", "site", "newsite", "tpl", "tech"},
+        PlanAction: {"pick", "new", "again", "use", "skip", "site", "newsite", "tpl", "tech"},
         ChangeAction: {"reassign", "reschedule", "postpone", "cancel", "to"},
         JobAction: {"open", "start", "continue", "qr"},
         WizardAction: {

@@ -126,6 +126,29 @@ async def test_a_typo_finds_the_existing_client_and_plans_at_its_address(
     assert await trail(harness) == [(None, Status.PLANNED, None)]
 
 
+async def test_no_client_found_offers_another_search_and_then_finds_the_client(
+    harness: Harness,
+) -> None:
+    await staff(harness)
+    async with harness.db.transaction() as session:
+        session.add(Client(name="Boulangerie Martin", address="12 rue de la Paix, 75002 Paris"))
+    await harness.say(DISPATCHER, "/plan")
+    results = (await harness.say(DISPATCHER, "pharmacie"))[-1]
+    assert "Aucun client ne ressemble à « pharmacie »" in results.text
+    assert [text for text, _ in results.buttons()] == [
+        "➕ Nouveau client",
+        "🔎 Chercher un autre nom",
+    ]
+    again = (await harness.press(DISPATCHER, results, button(results, "Chercher")))[-1]
+    assert "Planifier une intervention" in again.text
+    found = (await harness.say(DISPATCHER, "boulangerie"))[-1]
+    site = (await harness.press(DISPATCHER, found, button(found, "Boulangerie Martin")))[-1]
+    assert "Où a lieu" in site.text
+    async with harness.db.sessions() as session:
+        assert (await session.scalars(select(Intervention))).all() == []
+        assert len((await session.scalars(select(Client))).all()) == 1
+
+
 async def test_a_bad_date_and_a_past_date_are_refused_and_the_step_stays(
     harness: Harness,
 ) -> None:

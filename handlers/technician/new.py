@@ -10,13 +10,12 @@ work, so it resumes after a restart. Its buttons carry a token of the conversati
 and the step they were shown for: a button of an earlier /new, or of a step that is
 over, gets a polite answer. /cancel (common.py) leaves it; any other command, or a
 button of another conversation, leaves it too, so that answers meant for a report
-are never read as a client's name.
+are never read as a client's name. Finding or creating the client is /plan's too
+(handlers.clientpicker).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from aiogram import F, Router
@@ -29,23 +28,16 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram.utils.text_decorations import html_decoration as hd
 
 from handlers.callbacks import NewAction, NewJob, conversation_token, row_id
+from handlers.clientpicker import BY_STEP, DETAILS, ClientPicker, PickAction, chat_of
 from handlers.filters import Answered
 from handlers.i18n import Translator
 from handlers.technician.desk import Desk, technician
 from handlers.technician.entry import begin, location_keyboard
-from reports.rules.reading import ParseError, clean_text, one_line, read_email, read_phone
 from storage import answers, clients, interventions
-from storage.models import Client, utcnow
+from storage.models import utcnow
 
 router = Router(name="technician-new")
 
-#: How many clients a search shows, best first.
-RESULTS = 8
-#: Longest button label; the address is added to the client's name when it fits.
-LABEL_MAX = 60
-#: A search needs this many letters or digits.
-QUERY_MIN = 2
-QUERY_MAX = 200
 #: Handlers after `leave_for_command` still see the state it cleared (aiogram reads the
 #: state once per update), so each one refuses commands.
 NOT_COMMAND = ~F.text.startswith("/")
@@ -72,92 +64,54 @@ STEPS: dict[str, State] = {
 }
 
 
-# Reading the new client's details -------------------------------------------------
-
-
-def read_name(text: str) -> str:
-    return one_line(text, 200)
-
-
-def read_contact(text: str) -> str:
-    return one_line(text, 200)
-
-
-def read_address(text: str) -> str:
-    return clean_text(text, maximum=500)
-
-
-@dataclass(frozen=True)
-class Detail:
-    """One detail of a new client: its step, the Client column it fills, how it is read."""
-
-    step: str
-    column: str
-    read: Callable[[str], str]
-    required: bool = False
-
-
-DETAILS = (
-    Detail("name", "name", read_name, required=True),
-    Detail("contact", "contact_name", read_contact),
-    Detail("phone", "phone", read_phone),
-    Detail("email", "email", read_email),
-    Detail("address", "address", read_address),
-)
-BY_STEP = {detail.step: detail for detail in DETAILS}
 DETAIL_STATES = tuple(STEPS[detail.step] for detail in DETAILS)
 
 
 # Asking ---------------------------------------------------------------------------
 
 
-def client_label(client: Client) -> str:
-    """The client's name, with the address when there is room for some of it."""
-    name = client.name if len(client.name) <= LABEL_MAX else client.name[: LABEL_MAX - 1] + "…"
-    address = " ".join((client.address or "").split())
-    room = LABEL_MAX - len(name) - 3
-    if not address or room < 8:
-        return name
-    if len(address) > room:
-        address = address[: room - 1].rstrip() + "…"
-    return f"{name} · {address}"
+def _button(token: str, step: str, action: PickAction, value: str) -> NewJob:
+    """A /new button for the client picker."""
+    return NewJob(token=token, step=step, action=NewAction(action), value=value)
 
 
-async def _prompt(desk: Desk, step: str, data: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup]:
+def _picker(desk: Desk, state: FSMContext) -> ClientPicker:
+    """The client part of /new: once the client is known, the template is asked."""
+
+    async def ask(chat_id: int, step: str, lead: str) -> None:
+        await _ask(desk, chat_id, state, step, lead)
+
+    return ClientPicker(desk.session, desk.t, state, _button, ask, "new.ask_client", "template")
+
+
+async def _prompt(
+    desk: Desk, state: FSMContext, step: str, data: dict[str, Any]
+) -> tuple[str, InlineKeyboardMarkup]:
     """The question of `step` and its buttons."""
+    if step != "template":
+        return _picker(desk, state).question(step, data)
     t, token = desk.t, data["k"]
     builder = InlineKeyboardBuilder()
-
-    def add(text: str, action: NewAction, value: str = "") -> None:
+    client = await clients.get(desk.session, data["client_id"])
+    name = hd.quote(client.name) if client else "—"
+    where = f" · {hd.quote(client.address)}" if client and client.address else ""
+    templates = sorted(desk.templates.values(), key=lambda tpl: tpl.title(t.language))
+    for template in templates:
         builder.button(
-            text=text, callback_data=NewJob(token=token, step=step, action=action, value=value)
+            text=template.title(t.language),
+            callback_data=NewJob(
+                token=token, step=step, action=NewAction.TEMPLATE, value=template.name
+            ),
         )
-
-    if step == "client":
-        add(t("new.new_client"), NewAction.NEW)
-        return t("new.ask_client"), builder.as_markup()
-    if step == "template":
-        client = await clients.get(desk.session, data["client_id"])
-        name = hd.quote(client.name) if client else "—"
-        where = f" · {hd.quote(client.address)}" if client and client.address else ""
-        templates = sorted(desk.templates.values(), key=lambda tpl: tpl.title(t.language))
-        for template in templates:
-            add(template.title(t.language), NewAction.TEMPLATE, template.name)
-        builder.adjust(2)
-        text = t("new.client_line", client=name, address=where) + "\n\n" + t("new.ask_template")
-        return text, builder.as_markup()
-    draft = data.get("draft", {})
-    if step == "name" and data.get("query"):
-        add(t("new.use_query", query=hd.quote(data["query"])), NewAction.USE)
-    if not BY_STEP[step].required:
-        add(t("new.skip"), NewAction.SKIP)
-    return t(f"new.ask_{step}", name=hd.quote(draft.get("name", ""))), builder.as_markup()
+    builder.adjust(2)
+    text = t("new.client_line", client=name, address=where) + "\n\n" + t("new.ask_template")
+    return text, builder.as_markup()
 
 
 async def _ask(desk: Desk, chat_id: int, state: FSMContext, step: str, lead: str = "") -> None:
     """Moves the conversation to `step` and asks its question (after `lead`, if any)."""
     await state.set_state(STEPS[step])
-    text, markup = await _prompt(desk, step, await state.get_data())
+    text, markup = await _prompt(desk, state, step, await state.get_data())
     await desk.bot.send_message(chat_id, f"{lead}\n\n{text}" if lead else text, reply_markup=markup)
 
 
@@ -175,10 +129,6 @@ async def _live(query: CallbackQuery, data: NewJob, state: FSMContext, t: Transl
 async def _step(state: FSMContext) -> str:
     """The step under way, as named in STEPS ("NewSteps:email" -> "email")."""
     return (await state.get_state() or "").partition(":")[2]
-
-
-def _chat_id(query: CallbackQuery) -> int:
-    return query.message.chat.id if query.message else query.from_user.id
 
 
 # Starting and leaving -------------------------------------------------------------
@@ -205,7 +155,7 @@ async def detail_skipped(message: Message, desk: Desk, state: FSMContext) -> Non
     if BY_STEP[step].required:
         await message.answer(desk.t("new.name_required"))
         return
-    await _keep(desk, message.chat.id, state, step, None)
+    await _picker(desk, state).keep(message.chat.id, step, None)
 
 
 @router.message(StateFilter(NewSteps.client, NewSteps.template), technician, Command("skip"))
@@ -228,49 +178,18 @@ async def leave_for_button(query: CallbackQuery, desk: Desk, state: FSMContext) 
     """A button of another conversation (a report, /today) during /new: /new is left
     and the button does what it says."""
     await state.clear()
-    await desk.bot.send_message(_chat_id(query), desk.t("new.left"))
+    await desk.bot.send_message(chat_of(query), desk.t("new.left"))
     raise SkipHandler
 
 
-# Finding the client ----------------------------------------------------------------
+# Finding or creating the client (handlers.clientpicker) --------------------------------
 
 
 @router.message(StateFilter(NewSteps.client), technician, NOT_COMMAND, F.text)
 async def client_typed(message: Message, desk: Desk, state: FSMContext) -> None:
     """Searches the clients by the typed name and shows the best ones as buttons,
     with "New client"; asks for more letters when the query is too short."""
-    t = desk.t
-    try:
-        query = one_line(message.text or "", QUERY_MAX)
-    except ParseError as error:
-        await message.answer(t(error.key, **error.display_values(t.language)))
-        return
-    if sum(char.isalnum() for char in query) < QUERY_MIN:
-        await message.answer(t("new.too_short", minimum=QUERY_MIN))
-        return
-    data = await state.get_data()
-    await state.update_data(query=query)
-    found = await clients.search(desk.session, query, limit=RESULTS)
-    builder = InlineKeyboardBuilder()
-    for client in found:
-        builder.button(
-            text=client_label(client),
-            callback_data=NewJob(
-                token=data["k"], step="client", action=NewAction.PICK, value=str(client.id)
-            ),
-        )
-    builder.button(
-        text=t("new.new_client"),
-        callback_data=NewJob(token=data["k"], step="client", action=NewAction.NEW),
-    )
-    if not found:
-        builder.button(
-            text=t("new.type_again"),
-            callback_data=NewJob(token=data["k"], step="client", action=NewAction.AGAIN),
-        )
-    builder.adjust(1)
-    key = "new.results" if found else "new.no_result"
-    await message.answer(t(key, query=hd.quote(query)), reply_markup=builder.as_markup())
+    await _picker(desk, state).search(message)
 
 
 @router.callback_query(NewJob.filter(F.action == NewAction.PICK), technician)
@@ -280,14 +199,7 @@ async def client_picked(
     """Keeps the chosen client and asks for the template."""
     if not await _live(query, callback_data, state, desk.t):
         return
-    picked = row_id(callback_data.value)
-    client = await clients.get(desk.session, picked) if picked else None
-    if client is None:
-        await query.answer(desk.t("errors.old_button"), show_alert=True)
-        return
-    await query.answer()
-    await state.update_data(client_id=client.id)
-    await _ask(desk, _chat_id(query), state, "template")
+    await _picker(desk, state).picked(query, row_id(callback_data.value))
 
 
 @router.callback_query(NewJob.filter(F.action == NewAction.AGAIN), technician)
@@ -297,11 +209,7 @@ async def search_again(
     """Asks again for part of the client's name."""
     if not await _live(query, callback_data, state, desk.t):
         return
-    await query.answer()
-    await _ask(desk, _chat_id(query), state, "client")
-
-
-# Creating a client -----------------------------------------------------------------
+    await _picker(desk, state).again(query)
 
 
 @router.callback_query(NewJob.filter(F.action == NewAction.NEW), technician)
@@ -311,48 +219,18 @@ async def client_new(
     """Starts a new client and asks for its name."""
     if not await _live(query, callback_data, state, desk.t):
         return
-    await query.answer()
-    await state.update_data(draft={})
-    await _ask(desk, _chat_id(query), state, "name")
-
-
-async def _keep(desk: Desk, chat_id: int, state: FSMContext, step: str, value: str | None) -> None:
-    """Stores one detail of the new client and asks the next; after the last, creates
-    the client and asks for the template."""
-    data = await state.get_data()
-    draft = dict(data.get("draft", {}))
-    draft[BY_STEP[step].column] = value
-    await state.update_data(draft=draft)
-    following = [detail.step for detail in DETAILS]
-    index = following.index(step)
-    if index + 1 < len(following):
-        await _ask(desk, chat_id, state, following[index + 1])
-        return
-    client = await clients.create(
-        desk.session,
-        name=draft["name"],
-        contact_name=draft.get("contact_name"),
-        phone=draft.get("phone"),
-        email=draft.get("email"),
-        address=draft.get("address"),
-    )
-    await state.set_data({"k": data["k"], "client_id": client.id})
-    await _ask(desk, chat_id, state, "template", lead=desk.t("new.client_created"))
+    await _picker(desk, state).start_new(query)
 
 
 @router.message(StateFilter(*DETAIL_STATES), technician, NOT_COMMAND, F.text)
 async def detail_typed(message: Message, desk: Desk, state: FSMContext) -> None:
     """Reads the detail the current step asks for (a bad one is explained and the step
     stays), then asks the next."""
-    t = desk.t
-    step = await _step(state)
-    try:
-        value = BY_STEP[step].read(message.text or "")
-    except ParseError as error:
-        await message.answer(t(error.key, **error.display_values(t.language)))
-        return
-    await _noted(desk, message, step, value)
-    await _keep(desk, message.chat.id, state, step, value)
+    step, picker = await _step(state), _picker(desk, state)
+    read, value = await picker.read(message, step)
+    if read:
+        await _noted(desk, message, step, value)
+        await picker.keep(message.chat.id, step, value)
 
 
 async def _noted(desk: Desk, message: Message, step: str, text: str | None) -> None:
@@ -371,23 +249,8 @@ async def detail_pressed(
     name. Then asks the next detail."""
     if not await _live(query, callback_data, state, desk.t):
         return
-    detail = BY_STEP.get(callback_data.step)
-    if callback_data.action == NewAction.SKIP:
-        allowed = detail is not None and not detail.required
-    else:
-        allowed = callback_data.step == "name"
-    if not allowed:
-        await query.answer(desk.t("errors.old_button"), show_alert=True)
-        return
-    value = None
-    if callback_data.action == NewAction.USE:
-        try:
-            value = read_name(str((await state.get_data()).get("query", "")))
-        except ParseError:
-            await query.answer(desk.t("errors.old_button"), show_alert=True)
-            return
-    await query.answer()
-    await _keep(desk, _chat_id(query), state, callback_data.step, value)
+    action = PickAction(callback_data.action)
+    await _picker(desk, state).pressed(query, callback_data.step, action)
 
 
 # Choosing the template, and starting ---------------------------------------------------
@@ -421,7 +284,7 @@ async def template_picked(
         scheduled_at=now,
     )
     started_at = await begin(desk, job)
-    chat_id = _chat_id(query)
+    chat_id = chat_of(query)
     visit = await desk.open(job.id, chat_id)
     assert visit is not None  # just created for this technician
     created = t(

@@ -27,6 +27,7 @@ from aiogram.utils.text_decorations import html_decoration as hd
 from handlers.callbacks import Job, JobAction
 from handlers.i18n import Translator
 from handlers.technician.desk import WORKING, Desk, technician
+from handlers.tell import tell_office
 from storage import interventions, invites, outbox
 from storage.models import Intervention, utcnow
 from storage.status import OPEN_FOR_TECHNICIAN, Status
@@ -196,21 +197,16 @@ async def begin(desk: Desk, job: Intervention) -> dt.datetime:
     await interventions.change_status(desk.session, job, Status.IN_PROGRESS, desk.user)
     job.started_at = started = utcnow()
     desk.user.current_intervention_id = job.id
-    office = desk.options.office_chat_id
-    if office is not None:
-        tr = Translator(desk.options.default_language)
-        outbox.message(
-            desk.session,
-            office,
-            tr(
-                "notices.started",
-                number=job.number,
-                client=hd.quote(job.client.name),
-                technician=hd.quote(desk.user.name),
-                time=desk.options.local(started)[-5:],
-            ),
-            intervention_id=job.id,
-        )
+    tell_office(
+        desk.session,
+        desk.options,
+        "notices.started",
+        intervention_id=job.id,
+        number=job.number,
+        client=job.client.name,
+        technician=desk.user.name,
+        time=desk.options.local(started)[-5:],
+    )
     return started
 
 
@@ -270,12 +266,13 @@ async def location(message: Message, desk: Desk) -> None:
     )
     office = desk.options.office_chat_id
     if office is not None:
-        tr = Translator(desk.options.default_language)
-        outbox.message(
+        tell_office(
             desk.session,
-            office,
-            tr("notices.on_site", number=visit.job.number, technician=hd.quote(desk.user.name)),
+            desk.options,
+            "notices.on_site",
             intervention_id=visit.job.id,
+            number=visit.job.number,
+            technician=desk.user.name,
         )
         outbox.location(
             desk.session, office, pin.latitude, pin.longitude, intervention_id=visit.job.id

@@ -16,12 +16,13 @@ from aiogram.utils.text_decorations import html_decoration as hd
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.callbacks import Job, JobAction, WizardAction, Wz, decision_keyboard
-from handlers.i18n import Translator, kind_label
+from handlers.i18n import kind_label
 from handlers.technician import money
 from handlers.technician.photos import photo_cache
 from handlers.technician.review import missing_required
 from handlers.technician.sections import not_expected
 from handlers.technician.visit import StepKind, Visit
+from handlers.tell import office_translator
 from reports import data as report
 from reports import offload
 from reports.verify import new_verification_code
@@ -104,15 +105,7 @@ async def report_data(visit: Visit, code: str) -> report.ReportData:
         if a.kind == AttachmentKind.DOCUMENT
     )
     return report.ReportData(
-        company=report.Company(
-            name=company.name,
-            address=company.address,
-            phone=company.phone,
-            email=company.email,
-            siret=company.siret,
-            vat_number=company.vat_number,
-            logo=company.logo,
-        ),
+        company=company,
         client=report.Client(
             name=client.name,
             contact=client.contact_name or "",
@@ -210,7 +203,7 @@ async def submit_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
     )
     office = visit.options.office_chat_id
     if office is not None:
-        tr = Translator(visit.options.default_language)
+        tr = office_translator(visit.options)
         outbox.document(
             visit.session,
             office,

@@ -6,6 +6,7 @@ that need none of these are in tests/helpers.py."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 import tomllib
@@ -17,7 +18,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from aiogram import Dispatcher
-from sqlalchemy import select, text, update
+from sqlalchemy import make_url, select, text, update
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.app import build_dispatcher
 from bot.config import Settings
@@ -48,6 +50,34 @@ _postgres_migrated = False
 
 def postgres_url() -> str:
     return os.environ["TEST_DATABASE_URL"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests run in parallel processes (pytest-xdist) each empty the PostgreSQL database
+    as they go: each process gets a database of its own beside TEST_DATABASE_URL's
+    (`test_gw0`, `test_gw1`...), created the first time."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not worker or not base:
+        return
+    url = make_url(base)
+    own = url.set(database=f"{url.database}_{worker}")
+
+    async def create() -> None:
+        engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as connection:
+                found = await connection.scalar(
+                    text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                    {"name": own.database},
+                )
+                if not found:
+                    await connection.execute(text(f'CREATE DATABASE "{own.database}"'))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(create())
+    os.environ["TEST_DATABASE_URL"] = own.render_as_string(hide_password=False)
 
 
 async def reset_postgres(db: Database) -> None:

@@ -25,6 +25,13 @@ async def queue(harness: Harness, *texts: str, chat_id: int = TECH_CHAT) -> None
             outbox.message(session, chat_id, text)
 
 
+async def _until_sent(harness: Harness, count: int) -> None:
+    for _ in range(300):
+        if len(harness.session.sent()) >= count:
+            return
+        await asyncio.sleep(0.01)
+
+
 async def test_a_queued_message_is_sent_once_and_marked_sent(harness: Harness) -> None:
     await queue(harness, "Bonjour")
     calls = await harness.deliver()
@@ -260,22 +267,12 @@ async def test_the_sender_keeps_running_after_an_unexpected_error(
     await queue(harness, "toujours là")
     running = asyncio.create_task(harness.sender.run())
     try:
-        for _ in range(200):
-            if harness.session.sent():
-                break
-            await asyncio.sleep(0.01)
+        await _until_sent(harness, 1)
         assert [c.text for c in harness.session.sent()] == ["toujours là"]
         assert not failures and not running.done()
     finally:
         harness.sender.stop()
         await asyncio.wait_for(running, 5)
-
-
-async def _until_sent(harness: Harness, count: int) -> None:
-    for _ in range(300):
-        if len(harness.session.sent()) >= count:
-            return
-        await asyncio.sleep(0.01)
 
 
 async def test_a_message_queued_as_its_chats_sender_ends_is_still_sent(

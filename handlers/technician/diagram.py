@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from itertools import pairwise
 
+from handlers.steps import HERE, Then
 from handlers.technician.kinds import QUESTIONS
 from handlers.technician.questions import Question
 from reports.rules.templates import STEPS, Step
@@ -45,16 +46,18 @@ def _questions(step: Step, questions: tuple[Question, ...]) -> list[str]:
     for question in questions:
         here = _state(step, question)
         lines.append(f"        {here} : {question.key} ({question.text})")
-        edges: list[tuple[str | None, str]] = []
+        edges: list[tuple[Then, str]] = []
         if question.read is not None:
             edges.append((question.then, "typed"))
         if question.take is not None:
             edges.append((question.then, "photo"))
         for button in question.buttons:
-            label = button.action.value + (f" {button.value}" if button.value else "")
+            label = str(button.action) + (f" {button.value}" if button.value else "")
             edges.append((button.then, label))
         for then, label in edges:
-            there = "[*]" if then is None else _state(step, by_key[then])
+            if callable(then):
+                raise TypeError(f"{here}: the diagram draws fixed destinations only")
+            there = "[*]" if then is None else here if then == HERE else _state(step, by_key[then])
             lines.append(f"        {here} --> {there} : {label}")
     lines.append("    }")
     return lines

@@ -10,30 +10,24 @@ concerned are told through the outbox, in their own language.
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 from aiogram import F, Router
-from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram.utils.text_decorations import html_decoration as hd
 
 from handlers.callbacks import Change, ChangeAction
-from handlers.clientpicker import chat_of
 from handlers.filters import Answered, office
 from handlers.i18n import Translator
-from handlers.planner import (
-    NOT_COMMAND,
-    ChangeSteps,
-    Planner,
-    card,
-    change_keyboard,
-    error_text,
-    noted,
-    read_when,
-    tell,
-)
+from handlers.planner import Planner, card, change_keyboard, read_when, tell
 from handlers.provide import provide
+from handlers.steps import Question
+from handlers.talk import Conversation, Talk, chat_of
 from handlers.tell import office_translator
-from reports.rules.reading import ParseError, clean_text
+from reports.rules.reading import clean_text
 from storage import interventions, lifecycle, users
 from storage.models import Answer, Intervention, Role
 
@@ -144,80 +138,95 @@ async def reassigned(query: CallbackQuery, callback_data: Change, planner: Plann
     ),
     office(),
 )
-async def change_asked(query: CallbackQuery, callback_data: Change, planner: Planner) -> None:
+async def change_asked(query: CallbackQuery, callback_data: Change, **data: Any) -> None:
     """Asks for the reason (postpone, cancel) or the new date (reschedule)."""
+    planner: Planner = data["planner"]
     job = await _changeable(query, planner, callback_data.intervention_id, callback_data.action)
     if job is None:
         return
     await query.answer()
-    await planner.state.clear()
-    await planner.state.set_data({"i": job.id, "a": callback_data.action})
-    if callback_data.action == ChangeAction.RESCHEDULE:
-        await planner.state.set_state(ChangeSteps.when)
-        key = "plan.ask_new_when"
-    else:
-        await planner.state.set_state(ChangeSteps.reason)
-        key = f"plan.ask_reason_{callback_data.action}"
-    await planner.bot.send_message(chat_of(query), planner.t(key, number=job.number))
+    first = "when" if callback_data.action == ChangeAction.RESCHEDULE else "reason"
+    talk = await CHANGE.talk(data, chat_of(query))
+    await CHANGE.start(talk, {"i": job.id, "a": callback_data.action}, first)
 
 
-async def _current(message: Message, p: Planner) -> tuple[Intervention, str] | None:
+# The reason and the new date, asked by the engine (handlers.talk) --------------------
+
+Changing = Talk[Planner]
+
+
+async def _about(talk: Changing) -> Intervention | None:
     """The intervention the change under way is about, if the change is still allowed."""
-    data = await p.state.get_data()
-    job = await interventions.for_planning(p.session, int(data.get("i", 0)))
-    if job is None or data.get("a") not in lifecycle.changes_allowed(job.status):
-        await p.state.clear()
-        await message.answer(p.t("plan.changed_meanwhile"))
+    job = await interventions.for_planning(talk.session, int(talk.data.get("i", 0)))
+    if job is None or talk.data.get("a") not in lifecycle.changes_allowed(job.status):
         return None
-    return job, str(data["a"])
+    return job
 
 
-@router.message(StateFilter(ChangeSteps.reason), office(), NOT_COMMAND, F.text)
-async def reason_typed(message: Message, planner: Planner) -> None:
-    """Cancels with the reason, or keeps it and asks for the new date (postpone)."""
-    p, t = planner, planner.t
-    found = await _current(message, p)
-    if found is None:
+async def still_allowed(talk: Changing) -> bool:
+    """False, once said, when the intervention changed meanwhile (the change is left)."""
+    if await _about(talk) is not None:
+        return True
+    await talk.finish()
+    await talk.say(talk.t("plan.changed_meanwhile"))
+    return False
+
+
+async def _job(talk: Changing) -> Intervention:
+    job = await _about(talk)
+    assert job is not None  # checked by `still_allowed` in this update
+    return job
+
+
+async def ask_reason(talk: Changing) -> None:
+    job = await _job(talk)
+    await talk.say(talk.t(f"plan.ask_reason_{talk.data['a']}", number=job.number))
+
+
+def read_reason(_talk: Changing, text: str) -> str:
+    return clean_text(text, maximum=REASON_MAX)
+
+
+async def reason_given(talk: Changing, message: Message, reason: str) -> None:
+    """Cancels with the reason, or keeps it for the new date (postpone)."""
+    p, t, job = talk.of, talk.t, await _job(talk)
+    await talk.note(message, "reason", reason, job.id)
+    if talk.data["a"] == ChangeAction.POSTPONE:
+        await talk.update(reason=reason)
         return
-    job, action = found
-    try:
-        reason = clean_text(message.text or "", maximum=REASON_MAX)
-    except ParseError as error:
-        await message.answer(error_text(t, error))
-        return
-    await noted(p, message, "change:reason", reason, job)
-    if action == ChangeAction.POSTPONE:
-        await p.state.update_data(reason=reason)
-        await p.state.set_state(ChangeSteps.when)
-        await message.answer(t("plan.ask_postponed_when", number=job.number))
-        return
-    await p.state.clear()
     await lifecycle.cancel(p.session, job, p.user, reason)
     tell(p, job.technician, "plan.told_cancelled", job, open_button=False, reason=reason)
-    await show(p, message.chat.id, job.id, t("plan.cancelled", number=job.number))
+    await show(p, talk.chat_id, job.id, t("plan.cancelled", number=job.number))
 
 
-@router.message(StateFilter(ChangeSteps.when), office(), NOT_COMMAND, F.text)
-async def new_when_typed(message: Message, planner: Planner) -> None:
+def after_reason(talk: Changing) -> str | None:
+    """A postponement asks for the new date; a cancellation is done."""
+    return "when" if talk.data["a"] == ChangeAction.POSTPONE else None
+
+
+async def ask_new_when(talk: Changing) -> None:
+    job = await _job(talk)
+    key = (
+        "plan.ask_postponed_when"
+        if talk.data["a"] == ChangeAction.POSTPONE
+        else "plan.ask_new_when"
+    )
+    await talk.say(talk.t(key, number=job.number))
+
+
+def read_moment(talk: Changing, text: str) -> dt.datetime:
+    return read_when(text, talk.of.options, talk.of.now())
+
+
+async def moved(talk: Changing, message: Message, moment: dt.datetime) -> None:
     """Moves the intervention to the new date (postponing it with the reason given)."""
-    p, t = planner, planner.t
-    found = await _current(message, p)
-    if found is None:
-        return
-    job, action = found
-    try:
-        moment = read_when(message.text or "", p.options, p.now())
-    except ParseError as error:
-        await message.answer(error_text(t, error))
-        return
-    await noted(p, message, "change:when", moment.isoformat(), job)
-    data = await p.state.get_data()
-    await p.state.clear()
+    p, t, job = talk.of, talk.t, await _job(talk)
+    await talk.note(message, "when", moment.isoformat(), job.id)
     office_t = office_translator(p.options)
     before = p.options.local(job.scheduled_at) if job.scheduled_at else "—"
     after = p.options.local(moment)
-    if action == ChangeAction.POSTPONE:
-        reason = str(data.get("reason", ""))
+    if talk.data["a"] == ChangeAction.POSTPONE:
+        reason = str(talk.data.get("reason", ""))
         note = office_t("plan.note_postponed", reason=reason, after=after)
         await lifecycle.postpone(p.session, job, moment, p.user, note)
         tell(p, job.technician, "plan.told_postponed", job, open_button=True, reason=reason)
@@ -227,13 +236,30 @@ async def new_when_typed(message: Message, planner: Planner) -> None:
         await lifecycle.reschedule(p.session, job, moment, p.user, note)
         tell(p, job.technician, "plan.told_rescheduled", job, open_button=True, before=before)
         lead = t("plan.rescheduled", number=job.number, when=after)
-    await show(p, message.chat.id, job.id, lead)
+    await show(p, talk.chat_id, job.id, lead)
 
 
-@router.message(StateFilter(ChangeSteps), office(), NOT_COMMAND)
-async def change_text_expected(message: Message, planner: Planner) -> None:
-    """Something other than text during a change: says what is expected."""
-    await message.answer(planner.t("plan.change_text_expected"))
+QUESTIONS: tuple[Question[Changing], ...] = (
+    Question(
+        "reason", "plan.ask_reason_cancel", ask_reason, "plan.change_text_expected",
+        read=read_reason, store=reason_given, then=after_reason,
+    ),
+    Question(
+        "when", "plan.ask_new_when", ask_new_when, "plan.change_text_expected",
+        read=read_moment, store=moved, then=None,
+    ),
+)  # fmt: skip
+
+CHANGE = Conversation(
+    group="ChangeSteps",
+    name="change",
+    questions=QUESTIONS,
+    build=lambda data: data["planner"],
+    left="plan.left",
+    ask_again=False,
+    still=still_allowed,
+)
+CHANGE.install(router, office())
 
 
 @router.edited_message(office(), Answered("plan", "change"))

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from aiogram import Router
 from aiogram.filters import Command
-from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,11 +22,6 @@ from storage.status import Status
 router = Router(name="client")
 client_role = HasRole(Role.CLIENT)
 LISTED = 10
-
-
-class ClientSteps(StatesGroup):
-    rating_comment = State()
-    visit = State()
 
 
 async def own_intervention(

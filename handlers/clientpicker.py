@@ -5,28 +5,26 @@
               │                   └─ 🔁 Type again (when nothing was found)
               └─ ➕ New client ─▶ name ─▶ contact ─▶ phone ─▶ email ─▶ address ─▶ `then`
 
-The conversation keeps its own steps, buttons and filters (handlers.technician.new,
-handlers.plan); its handlers hand the client's part to a `ClientPicker`, which reads
-what was typed, answers bad input itself, keeps the draft in the conversation's state
-and creates the client. Buttons are the conversation's own payloads, built by its
-`button` for the picker's actions (`PickAction`, whose values /new and /plan share).
+These are questions of the conversation engine (handlers.steps, handlers.talk):
+/new and /plan put `client_questions()` first among their own. The draft of a new
+client is kept in the conversation's data until its last detail, then the client is
+created. Buttons are the conversation's own payloads, with the picker's actions
+(`PickAction`, whose values /new's and /plan's actions share).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from aiogram.filters.callback_data import CallbackData
-from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
-from aiogram.utils.keyboard import InlineKeyboardBuilder
+from aiogram.types import Message
 from aiogram.utils.text_decorations import html_decoration as hd
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.i18n import Translator
+from handlers.callbacks import row_id
+from handlers.steps import HERE, Button, Question, plain
+from handlers.talk import Talk
 from reports.rules.reading import ParseError, clean_text, one_line, read_email, read_phone
 from storage import clients
 from storage.models import Client
@@ -97,157 +95,140 @@ def client_label(client: Client) -> str:
     return f"{name} · {address}"
 
 
-def chat_of(query: CallbackQuery) -> int:
-    """The chat a button was pressed in."""
-    return query.message.chat.id if query.message else query.from_user.id
+#: The picker's questions, about a conversation of any area.
+Ask = Question[Talk[Any]]
+Press = Button[Talk[Any]]
 
 
-#: A conversation's button for the picker: (token, step, action, value) -> its payload.
-Button = Callable[[str, str, PickAction, str], CallbackData]
-#: A conversation's way to move to a step and ask it: (chat id, step, lead).
-Ask = Callable[[int, str, str], Awaitable[None]]
+async def _ask_search(ask_key: str, talk: Talk[Any]) -> None:
+    """Part of the client's name, or a new client."""
+    new = talk.button(talk.t("new.new_client"), PickAction.NEW)
+    await talk.ask(talk.t(ask_key), [[new]])
 
 
-@dataclass
-class ClientPicker:
-    """The client part of one conversation, for one update. `ask_key` is its question
-    for the search, `then` the step it asks once the client is known."""
+def read_query(_talk: Talk[Any], text: str) -> str:
+    """What the client is searched by: one line with enough letters or digits."""
+    query = one_line(text, QUERY_MAX)
+    if sum(char.isalnum() for char in query) < QUERY_MIN:
+        raise ParseError("new.too_short", minimum=QUERY_MIN)
+    return query
 
-    session: AsyncSession
-    t: Translator
-    state: FSMContext
-    button: Button
-    ask: Ask
-    ask_key: str
-    then: str
 
-    def question(self, step: str, data: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup]:
-        """The question of the search ("client") or of a detail, and its buttons."""
-        t, token = self.t, data["k"]
-        builder = InlineKeyboardBuilder()
-        if step == "client":
-            builder.button(
-                text=t("new.new_client"), callback_data=self.button(token, step, PickAction.NEW, "")
-            )
-            return t(self.ask_key), builder.as_markup()
-        draft = data.get("draft", {})
-        if step == "name" and data.get("query"):
-            builder.button(
-                text=t("new.use_query", query=hd.quote(data["query"])),
-                callback_data=self.button(token, step, PickAction.USE, ""),
-            )
-        if not BY_STEP[step].required:
-            builder.button(
-                text=t("new.skip"), callback_data=self.button(token, step, PickAction.SKIP, "")
-            )
-        return t(f"new.ask_{step}", name=hd.quote(draft.get("name", ""))), builder.as_markup()
+async def _results(talk: Talk[Any], message: Message, query: str) -> None:
+    """The best clients for the words typed, as buttons, with "New client" (and "Type
+    again" when none is found); the conversation stays at the search."""
+    t = talk.t
+    await talk.update(query=query)
+    await talk.note(message, "search", query)
+    found = await clients.search(talk.session, query, limit=RESULTS)
+    rows = [[talk.button(client_label(c), PickAction.PICK, str(c.id))] for c in found]
+    rows.append([talk.button(t("new.new_client"), PickAction.NEW)])
+    if not found:
+        rows.append([talk.button(t("new.type_again"), PickAction.AGAIN)])
+    key = "new.results" if found else "new.no_result"
+    await talk.ask(t(key, query=hd.quote(query)), rows)
 
-    async def search(self, message: Message) -> str | None:
-        """Searches the clients by the typed name and shows the best ones as buttons,
-        with "New client" (and "Type again" when none is found); a bad or too short
-        query is explained. The query searched, if any."""
-        t = self.t
-        try:
-            query = one_line(message.text or "", QUERY_MAX)
-        except ParseError as error:
-            await message.answer(t(error.key, **error.display_values(t.language)))
-            return None
-        if sum(char.isalnum() for char in query) < QUERY_MIN:
-            await message.answer(t("new.too_short", minimum=QUERY_MIN))
-            return None
-        token = (await self.state.get_data())["k"]
-        await self.state.update_data(query=query)
-        found = await clients.search(self.session, query, limit=RESULTS)
-        builder = InlineKeyboardBuilder()
-        for client in found:
-            builder.button(
-                text=client_label(client),
-                callback_data=self.button(token, "client", PickAction.PICK, str(client.id)),
-            )
-        builder.button(
-            text=t("new.new_client"), callback_data=self.button(token, "client", PickAction.NEW, "")
+
+async def _client_exists(talk: Talk[Any], value: str) -> bool:
+    client_id = row_id(value)
+    return client_id is not None and await clients.get(talk.session, client_id) is not None
+
+
+async def _keep_client(talk: Talk[Any], value: str) -> bool:
+    await talk.update(client_id=row_id(value))
+    return True
+
+
+async def _new_client(talk: Talk[Any], _value: str) -> bool:
+    await talk.update(draft={})
+    return True
+
+
+async def _ask_detail(talk: Talk[Any]) -> None:
+    """A detail of the new client, with Skip when it may be left empty (and, for the
+    name, the words searched as a button)."""
+    t, step = talk.t, talk.stage or ""
+    rows = []
+    if step == "name" and talk.data.get("query"):
+        rows.append(
+            [talk.button(t("new.use_query", query=hd.quote(talk.data["query"])), PickAction.USE)]
         )
-        if not found:
-            builder.button(
-                text=t("new.type_again"),
-                callback_data=self.button(token, "client", PickAction.AGAIN, ""),
-            )
-        builder.adjust(1)
-        key = "new.results" if found else "new.no_result"
-        await message.answer(t(key, query=hd.quote(query)), reply_markup=builder.as_markup())
-        return query
+    if not BY_STEP[step].required:
+        rows.append([talk.button(t("new.skip"), PickAction.SKIP)])
+    name = hd.quote(talk.data.get("draft", {}).get("name", ""))
+    await talk.ask(t(f"new.ask_{step}", name=name), rows)
 
-    async def picked(self, query: CallbackQuery, client_id: int | None) -> None:
-        """Keeps the chosen client and asks `then` (a client gone is an old button)."""
-        client = await clients.get(self.session, client_id) if client_id else None
-        if client is None:
-            await query.answer(self.t("errors.old_button"), show_alert=True)
-            return
-        await query.answer()
-        await self.state.update_data(client_id=client.id)
-        await self.ask(chat_of(query), self.then, "")
 
-    async def again(self, query: CallbackQuery) -> None:
-        """Asks again for part of the client's name."""
-        await query.answer()
-        await self.ask(chat_of(query), "client", "")
+async def _keep_detail(talk: Talk[Any], step: str, value: str | None) -> None:
+    """Keeps one detail of the new client; after the last, creates the client, which
+    the next question names with "client saved" before it."""
+    draft = dict(talk.data.get("draft", {}))
+    draft[BY_STEP[step].column] = value
+    await talk.update(draft=draft)
+    if step != DETAILS[-1].step:
+        return
+    client = await clients.create(
+        talk.session,
+        name=draft["name"],
+        contact_name=draft.get("contact_name"),
+        phone=draft.get("phone"),
+        email=draft.get("email"),
+        address=draft.get("address"),
+    )
+    talk.data = {"k": talk.data["k"], "client_id": client.id}
+    await talk.state.set_data(talk.data)
+    talk.lead = talk.t("new.client_created")
 
-    async def start_new(self, query: CallbackQuery) -> None:
-        """Starts a new client and asks for its name."""
-        await query.answer()
-        await self.state.update_data(draft={})
-        await self.ask(chat_of(query), "name", "")
 
-    async def read(self, message: Message, step: str) -> tuple[bool, str | None]:
-        """Reads the detail `step` asks for: (True, value), or (False, None) once a bad
-        one is explained (the step stays)."""
-        t = self.t
+def _detail(index: int, then: str) -> Ask:
+    """The question of the `index`th detail; after the last comes `then`."""
+    detail = DETAILS[index]
+    following = DETAILS[index + 1].step if index + 1 < len(DETAILS) else then
+
+    async def typed(talk: Talk[Any], message: Message, value: str) -> None:
+        await talk.note(message, detail.step, value)
+        await _keep_detail(talk, detail.step, value)
+
+    async def skipped(talk: Talk[Any], _value: str) -> bool:
+        await _keep_detail(talk, detail.step, None)
+        return True
+
+    async def searched(talk: Talk[Any], _value: str) -> bool:
+        await _keep_detail(talk, detail.step, read_name(str(talk.data["query"])))
+        return True
+
+    async def has_query(talk: Talk[Any], _value: str) -> bool:
         try:
-            return True, BY_STEP[step].read(message.text or "")
-        except ParseError as error:
-            await message.answer(t(error.key, **error.display_values(t.language)))
-            return False, None
+            return bool(read_name(str(talk.data.get("query", ""))))
+        except ParseError:
+            return False
 
-    async def pressed(self, query: CallbackQuery, step: str, action: PickAction) -> None:
-        """Skip leaves an optional detail empty; Use makes the words searched the
-        client's name; then the next detail is asked. Where the button cannot apply,
-        it is an old one."""
-        detail = BY_STEP.get(step)
-        value = None
-        if action == PickAction.SKIP:
-            allowed = detail is not None and not detail.required
-        else:
-            allowed = action == PickAction.USE and step == "name"
-        if allowed and action == PickAction.USE:
-            try:
-                value = read_name(str((await self.state.get_data()).get("query", "")))
-            except ParseError:
-                allowed = False
-        if not allowed:
-            await query.answer(self.t("errors.old_button"), show_alert=True)
-            return
-        await query.answer()
-        await self.keep(chat_of(query), step, value)
+    buttons: tuple[Press, ...] = ()
+    if not detail.required:
+        buttons = (Button(PickAction.SKIP, following, do=skipped),)
+    elif detail.step == "name":
+        buttons = (Button(PickAction.USE, following, do=searched, allowed=has_query),)
+    return Question(
+        detail.step, f"new.ask_{detail.step}", _ask_detail, "new.text_expected",
+        read=plain(detail.read), store=typed, then=following, buttons=buttons,
+        required="new.name_required" if detail.required else None,
+    )  # fmt: skip
 
-    async def keep(self, chat_id: int, step: str, value: str | None) -> None:
-        """Stores one detail of the new client and asks the next; after the last, creates
-        the client and asks `then`."""
-        data = await self.state.get_data()
-        draft = dict(data.get("draft", {}))
-        draft[BY_STEP[step].column] = value
-        await self.state.update_data(draft=draft)
-        following = [detail.step for detail in DETAILS]
-        index = following.index(step)
-        if index + 1 < len(following):
-            await self.ask(chat_id, following[index + 1], "")
-            return
-        client = await clients.create(
-            self.session,
-            name=draft["name"],
-            contact_name=draft.get("contact_name"),
-            phone=draft.get("phone"),
-            email=draft.get("email"),
-            address=draft.get("address"),
-        )
-        await self.state.set_data({"k": data["k"], "client_id": client.id})
-        await self.ask(chat_id, self.then, self.t("new.client_created"))
+
+def client_questions(ask_key: str, then: str) -> tuple[Ask, ...]:
+    """Finding the client ("client", asked by `ask_key`) or creating one (its details);
+    once the client is known, the conversation asks `then`."""
+
+    async def ask_search(talk: Talk[Any]) -> None:
+        await _ask_search(ask_key, talk)
+
+    search = Question(
+        "client", ask_key, ask_search, "new.text_expected",
+        read=read_query, store=_results, then=HERE,
+        buttons=(
+            Button(PickAction.PICK, then, do=_keep_client, allowed=_client_exists),
+            Button(PickAction.NEW, "name", do=_new_client),
+            Button(PickAction.AGAIN, "client"),
+        ),
+    )  # fmt: skip
+    return (search, *(_detail(index, then) for index in range(len(DETAILS))))

@@ -7,30 +7,28 @@ single-use link that expires after INVITE_DAYS.
 
 from __future__ import annotations
 
-from aiogram import Bot, F, Router
-from aiogram.filters import Command, StateFilter
+from typing import Any
+
+from aiogram import Router
+from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
-from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.deep_linking import create_start_link
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram.utils.text_decorations import html_decoration as hd
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.callbacks import InviteRole
-from handlers.context import Options
 from handlers.filters import office, role_name
 from handlers.i18n import Translator
+from handlers.steps import Button, Question
+from handlers.talk import SKIP, Conversation, Talk, chat_of
+from reports.rules.reading import ParseError
 from storage import invites
 from storage.models import Role, User
 
 router = Router(name="office")
 
 NAME_MAX = 200
-
-
-class InviteSteps(StatesGroup):
-    name = State()
 
 
 def grantable_roles(user: User) -> tuple[Role, ...]:
@@ -58,42 +56,47 @@ async def invite_refused(message: Message, t: Translator) -> None:
 
 @router.callback_query(InviteRole.filter(), office())
 async def invite_role_chosen(
-    query: CallbackQuery, callback_data: InviteRole, user: User, t: Translator, state: FSMContext
+    query: CallbackQuery, callback_data: InviteRole, **context: Any
 ) -> None:
-    """Stores the role in the conversation and asks for the person's name."""
+    """Keeps the role and asks for the person's name, in the message of the roles."""
+    user: User = context["user"]
     if callback_data.role not in grantable_roles(user):
-        await query.answer(t("errors.not_allowed"), show_alert=True)
+        await query.answer(context["t"]("errors.not_allowed"), show_alert=True)
         return
-    await state.set_state(InviteSteps.name)
-    await state.set_data({"role": callback_data.role})
     await query.answer()
+    values: dict[str, Any] = {"role": callback_data.role}
     if isinstance(query.message, Message):
-        await query.message.edit_text(t("invite.ask_name", role=role_name(t, callback_data.role)))
+        values["roles_message"] = query.message.message_id
+    await INVITE.start(await INVITE.talk(context, chat_of(query)), values)
 
 
-@router.message(StateFilter(InviteSteps.name), Command("skip"), office())
-@router.message(StateFilter(InviteSteps.name), F.text, office())
-async def invite_name_given(
-    message: Message,
-    bot: Bot,
-    session: AsyncSession,
-    user: User,
-    t: Translator,
-    state: FSMContext,
-    options: Options,
-) -> None:
-    """Creates the invite with the name (or none after /skip) and answers with the link."""
-    text = (message.text or "").strip()
-    name = None if text.startswith("/skip") else text
-    if name is not None and (len(name) > NAME_MAX or text.startswith("/")):
-        await message.answer(t("invite.bad_name", max=NAME_MAX))
-        return
-    data = await state.get_data()
-    role = Role(data["role"])
-    created = await invites.create(session, role, user, options.invite_valid_for, name=name)
-    await state.clear()
-    link = await create_start_link(bot, created.code)
-    await message.answer(
+async def ask_name(talk: Talk[None]) -> None:
+    """The person's name (or /skip), in place of the roles."""
+    text = talk.t("invite.ask_name", role=role_name(talk.t, Role(talk.data["role"])))
+    if "roles_message" in talk.data:
+        await talk.bot.edit_message_text(
+            text=text, chat_id=talk.chat_id, message_id=int(talk.data["roles_message"])
+        )
+    else:
+        await talk.say(text)
+
+
+def read_name(_talk: Talk[None], text: str) -> str:
+    name = text.strip()
+    if len(name) > NAME_MAX:
+        raise ParseError("invite.bad_name", max=NAME_MAX)
+    return name
+
+
+async def create_invite(talk: Talk[None], name: str | None) -> None:
+    """Creates the invite with the name (None: anyone) and answers with the link."""
+    t, options = talk.t, talk.options
+    role = Role(talk.data["role"])
+    created = await invites.create(
+        talk.session, role, talk.user, options.invite_valid_for, name=name
+    )
+    link = await create_start_link(talk.bot, created.code)
+    await talk.say(
         t(
             "invite.created",
             role=role_name(t, role),
@@ -104,7 +107,28 @@ async def invite_name_given(
     )
 
 
-@router.message(StateFilter(InviteSteps.name), office())
-async def invite_name_expected(message: Message, t: Translator) -> None:
-    """Anything but text while the name is expected: say what is expected."""
-    await message.answer(t("invite.name_expected"))
+async def named(talk: Talk[None], _message: Message, name: str) -> None:
+    await create_invite(talk, name)
+
+
+async def anyone(talk: Talk[None], _value: str) -> bool:
+    await create_invite(talk, None)
+    return True
+
+
+#: The invited person's name, or /skip for a link anyone may use; another command is
+#: refused with what is expected.
+INVITE = Conversation(
+    group="InviteSteps",
+    name="invite",
+    questions=(
+        Question(
+            "name", "invite.ask_name", ask_name, "invite.name_expected",
+            read=read_name, store=named, buttons=(Button(SKIP, None, do=anyone),),
+        ),
+    ),
+    build=lambda _data: None,
+    skip=True,
+    ask_again=False,
+)  # fmt: skip
+INVITE.install(router, office())

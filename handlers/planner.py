@@ -1,6 +1,6 @@
 """What /plan, /change and /board share: the dispatcher's planner gathered once per
-update, the steps of both conversations, the intervention's card with the changes
-its status allows, and telling the technicians concerned.
+update, the intervention's card with the changes its status allows, and telling the
+technicians concerned.
 
 Every change is made by storage.lifecycle, which checks it against the rules and
 writes it to the audit trail: postponing and cancelling move the status; reassigning
@@ -8,9 +8,9 @@ and rescheduling keep it (from = to, with a note saying what changed), so the on
 trail the office reads tells the whole story. The technicians concerned are told
 through the outbox, in their own language.
 
-Each message typed for /plan or /change is remembered as the answer it gave, so that
-an edit of it, even in the office group, is answered (it changes nothing: what it
-started is already under way or done).
+Each message typed for /plan or /change is remembered as the answer it gave (by the
+conversation engine, handlers.talk), so that an edit of it, even in the office group,
+is answered (it changes nothing: what it started is already under way or done).
 """
 
 from __future__ import annotations
@@ -19,10 +19,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from aiogram import Bot, F
+from aiogram import Bot
 from aiogram.fsm.context import FSMContext
-from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import InlineKeyboardMarkup, Message
+from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram.utils.text_decorations import html_decoration as hd
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,32 +32,8 @@ from handlers.i18n import Translator
 from handlers.tell import say, tell_office, tell_person
 from reports.rules.reading import ParseError, parse_datetime
 from reports.rules.templates import Template
-from storage import answers, lifecycle
+from storage import lifecycle
 from storage.models import Intervention, User, utcnow
-
-#: Handlers after `leave_for_command` (handlers.plan) still see the state it cleared
-#: (aiogram reads the state once per update), so each one refuses commands.
-NOT_COMMAND = ~F.text.startswith("/")
-
-
-class PlanSteps(StatesGroup):
-    client = State()
-    name = State()
-    contact = State()
-    phone = State()
-    email = State()
-    address = State()
-    site = State()
-    site_address = State()
-    template = State()
-    request = State()
-    when = State()
-    technician = State()
-
-
-class ChangeSteps(StatesGroup):
-    reason = State()
-    when = State()
 
 
 @dataclass
@@ -98,26 +73,6 @@ def job_address(job: Intervention) -> str:
     if job.site is not None and job.site.address:
         return job.site.address
     return job.client.address or ""
-
-
-def error_text(t: Translator, error: ParseError) -> str:
-    return t(error.key, **error.display_values(t.language))
-
-
-async def noted(
-    p: Planner, message: Message, target: str, text: str | None, job: Intervention | None = None
-) -> None:
-    """Remember that `message` answered /plan or /change ("plan:request", "change:reason"),
-    so that an edit of it gets an answer."""
-    await answers.record(
-        p.session,
-        message.chat.id,
-        message.message_id,
-        step=target.partition(":")[0],
-        target=target,
-        text=text,
-        intervention_id=job.id if job else None,
-    )
 
 
 def read_when(text: str, options: Options, now: dt.datetime) -> dt.datetime:

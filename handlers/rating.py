@@ -5,22 +5,23 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 
 from aiogram import F, Router
-from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
-from aiogram.utils.keyboard import InlineKeyboardBuilder
+from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.callbacks import Rate
-from handlers.client import ClientSteps, client_role, own_intervention
+from handlers.client import client_role, own_intervention
 from handlers.context import Options
 from handlers.filters import Answered
 from handlers.i18n import Translator
+from handlers.steps import Question
+from handlers.talk import Conversation, Talk, chat_of
 from handlers.tell import office_translator, say, tell_office
 from reports.rules.reading import ParseError, clean_text
-from storage import answers, clients, interventions, outbox, ratings
+from storage import clients, interventions, outbox, ratings
 from storage.models import Answer, Client, Intervention, Rating, User, utcnow
 
 router = Router(name="rating")
@@ -55,17 +56,13 @@ async def no_comment(
 
 
 @router.callback_query(Rate.filter(), client_role)
-async def rate(
-    query: CallbackQuery,
-    callback_data: Rate,
-    session: AsyncSession,
-    user: User,
-    state: FSMContext,
-    t: Translator,
-    options: Options,
-) -> None:
+async def rate(query: CallbackQuery, callback_data: Rate, **context: Any) -> None:
     """Stores the rating (once per intervention), queues the office's notice (it waits a
     while for a comment), and asks for an optional comment."""
+    session: AsyncSession = context["session"]
+    user: User = context["user"]
+    t: Translator = context["t"]
+    options: Options = context["options"]
     found = await own_intervention(session, user, callback_data.intervention_id)
     if found is None:
         await query.answer(t("errors.not_allowed"), show_alert=True)
@@ -79,61 +76,62 @@ async def rate(
         await query.answer(t("client.already_rated"), show_alert=True)
         return
     _queue_office_notice(session, job, client, rating, options)
-    await state.set_state(ClientSteps.rating_comment)
-    await state.set_data({"intervention_id": job.id})
     await query.answer(t("client.thanks"))
     if isinstance(query.message, Message):
         stars = "★" * callback_data.stars + "☆" * (5 - callback_data.stars)
         await query.message.edit_text(t("client.rated", number=job.number, stars=stars))
-        builder = InlineKeyboardBuilder()
-        builder.button(
-            text=t("client.no_comment"), callback_data=Rate(intervention_id=job.id, stars=0)
-        )
-        await query.message.answer(t("client.ask_comment"), reply_markup=builder.as_markup())
+    talk = await COMMENT.talk(context, chat_of(query))
+    await COMMENT.start(talk, {"intervention_id": job.id})
 
 
-@router.message(StateFilter(ClientSteps.rating_comment), F.text, client_role)
-async def rating_comment(
-    message: Message,
-    session: AsyncSession,
-    user: User,
-    state: FSMContext,
-    t: Translator,
-    options: Options,
-) -> None:
+async def ask_comment(talk: Talk[None]) -> None:
+    """An optional comment, or none (the office is then told at once)."""
+    no_comment = Rate(intervention_id=int(talk.data["intervention_id"]), stars=0)
+    button = InlineKeyboardButton(text=talk.t("client.no_comment"), callback_data=no_comment.pack())
+    await talk.ask(talk.t("client.ask_comment"), [[button]])
+
+
+def read_comment(_talk: Talk[None], text: str) -> str:
+    return clean_text(text, maximum=COMMENT_MAX)
+
+
+async def rating_comment(talk: Talk[None], message: Message, comment: str) -> None:
     """Stores the comment with the rating and tells the office."""
-    try:
-        comment = clean_text(message.text or "", maximum=COMMENT_MAX)
-    except ParseError as error:
-        await message.answer(t(error.key, **error.display_values(t.language)))
-        return
-    data = await state.get_data()
-    await state.clear()
-    intervention_id = int(data.get("intervention_id", 0))
-    found = await own_intervention(session, user, intervention_id)
+    session, t = talk.session, talk.t
+    intervention_id = int(talk.data.get("intervention_id", 0))
+    found = await own_intervention(session, talk.user, intervention_id)
     rating = await ratings.of_intervention(session, intervention_id) if found else None
     if found is None or rating is None:
         await message.answer(t("errors.old_button"))
         return
     rating.comment = comment
-    await answers.record(
-        session,
-        message.chat.id,
-        message.message_id,
-        step="rating",
-        target="rating:comment",
-        text=comment,
-        intervention_id=rating.intervention_id,
-    )
+    await talk.note(message, "comment", comment, rating.intervention_id)
     client, job = found
     waiting = await outbox.waiting(session, _notice_key(job.id), utcnow() + NOTICE_MARGIN)
     if waiting is not None:
-        waiting.text = _office_text(job, client, rating)(office_translator(options))
+        waiting.text = _office_text(job, client, rating)(office_translator(talk.options))
         waiting.next_attempt_at = utcnow()
     else:
         # The rating alone already reached the office: the comment follows it.
-        _queue_office_notice(session, job, client, rating, options, at_once=True)
+        _queue_office_notice(session, job, client, rating, talk.options, at_once=True)
     await message.answer(t("client.thanks"))
+
+
+#: The comment on a rating: one typed text, or the "no comment" button (handled above,
+#: as it may be pressed after the conversation has moved on).
+COMMENT = Conversation(
+    group="ClientSteps",
+    name="rating",
+    questions=(
+        Question(
+            "rating_comment", "client.ask_comment", ask_comment, "client.visit_expected",
+            read=read_comment, store=rating_comment,
+        ),
+    ),
+    build=lambda _data: None,
+    ask_again=False,
+)  # fmt: skip
+COMMENT.install(router, client_role)
 
 
 #: How long the office's notice of a rating waits for the client's comment.
@@ -150,7 +148,7 @@ def _notice_key(intervention_id: int) -> str:
 
 async def _awaiting_comment(state: FSMContext, intervention_id: int) -> bool:
     """Whether this chat is still asked for a comment on this intervention's rating."""
-    if await state.get_state() != ClientSteps.rating_comment.state:
+    if await state.get_state() != COMMENT.state_of("rating_comment"):
         return False
     return int((await state.get_data()).get("intervention_id", 0)) == intervention_id
 
@@ -241,9 +239,3 @@ async def _correct_rating(
             comment=comment,
         )
     return "edits.rating_saved"
-
-
-@router.message(StateFilter(ClientSteps.rating_comment), client_role)
-async def text_expected(message: Message, t: Translator) -> None:
-    """Anything but text while a comment is expected."""
-    await message.answer(t("client.visit_expected"))

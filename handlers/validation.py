@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from aiogram import Bot, F, Router
-from aiogram.filters import StateFilter
-from aiogram.fsm.context import FSMContext
-from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram.utils.text_decorations import html_decoration as hd
@@ -27,9 +25,11 @@ from handlers.client import send_report
 from handlers.context import Options
 from handlers.filters import Answered, office
 from handlers.i18n import Translator
+from handlers.steps import Question
+from handlers.talk import Conversation, Talk, chat_of
 from handlers.tell import person_translator, tell_person
-from reports.rules.reading import ParseError, clean_text
-from storage import answers, interventions, issued, lifecycle, outbox, users
+from reports.rules.reading import clean_text
+from storage import interventions, issued, lifecycle, outbox, users
 from storage.models import Answer, Attachment, Client, Intervention, User
 from storage.status import Status
 
@@ -40,10 +40,6 @@ router = Router(name="validation")
 #: Telegram's longest caption and message text.
 CAPTION_LIMIT = 1024
 TEXT_LIMIT = 4096
-
-
-class ReturnSteps(StatesGroup):
-    comment = State()
 
 
 async def _technician(session: AsyncSession, job: Intervention) -> User | None:
@@ -167,50 +163,32 @@ async def deliver_to_client(
 
 
 @router.callback_query(Decide.filter(F.action == DecideAction.RETURN), office())
-async def ask_return_comment(
-    query: CallbackQuery,
-    callback_data: Decide,
-    session: AsyncSession,
-    state: FSMContext,
-    t: Translator,
-) -> None:
+async def ask_return_comment(query: CallbackQuery, callback_data: Decide, **context: Any) -> None:
     """Asks the dispatcher why the report goes back, remembering which message of the
     office's it was pressed under (that message is marked once the report is returned)."""
-    job = await _refuse_if_decided(query, session, callback_data, t)
+    job = await _refuse_if_decided(query, context["session"], callback_data, context["t"])
     if job is None:
         return
-    await state.set_state(ReturnSteps.comment)
     data: dict[str, object] = {"intervention_id": job.id, "issue_id": callback_data.issue_id}
     if isinstance(query.message, Message):
         data["pressed"] = query.message.model_dump(mode="json", exclude_none=True)
-    await state.set_data(data)
     await query.answer()
-    if isinstance(query.message, Message):
-        await query.message.answer(t("validation.ask_comment", number=job.number))
+    await RETURN.start(await RETURN.talk(context, chat_of(query)), data)
 
 
-@router.message(StateFilter(ReturnSteps.comment), F.text, office())
-async def return_with_comment(
-    message: Message,
-    bot: Bot,
-    session: AsyncSession,
-    user: User,
-    state: FSMContext,
-    t: Translator,
-    options: Options,
-) -> None:
+async def ask_comment(talk: Talk[None]) -> None:
+    job = await interventions.get(talk.session, int(talk.data["intervention_id"]))
+    await talk.say(talk.t("validation.ask_comment", number=job.number if job else "—"))
+
+
+def read_comment(_talk: Talk[None], text: str) -> str:
+    return clean_text(text, maximum=2000)
+
+
+async def return_with_comment(talk: Talk[None], message: Message, comment: str) -> None:
     """Returns the intervention to its technician with the comment; their wizard opens
     on the review, and the office's message of that version loses its buttons."""
-    if (message.text or "").startswith("/"):
-        await message.answer(t("validation.comment_expected"))
-        return
-    try:
-        comment = clean_text(message.text or "", maximum=2000)
-    except ParseError as error:
-        await message.answer(t(error.key, **error.display_values(t.language)))
-        return
-    data = await state.get_data()
-    await state.clear()
+    session, user, t, data = talk.session, talk.user, talk.t, talk.data
     job = await interventions.get(session, int(data.get("intervention_id", 0)))
     latest = await issued.latest_issue(session, job.id) if job else None
     if job is None or job.status != Status.AWAITING_VALIDATION:
@@ -223,22 +201,14 @@ async def return_with_comment(
         await message.answer(t("validation.newer_version", number=job.number))
         return
     await lifecycle.send_back(session, job, user, comment)
-    await answers.record(
-        session,
-        message.chat.id,
-        message.message_id,
-        step="return",
-        target="return:comment",
-        text=comment,
-        intervention_id=job.id,
-    )
+    await talk.note(message, "comment", comment, job.id)
     job.wizard_step = "review"
     job.wizard_data = {}
     technician = await _technician(session, job)
     if technician is not None:
         tell_person(
             session,
-            options,
+            talk.options,
             technician.telegram_id,
             technician.language,
             "validation.told_technician_returned",
@@ -251,8 +221,25 @@ async def return_with_comment(
     pressed = data.get("pressed")
     if isinstance(pressed, dict):
         note = t("validation.returned_by", name=hd.quote(user.name), comment=hd.quote(comment))
-        await mark_office_message(bot, Message.model_validate(pressed), note)
+        await mark_office_message(talk.bot, Message.model_validate(pressed), note)
     await message.answer(t("validation.returned", number=job.number, name=hd.quote(user.name)))
+
+
+#: Why the report goes back: one typed comment (a command or anything else is refused
+#: with what is expected).
+RETURN = Conversation(
+    group="ReturnSteps",
+    name="return",
+    questions=(
+        Question(
+            "comment", "validation.ask_comment", ask_comment, "validation.comment_expected",
+            read=read_comment, store=return_with_comment,
+        ),
+    ),
+    build=lambda _data: None,
+    ask_again=False,
+)  # fmt: skip
+RETURN.install(router, office())
 
 
 def _fix_keyboard(job: Intervention) -> Callable[[Translator], InlineKeyboardMarkup]:
@@ -267,12 +254,6 @@ def _fix_keyboard(job: Intervention) -> Callable[[Translator], InlineKeyboardMar
         return builder.as_markup()
 
     return keyboard
-
-
-@router.message(StateFilter(ReturnSteps.comment), office())
-async def comment_expected(message: Message, t: Translator) -> None:
-    """Anything but text while the return comment is expected."""
-    await message.answer(t("validation.comment_expected"))
 
 
 @router.edited_message(office(), Answered("return"))

@@ -3,78 +3,82 @@ planning request (and reads a correction of it, until it is planned)."""
 
 from __future__ import annotations
 
-from aiogram import F, Router
-from aiogram.filters import Command, StateFilter
-from aiogram.fsm.context import FSMContext
+from typing import Any
+
+from aiogram import Router
+from aiogram.filters import Command
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.client import ClientSteps, client_role
+from handlers.client import client_role
 from handlers.context import Options
 from handlers.filters import Answered
 from handlers.i18n import Translator
+from handlers.steps import Question
+from handlers.talk import Conversation, Talk
 from handlers.tell import tell_office
 from reports.rules.reading import ParseError, clean_text
-from storage import answers, clients, visit_requests
+from storage import clients, visit_requests
 from storage.models import Answer, User
 
 router = Router(name="visit-requests")
 VISIT_MAX = 4000
 
 
-@router.message(Command("visit"), client_role)
-async def ask_visit(
-    message: Message, session: AsyncSession, user: User, state: FSMContext, t: Translator
-) -> None:
-    """Asks the client to describe their new need."""
-    if await clients.of_user(session, user.id) is None:
-        await message.answer(t("client.not_linked"))
-        return
-    await state.set_state(ClientSteps.visit)
-    await message.answer(t("client.ask_visit"))
+async def ask_visit_text(talk: Talk[None]) -> None:
+    await talk.say(talk.t("client.ask_visit"))
 
 
-@router.message(StateFilter(ClientSteps.visit), F.text, client_role)
-async def visit_described(
-    message: Message,
-    session: AsyncSession,
-    user: User,
-    state: FSMContext,
-    t: Translator,
-    options: Options,
-) -> None:
+def read_visit(_talk: Talk[None], text: str) -> str:
+    return clean_text(text, maximum=VISIT_MAX)
+
+
+async def visit_described(talk: Talk[None], message: Message, text: str) -> None:
     """Records the request and sends it to the office as a planning request."""
-    if (message.text or "").startswith("/"):
-        await message.answer(t("client.visit_expected"))
-        return
-    try:
-        text = clean_text(message.text or "", maximum=VISIT_MAX)
-    except ParseError as error:
-        await message.answer(t(error.key, **error.display_values(t.language)))
-        return
-    client = await clients.of_user(session, user.id)
-    await state.clear()
+    session, t = talk.session, talk.t
+    client = await clients.of_user(session, talk.user.id)
     if client is None:
         await message.answer(t("client.not_linked"))
         return
-    request = await visit_requests.create(session, client.id, user.id, text)
-    await answers.record(
-        session,
-        message.chat.id,
-        message.message_id,
-        step="visit",
-        target=f"visit:{request.id}",
-        text=text,
-    )
+    request = await visit_requests.create(session, client.id, talk.user.id, text)
+    await talk.note(message, str(request.id), text)
     tell_office(
         session,
-        options,
+        talk.options,
         "client.office_visit",
         client=client.name,
         phone=client.phone or "—",
         text=text,
     )
     await message.answer(t("client.visit_sent"))
+
+
+#: A new visit, described in one typed message (a command is refused with what is
+#: expected).
+VISIT = Conversation(
+    group="ClientSteps",
+    name="visit",
+    questions=(
+        Question(
+            "visit", "client.ask_visit", ask_visit_text, "client.visit_expected",
+            read=read_visit, store=visit_described,
+        ),
+    ),
+    build=lambda _data: None,
+    ask_again=False,
+)  # fmt: skip
+
+
+@router.message(Command("visit"), client_role)
+async def ask_visit(message: Message, **context: Any) -> None:
+    """Asks the client to describe their new need."""
+    if await clients.of_user(context["session"], context["user"].id) is None:
+        await message.answer(context["t"]("client.not_linked"))
+        return
+    await VISIT.start(await VISIT.talk(context, message.chat.id))
+
+
+VISIT.install(router, client_role)
 
 
 @router.edited_message(client_role, Answered("visit"))
@@ -112,9 +116,3 @@ async def _correct_visit(
     request.text = answer.text = text
     tell_office(session, options, "edits.office_visit", client=client.name, text=text)
     return "edits.visit_saved"
-
-
-@router.message(StateFilter(ClientSteps.visit), client_role)
-async def text_expected(message: Message, t: Translator) -> None:
-    """Anything but text while a description is expected."""
-    await message.answer(t("client.visit_expected"))

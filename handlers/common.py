@@ -92,9 +92,7 @@ async def start_with_invite(
             )
     text = t("start.registered", name=hd.quote(person.name), role=role_name(t, role))
     if waiting:
-        text += "\n\n" + t(
-            "start.reports_on_the_way" if waiting > 1 else "start.report_on_the_way", count=waiting
-        )
+        text += "\n\n" + t("start.reports_on_the_way", count=waiting)
     await message.answer(text + "\n\n" + help_text(t, person))
 
 

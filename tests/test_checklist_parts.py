@@ -516,7 +516,7 @@ async def test_a_long_parts_list_shows_the_last_lines_and_the_total_of_all(
             )
     prompt = await reach(harness, job, PARTS)
     assert len(prompt.text) < 4096
-    assert "… 10 ligne(s) plus haut, comprises dans le total" in prompt.text
+    assert "… 10 lignes plus haut, comprises dans le total" in prompt.text
     assert "REF-010" not in prompt.text and "21. REF-021" in prompt.text
     assert f"Total pièces HT : <b>{FR.money(Decimal('600.00'))}</b>" in prompt.text
     removes = [text for text, _ in prompt.buttons() if text.startswith("❌")]

@@ -183,7 +183,7 @@ async def test_an_album_of_ten_photos_is_ten_photos_and_one_confirmation(short: 
     assert len([c for c in calls if c.method == "download"]) == 10
     confirmations = [c for c in await short.deliver(now=True) if c.chat_id == TECHNICIAN.id]
     assert len(confirmations) == 1
-    assert "10 photo(s) enregistrée(s)" in confirmations[0].text
+    assert "10 photos enregistrées" in confirmations[0].text
     kept = await attachments_of(short, job)
     assert len(kept) == 10 and all(a.kind == AttachmentKind.PHOTO for a in kept)
     for attachment in kept:
@@ -224,7 +224,7 @@ async def test_a_pdf_plan_is_kept_as_an_attachment(short: Harness) -> None:
     assert kept.kind == AttachmentKind.DOCUMENT and kept.file_name == "plan-chaufferie.pdf"
     assert kept.path.endswith(".pdf")
     sent = await short.deliver(now=True)
-    assert "1 document(s) gardé(s)" in sent[-1].text
+    assert "1 document gardé" in sent[-1].text
 
 
 @pytest.mark.parametrize(

@@ -375,7 +375,7 @@ async def test_hours_travel_and_pricing_in_french_formats(short: Harness) -> Non
     calls = await short.say(TECHNICIAN, "45,50 €")
     summary = last_text(calls)
     assert "Étape 7/10 · Tarification" in summary
-    assert "2,5\u00a0h × 60,00\u00a0€ = <b>150,00\u00a0€</b>" in summary
+    assert "2\u00a0h\u00a030 (2,5\u00a0h) × 60,00\u00a0€ = <b>150,00\u00a0€</b>" in summary
     assert "Déplacement : <b>45,50\u00a0€</b>" in summary
     assert "Total TTC : <b>234,60\u00a0€</b>" in summary
     prompt = last_message(calls)
@@ -389,7 +389,12 @@ async def test_hours_travel_and_pricing_in_french_formats(short: Harness) -> Non
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("-3", "trop petit"), ("30", "trop grand"), ("deux heures", "Je n'ai pas compris")],
+    [
+        ("-3", "ne peut pas être négatif"),
+        ("30", "Plus de 24 heures de travail"),
+        ("0", "Ce temps de travail est nul"),
+        ("deux heures", "Je n'ai pas compris ce temps de travail"),
+    ],
 )
 async def test_absurd_hours_are_refused(short: Harness, text: str, expected: str) -> None:
     job = await at_times(short)

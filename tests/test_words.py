@@ -4,18 +4,22 @@ a /help where each command has one line and one meaning."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import string
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import update
 
 from handlers.i18n import LANGUAGES, Translator, catalog
+from reports.formatting import Formatter
 from reports.labels import catalog as report_catalog
 from reports.plurals import Plural, category
 from storage.models import Intervention
-from tests.conftest import TECHNICIAN, Harness, Job, plan_job
-from tests.mocked import Person, button
+from tests.conftest import TECHNICIAN, Harness, Job, load_job, plan_job
+from tests.mocked import Call, Person, button
+from tests.test_checklist_parts import prompt_in
 from tests.test_wizard import jpeg
 
 ENGLISH_TECHNICIAN = Person(22, "Jane", "jane_tech", "en")
@@ -171,6 +175,22 @@ def test_interventions_are_counted_with_zero_singular_in_french(
                 "12 of 7 items ticked",
             ],
         ),
+        (
+            "stats.chart.title",
+            {},
+            [
+                "Activité de la semaine",
+                "Activité de la semaine",
+                "Activité des 2 dernières semaines",
+                "Activité des 12 dernières semaines",
+            ],
+            [
+                "Activity over the last 0 weeks",
+                "This week's activity",
+                "Activity over the last 2 weeks",
+                "Activity over the last 12 weeks",
+            ],
+        ),
     ],
 )
 def test_counted_texts_in_both_languages(
@@ -250,3 +270,160 @@ async def test_twelve_photos_are_counted_in_the_plural_and_one_more_in_the_singu
     (second,) = [c for c in await short.deliver(now=True) if c.chat_id == TECHNICIAN.id]
     assert second.text.startswith("📷 1 photo enregistrée pour OT-2026-0001.\nAu total : 13 photos")
     assert button(second, "Terminé (13)")
+
+
+# Durations -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("hours", "french", "english"),
+    [
+        ("2.52", "2\u00a0h\u00a031", "2\u00a0h\u00a031\u00a0min"),
+        ("2.5", "2\u00a0h\u00a030", "2\u00a0h\u00a030\u00a0min"),
+        ("2.08", "2\u00a0h\u00a005", "2\u00a0h\u00a05\u00a0min"),
+        ("3", "3\u00a0h", "3\u00a0h"),
+        ("0.75", "45\u00a0min", "45\u00a0min"),
+        ("0.02", "1\u00a0min", "1\u00a0min"),
+        ("0", "0\u00a0min", "0\u00a0min"),
+        ("152.5", "152\u00a0h\u00a030", "152\u00a0h\u00a030\u00a0min"),
+        ("1234.5", "1\u202f234\u00a0h\u00a030", "1,234\u00a0h\u00a030\u00a0min"),
+    ],
+)
+def test_a_duration_is_written_as_people_say_it(hours: str, french: str, english: str) -> None:
+    assert Formatter("fr").duration(Decimal(hours)) == french
+    assert Formatter("en").duration(Decimal(hours)) == english
+
+
+def test_hours_a_rate_multiplies_show_the_decimal_beside_the_duration() -> None:
+    assert Formatter("fr").labour_hours(Decimal("2.52")) == "2\u00a0h\u00a031 (2,52\u00a0h)"
+    english = Formatter("en").labour_hours(Decimal("2.52"))
+    assert english == "2\u00a0h\u00a031\u00a0min (2.52\u00a0h)"
+    assert Formatter("fr").labour_hours(Decimal(3)) == "3\u00a0h"
+
+
+def test_every_minute_reads_back_the_same_from_hundredths_of_an_hour() -> None:
+    """Worked hours are kept to 0.01 h; each minute typed is shown as that minute."""
+    fr = Formatter("fr")
+    for minutes in range(24 * 60 + 1):
+        stored = (Decimal(minutes) / 60).quantize(Decimal("0.01"))
+        whole, rest = divmod(minutes, 60)
+        shown = fr.duration(stored)
+        if whole == 0:
+            assert shown == f"{rest}\u00a0min"
+        elif rest == 0:
+            assert shown == f"{whole}\u00a0h"
+        else:
+            assert shown == f"{whole}\u00a0h\u00a0{rest:02d}"
+
+
+async def at_hours(harness: Harness, person: Person) -> tuple[Job, Call]:
+    """An intervention at the question of the time worked: arrived 08:00, ended 10:31."""
+    arrival = dt.datetime(2026, 11, 20, 8, 0, tzinfo=harness.options.tz)
+    job = await jump(
+        harness,
+        person,
+        "times",
+        wizard_data={"stage": "hours"},
+        started_at=arrival,
+        ended_at=arrival + dt.timedelta(hours=2, minutes=31),
+        worked_hours=Decimal("2.52"),
+    )
+    return job, prompt_in(await harness.say(person, "/resume"))
+
+
+@pytest.mark.parametrize(
+    ("person", "expected"),
+    [
+        (TECHNICIAN, "Temps travaillé : <b>2\u00a0h\u00a031</b>."),
+        (ENGLISH_TECHNICIAN, "Time worked: <b>2\u00a0h\u00a031\u00a0min</b>."),
+    ],
+)
+async def test_the_time_worked_is_shown_in_hours_and_minutes(
+    short: Harness, person: Person, expected: str
+) -> None:
+    _, prompt = await at_hours(short, person)
+    assert expected in prompt.text
+    assert "2,52" not in prompt.text and "2.52" not in prompt.text
+
+
+@pytest.mark.parametrize(
+    ("typed", "hours", "shown"),
+    [
+        ("2h30", "2.50", "2\u00a0h\u00a030"),
+        ("2 h 30", "2.50", "2\u00a0h\u00a030"),
+        ("2,5", "2.50", "2\u00a0h\u00a030"),
+        ("2.5", "2.50", "2\u00a0h\u00a030"),
+        ("150 min", "2.50", "2\u00a0h\u00a030"),
+        ("1h", "1.00", "1\u00a0h"),
+        ("45min", "0.75", "45\u00a0min"),
+        ("2:30", "2.50", "2\u00a0h\u00a030"),
+        ("2,30", "2.30", "2\u00a0h\u00a018"),  # decimal hours, and the technician sees it
+        ("2\u00a0h\u00a031", "2.52", "2\u00a0h\u00a031"),
+    ],
+)
+async def test_each_way_of_typing_the_time_worked_is_read_and_shown_back(
+    short: Harness, typed: str, hours: str, shown: str
+) -> None:
+    job, _ = await at_hours(short, TECHNICIAN)
+    calls = await short.say(TECHNICIAN, typed)
+    assert f"✅ Temps travaillé : <b>{shown}</b>." in prompt_in(calls).text
+    assert "Déplacement" in prompt_in(calls).text
+    assert (await load_job(short.db, job)).worked_hours == Decimal(hours)
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [
+        ("2h30", "2\u00a0h\u00a030\u00a0min"),
+        ("45min", "45\u00a0min"),
+        ("1.5", "1\u00a0h\u00a030\u00a0min"),
+    ],
+)
+async def test_the_time_worked_is_read_in_english_too(
+    short: Harness, typed: str, shown: str
+) -> None:
+    await at_hours(short, ENGLISH_TECHNICIAN)
+    calls = await short.say(ENGLISH_TECHNICIAN, typed)
+    assert f"✅ Time worked: <b>{shown}</b>." in prompt_in(calls).text
+
+
+@pytest.mark.parametrize(
+    ("person", "typed", "answer"),
+    [
+        (TECHNICIAN, "-2h", "Un temps de travail ne peut pas être négatif."),
+        (TECHNICIAN, "0", "Ce temps de travail est nul."),
+        (TECHNICIAN, "30h", "Plus de 24 heures de travail pour une intervention"),
+        (TECHNICIAN, "abc", "Je n'ai pas compris ce temps de travail."),
+        (TECHNICIAN, "2h75", "les minutes vont de 00 à 59"),
+        (ENGLISH_TECHNICIAN, "-2h", "Time worked can't be negative."),
+        (ENGLISH_TECHNICIAN, "0", "This time worked is zero."),
+        (ENGLISH_TECHNICIAN, "30h", "More than 24 hours of work for one intervention"),
+        (ENGLISH_TECHNICIAN, "abc", "I didn't understand this time worked."),
+    ],
+)
+async def test_a_bad_time_worked_is_answered_in_the_persons_language_and_nothing_changes(
+    short: Harness, person: Person, typed: str, answer: str
+) -> None:
+    job, _ = await at_hours(short, person)
+    calls = await short.say(person, typed)
+    assert [c.method for c in calls] == ["sendMessage"]
+    assert answer in calls[0].text
+    saved = await load_job(short.db, job)
+    assert saved.worked_hours == Decimal("2.52")
+    assert (saved.wizard_step, saved.wizard_data) == ("times", {"stage": "hours"})
+
+
+async def test_the_review_says_the_time_worked_in_hours_and_minutes(short: Harness) -> None:
+    arrival = dt.datetime(2026, 11, 20, 8, 0, tzinfo=short.options.tz)
+    await jump(
+        short,
+        TECHNICIAN,
+        "review",
+        started_at=arrival,
+        ended_at=arrival + dt.timedelta(hours=2, minutes=31),
+        worked_hours=Decimal("2.52"),
+    )
+    review = prompt_in(await short.say(TECHNICIAN, "/resume"))
+    assert "20/11/2026 08:00 → 20/11/2026 10:31, 2\u00a0h\u00a031 de travail" in review.text
+    assert "2\u00a0h\u00a031 (2,52\u00a0h) × 60,00\u00a0€" in review.text
+    assert "0 photo, 0 autre document" in review.text

@@ -61,7 +61,7 @@ def section_summary(visit: Visit, key: str) -> str:
         if job.ended_at is None:
             return "—"
         start = fmt.datetime(job.started_at) if job.started_at else "—"
-        hours = fmt.hours(job.worked_hours) if job.worked_hours is not None else "—"
+        hours = fmt.duration(job.worked_hours) if job.worked_hours is not None else "—"
         return t("review.times", start=start, end=fmt.datetime(job.ended_at), hours=hours)
     if step.kind == Kind.PRICING:
         return pricing_summary(visit)

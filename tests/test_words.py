@@ -10,16 +10,19 @@ import string
 from decimal import Decimal
 
 import pytest
+from aiogram.utils.text_decorations import html_decoration as hd
 from sqlalchemy import update
 
 from handlers.i18n import LANGUAGES, Translator, catalog
+from handlers.technician.checklist import LABEL_WIDTH, cut
 from reports.formatting import Formatter
 from reports.labels import catalog as report_catalog
 from reports.plurals import Plural, category
+from reports.rules.templates import load_templates
 from storage.models import Intervention
 from tests.conftest import TECHNICIAN, Harness, Job, load_job, plan_job
 from tests.mocked import Call, Person, button
-from tests.test_checklist_parts import prompt_in
+from tests.test_checklist_parts import METHODS, edited, prompt_in, reach
 from tests.test_wizard import jpeg
 
 ENGLISH_TECHNICIAN = Person(22, "Jane", "jane_tech", "en")
@@ -427,3 +430,71 @@ async def test_the_review_says_the_time_worked_in_hours_and_minutes(short: Harne
     assert "20/11/2026 08:00 → 20/11/2026 10:31, 2\u00a0h\u00a031 de travail" in review.text
     assert "2\u00a0h\u00a031 (2,52\u00a0h) × 60,00\u00a0€" in review.text
     assert "0 photo, 0 autre document" in review.text
+
+
+# Checklist labels ------------------------------------------------------------------------
+
+
+def default_labels() -> list[str]:
+    return [
+        label
+        for template in load_templates().values()
+        for language in LANGUAGES
+        for label in template.checklist_labels(language)
+    ]
+
+
+@pytest.mark.parametrize("label", default_labels())
+def test_a_label_on_a_button_is_cut_after_a_whole_word(label: str) -> None:
+    shown = cut(label)
+    assert len(shown) <= LABEL_WIDTH
+    if shown == label:
+        return
+    assert shown.endswith("…")
+    kept = shown.removesuffix("…")
+    assert label.startswith(kept) and label[len(kept)] == " ", "cut inside a word"
+
+
+def test_a_cut_drops_a_dangling_linking_word_and_only_a_huge_word_is_split() -> None:
+    assert cut("Contrôle visuel de l'installation", 20) == "Contrôle visuel…"
+    assert cut("Test des DAF et de la VMC", 13) == "Test des DAF…"
+    assert cut("Anticonstitutionnellement", 10) == "Anticonst…"
+    assert cut("Deux\nlignes", 20) == "Deux lignes"
+
+
+@pytest.mark.parametrize("template", ["maintenance", "installation", "inspection", "repair"])
+@pytest.mark.parametrize("person", [TECHNICIAN, ENGLISH_TECHNICIAN])
+async def test_the_checklist_lists_the_full_labels_numbered_and_the_buttons_are_short(
+    harness: Harness, template: str, person: Person
+) -> None:
+    job = await plan_job(harness.db, template=template, technician=person)
+    title = METHODS if person == TECHNICIAN else "Methods and equipment"
+    prompt = await reach(harness, job, title, person)
+    labels = load_templates()[template].checklist_labels(person.language_code or "fr")
+    ticks = [text for text, _ in prompt.buttons() if text[0] in "⬜✅"]
+    assert len(ticks) == len(labels)
+    for number, (label, tick) in enumerate(zip(labels, ticks, strict=True), start=1):
+        assert f"<b>{number}.</b> {hd.quote(label)}" in prompt.text
+        assert tick == f"{tick[0]} {number}. {cut(label)}"
+
+    picker = edited(await harness.press(person, prompt, button(prompt, "📝")))
+    for number, label in enumerate(labels, start=1):
+        assert f"• <b>{number}.</b> {hd.quote(label)}" in picker.text
+        assert button(picker, f"{number}. {cut(label)}")
+
+
+async def test_a_long_checklist_still_fits_in_one_message(harness: Harness) -> None:
+    job = await plan_job(harness.db)
+    prompt = await reach(harness, job, METHODS)
+    async with harness.db.transaction() as session:
+        found = await session.get(Intervention, job.id)
+        assert found is not None
+        await session.refresh(found, ["checklist"])
+        for item in found.checklist:
+            item.label = ("Vérification complète " * 15).strip()[:300]
+            item.note = "n" * 900
+    prompt = prompt_in(await harness.say(TECHNICIAN, "/resume"))
+    assert len(prompt.text) < 4096
+    assert all(f"<b>{number}.</b> Vérification complète" in prompt.text for number in range(1, 8))
+    assert "n…</i>" in prompt.text, "the notes are shortened to fit"
+    assert all(len(text) <= 40 for text, _ in prompt.buttons())

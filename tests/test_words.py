@@ -13,14 +13,15 @@ import pytest
 from aiogram.utils.text_decorations import html_decoration as hd
 from sqlalchemy import update
 
+from handlers.common import HELP
 from handlers.i18n import LANGUAGES, Translator, catalog
 from handlers.technician.checklist import LABEL_WIDTH, cut
 from reports.formatting import Formatter
 from reports.labels import catalog as report_catalog
 from reports.plurals import Plural, category
 from reports.rules.templates import load_templates
-from storage.models import Intervention
-from tests.conftest import TECHNICIAN, Harness, Job, load_job, plan_job
+from storage.models import Intervention, Role
+from tests.conftest import TECHNICIAN, Harness, Job, load_job, plan_job, register
 from tests.mocked import Call, Person, button
 from tests.test_checklist_parts import METHODS, edited, prompt_in, reach
 from tests.test_wizard import jpeg
@@ -498,3 +499,43 @@ async def test_a_long_checklist_still_fits_in_one_message(harness: Harness) -> N
     assert all(f"<b>{number}.</b> Vérification complète" in prompt.text for number in range(1, 8))
     assert "n…</i>" in prompt.text, "the notes are shortened to fit"
     assert all(len(text) <= 40 for text, _ in prompt.buttons())
+
+
+# /help -----------------------------------------------------------------------------------
+
+
+def commands_in(text: str) -> list[str]:
+    return [line.split()[0].rstrip(":") for line in text.splitlines() if line.startswith("/")]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("role", list(Role))
+async def test_help_lists_each_command_once_with_one_meaning(
+    harness: Harness, role: Role, language: str
+) -> None:
+    person = Person(60, "Claire", "claire", language)
+    await register(harness, person, role)
+    (answer,) = await harness.say(person, "/help")
+    commands = commands_in(answer.text)
+    assert len(commands) == len(set(commands)), commands
+    assert commands.count("/cancel") == 1
+    assert len(commands) == len(HELP[role]) == len(answer.text.splitlines()) - 1
+    assert {"/help", "/lang", "/verify", "/cancel"} <= set(commands)
+    expected = {
+        Role.TECHNICIAN: {"/today", "/list", "/new", "/resume"},
+        Role.DISPATCHER: {"/plan", "/change", "/today", "/export", "/find", "/client"},
+        Role.ADMIN: {"/plan", "/change", "/invite", "/stats"},
+        Role.CLIENT: {"/reports", "/visit"},
+    }[role]
+    assert expected <= set(commands)
+    if role != Role.TECHNICIAN:
+        assert "/new" not in commands and "/resume" not in commands
+
+
+def test_help_lines_exist_in_both_languages_and_name_their_command() -> None:
+    for language in LANGUAGES:
+        t = Translator(language)
+        for role, keys in HELP.items():
+            for key in keys:
+                line = t(f"help.{key}")
+                assert line.startswith("/") and not placeholders(line), (role, key)

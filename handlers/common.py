@@ -31,15 +31,23 @@ def ask_access_keyboard(t: Translator) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
+_EVERYONE = ("verify", "lang", "help")
+_OFFICE = ("plan", "change", "board", "invite", "export", "stats", "client", "find")
+#: The lines of /help for each role (keys of the [help] catalog section), in order:
+#: each command once, with the one meaning it has for that role. A technician's
+#: /cancel also puts a report aside, which the others' does not.
+HELP: dict[Role, tuple[str, ...]] = {
+    Role.TECHNICIAN: ("today", "list", "new", "resume", *_EVERYONE, "stop_report"),
+    Role.DISPATCHER: (*_OFFICE, *_EVERYONE, "cancel"),
+    Role.ADMIN: (*_OFFICE, *_EVERYONE, "cancel"),
+    Role.CLIENT: ("reports", "visit", *_EVERYONE, "cancel"),
+}
+
+
 def help_text(t: Translator, user: User) -> str:
+    """What this person's role can do, one command a line."""
     lines = [t("help.title", role=role_name(t, user.role))]
-    if user.role == Role.TECHNICIAN:
-        lines.append(t("help.technician"))
-    lines.append(t("help.common"))
-    if user.role == Role.CLIENT:
-        lines.append(t("help.client"))
-    if user.role in (Role.DISPATCHER, Role.ADMIN):
-        lines.append(t("help.office"))
+    lines.extend(t(f"help.{key}") for key in HELP[Role(user.role)])
     return "\n".join(lines)
 
 
@@ -92,9 +100,7 @@ async def start_with_invite(
             )
     text = t("start.registered", name=hd.quote(person.name), role=role_name(t, role))
     if waiting:
-        text += "\n\n" + t(
-            "start.reports_on_the_way" if waiting > 1 else "start.report_on_the_way", count=waiting
-        )
+        text += "\n\n" + t("start.reports_on_the_way", count=waiting)
     await message.answer(text + "\n\n" + help_text(t, person))
 
 

@@ -46,7 +46,6 @@ def parse_weeks(args: str | None) -> int | None:
 
 def chart_of(figures: Activity, t: Translator) -> StatsChart:
     """The chart's data in the reader's words."""
-    count = len(figures.weeks)
     return StatsChart(
         weeks=[
             t("stats.chart.week", number=monday.isocalendar().week, monday=f"{monday:%d/%m}")
@@ -61,14 +60,13 @@ def chart_of(figures: Activity, t: Translator) -> StatsChart:
             for status, number in figures.by_status.items()
         ],
         texts=ChartTexts(
-            title=t("stats.chart.title_one") if count == 1 else t("stats.chart.title", weeks=count),
+            title=t("stats.chart.title", count=len(figures.weeks)),
             interventions=t("stats.chart.interventions"),
             hours=t("stats.chart.hours"),
             totals=t("stats.chart.totals"),
             statuses=t("stats.chart.statuses"),
             others=t("stats.chart.others"),
-            total_line=t("stats.chart.total_line"),
-            hours_unit=t("stats.chart.hours_unit"),
+            total_line=t.forms("stats.chart.total_line"),
         ),
         language=_language(t),
     )
@@ -120,8 +118,11 @@ async def stats(
         BufferedInputFile(png, filename="stats.png"),
         caption=t(
             "stats.caption",
-            interventions=fmt.number(sum(p.total_interventions for p in figures.technicians)),
-            hours=fmt.hours(hours.quantize(Decimal("0.1"))),
+            interventions=t(
+                "counts.interventions",
+                count=sum(p.total_interventions for p in figures.technicians),
+            ),
+            hours=fmt.duration(hours),
             **period,
         ),
     )

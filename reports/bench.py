@@ -112,7 +112,8 @@ def main(repeat: int = 3, keep: Path | None = None) -> int:
             failures += _print_case(case, results[case.name])
         print()
         print(f"load average after: {_load()}")
-        print("all targets met" if not failures else f"{failures} target(s) missed")
+        missed = f"{failures} target missed" if failures == 1 else f"{failures} targets missed"
+        print(missed if failures else "all targets met")
     return 0
 
 

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Final
 
 from reports.data import Language
 from reports.formatting import Formatter
+from reports.plurals import Plural
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -128,9 +129,9 @@ class ChartTexts:
     """Title of the panel of interventions by status."""
     others: str
     """The name of the series that merges the smallest technicians."""
-    total_line: str
-    """A technician's totals, with {interventions} and {hours} (already formatted)."""
-    hours_unit: str = "h"
+    total_line: Plural | str
+    """A technician's totals: {count} interventions (which pick the form of a plural
+    text) and {hours}, both written here."""
 
 
 @dataclass(frozen=True)
@@ -346,10 +347,11 @@ def _totals(axes: Axes, drawn: list[_Drawn], texts: ChartTexts, fmt: Formatter) 
     axes.spines["bottom"].set_visible(False)
     axes.grid(False)
     for row, series, total in zip(rows, drawn, hours, strict=True):
-        line = texts.total_line.format(
-            interventions=fmt.number(sum(series.interventions)),
-            hours=f"{fmt.number(total.quantize(Decimal('0.1')))}\u00a0{texts.hours_unit}",
-        )
+        count = sum(series.interventions)
+        line = texts.total_line
+        if isinstance(line, Plural):
+            line = line.pick(fmt.language, count)
+        line = line.format(count=fmt.number(count), hours=fmt.duration(total))
         axes.annotate(
             _clean(line),
             (float(total), row),

@@ -6,13 +6,18 @@ English: "€1,234.56", "22 Nov 2026, 14:30" (day first and the month in letters
 so that neither a British nor an American reader can misread it; 24-hour clock as
 on the French side), "20%".
 
+Durations are written as people say them, to the minute: "2 h 31", "45 min",
+"3 h" in French, "2 h 31 min" and "2 h 5 min" in English. Decimal hours ("2,52 h", which reads
+like two hours fifty-two) appear only beside such a duration, where they are the
+quantity a rate multiplies.
+
 The chat handlers may use the same `Formatter` for their summaries.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
@@ -48,8 +53,31 @@ class Formatter:
         return format_decimal(value, format="#,##0.###", locale=self.locale)
 
     def hours(self, value: Decimal) -> str:
-        """A duration in hours: "2,5 h" / "2.5 h"."""
+        """Decimal hours, a quantity to multiply: "2,52 h" / "2.52 h". Not for a
+        duration on its own (see `duration`)."""
         return f"{self.number(value)}\u00a0h"
+
+    def duration(self, hours: Decimal) -> str:
+        """Hours as people say them, to the nearest minute: "2 h 31", "45 min", "3 h"
+        (French); "2 h 31 min", "45 min", "3 h" (English)."""
+        minutes = int((hours * 60).to_integral_value(rounding=ROUND_HALF_UP))
+        sign, minutes = ("-" if minutes < 0 else ""), abs(minutes)
+        whole, rest = divmod(minutes, 60)
+        shown = format_decimal(whole, format="#,##0", locale=self.locale)
+        if whole == 0:
+            return f"{sign}{rest}\u00a0min"
+        if rest == 0:
+            return f"{sign}{shown}\u00a0h"
+        if self.language == "fr":
+            return f"{sign}{shown}\u00a0h\u00a0{rest:02d}"
+        return f"{sign}{shown}\u00a0h\u00a0{rest}\u00a0min"
+
+    def labour_hours(self, hours: Decimal) -> str:
+        """The hours a labour rate multiplies: the duration, and the decimal hours
+        beside it when they are not whole: "2 h 31 (2,52 h)", "3 h"."""
+        if hours == hours.to_integral_value():
+            return self.duration(hours)
+        return f"{self.duration(hours)} ({self.hours(hours)})"
 
     def percent(self, fraction: Decimal) -> str:
         """A rate given as a fraction: 0.055 -> "5,5 %" / "5.5%"."""

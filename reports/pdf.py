@@ -542,7 +542,7 @@ class _Body:
             (labels("intervention.scheduled"), moment(job.scheduled_at)),
             (labels("intervention.started"), moment(job.started_at)),
             (labels("intervention.ended"), moment(job.ended_at)),
-            (labels("intervention.worked"), fmt.hours(data.pricing.hours)),
+            (labels("intervention.worked"), fmt.duration(data.pricing.hours)),
             (labels("intervention.technician"), job.technician),
             (labels("intervention.site"), job.site_address),
         ]
@@ -728,7 +728,7 @@ class _Body:
             (
                 labels(
                     "pricing.labour",
-                    hours=fmt.hours(pricing.hours),
+                    hours=fmt.labour_hours(pricing.hours),
                     rate=self.money(pricing.labour_rate),
                 ),
                 self.money(totals.labour),

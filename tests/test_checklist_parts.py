@@ -102,18 +102,19 @@ async def test_ticking_items_redraws_the_same_message_and_is_kept(harness: Harne
     job = await plan_job(harness.db)
     prompt = await reach(harness, job, METHODS)
     assert [text for text, _ in prompt.buttons()][:2] == [
-        "⬜ Consignation et coupure de l'alimentati…",
-        "⬜ Équipements de protection individuelle…",
+        "⬜ 1. Consignation et coupure…",
+        "⬜ 2. Équipements de protection…",
     ]
     assert all(len(data.encode()) < 64 for _, data in prompt.buttons())
 
     calls = await harness.press(TECHNICIAN, prompt, button(prompt, "Consignation"))
     assert [c.method for c in calls] == ["answerCallbackQuery", "editMessageText"]
     redrawn = edited(calls)
-    assert button(redrawn, "✅ Consignation")
+    assert button(redrawn, "✅ 1. Consignation")
+    assert "✅ <b>1.</b> Consignation et coupure de l'alimentation" in redrawn.text
     await harness.press(TECHNICIAN, prompt, button(prompt, "Contrôle visuel"))
     calls = await harness.press(TECHNICIAN, prompt, button(prompt, "Contrôle visuel"))
-    assert button(edited(calls), "⬜ Contrôle visuel")
+    assert button(edited(calls), "⬜ 3. Contrôle visuel")
 
     saved = await load_job(harness.db, job)
     assert len(saved.checklist) == 7
@@ -127,7 +128,7 @@ async def test_ticking_items_redraws_the_same_message_and_is_kept(harness: Harne
 async def test_the_checklist_is_in_the_technicians_language(harness: Harness) -> None:
     job = await plan_job(harness.db, technician=ENGLISH_TECHNICIAN)
     prompt = await reach(harness, job, "Methods and equipment", ENGLISH_TECHNICIAN)
-    assert button(prompt, "⬜ Lock-out and power cut")
+    assert button(prompt, "⬜ 1. Lock-out and power cut")
     assert button(prompt, "📝 Note on an item")
     saved = await load_job(harness.db, job)
     assert saved.checklist[0].label == "Lock-out and power cut"
@@ -150,10 +151,10 @@ async def test_a_note_on_an_item_is_shown_under_it_and_free_text_is_the_tools_no
     prompt = prompt_in(calls)
     assert step_of(prompt) == METHODS
     assert (
-        "• Équipements de protection individuelle portés\n"
+        "⬜ <b>2.</b> Équipements de protection individuelle portés\n"
         "    📝 <i>Gants isolants classe 0 &lt;1000 V&gt;</i>"
     ) in prompt.text
-    assert button(prompt, "⬜ Équipements de protection individuell… 📝")
+    assert button(prompt, "⬜ 2. Équipements de protection… 📝")
 
     await harness.say(TECHNICIAN, "Multimètre Fluke")
     prompt = prompt_in(await harness.say(TECHNICIAN, "Clé dynamométrique"))
@@ -215,7 +216,7 @@ async def test_a_tick_on_a_message_telegram_finds_unchanged_is_answered_quietly(
 
     harness.calls.fail_next("editMessageText", 400, "Bad Request: message to edit not found")
     calls = await harness.press(TECHNICIAN, prompt, button(prompt, "Chantier propre"))
-    assert button(prompt_in(calls), "✅ Chantier propre")
+    assert button(prompt_in(calls), "✅ 7. Chantier propre")
 
 
 async def test_a_voice_message_or_a_sticker_at_the_checklist_gets_what_is_expected(
@@ -516,7 +517,7 @@ async def test_a_long_parts_list_shows_the_last_lines_and_the_total_of_all(
             )
     prompt = await reach(harness, job, PARTS)
     assert len(prompt.text) < 4096
-    assert "… 10 ligne(s) plus haut, comprises dans le total" in prompt.text
+    assert "… 10 lignes plus haut, comprises dans le total" in prompt.text
     assert "REF-010" not in prompt.text and "21. REF-021" in prompt.text
     assert f"Total pièces HT : <b>{FR.money(Decimal('600.00'))}</b>" in prompt.text
     removes = [text for text, _ in prompt.buttons() if text.startswith("❌")]

@@ -163,7 +163,7 @@ async def fill_and_submit(paul: Chat, number: str) -> None:
     paul.say("Pont bloqué en position basse, voyant rouge allumé.")
     await paul.expect(step(2, "Photos"))
     paul.photo(noisy_jpeg(11), caption="Armoire de commande")
-    saved = await paul.expect("1 photo(s) enregistrée(s)")
+    saved = await paul.expect("1 photo enregistrée")
     paul.press(saved, "Terminé")
     results = await paul.expect(step(3, "Résultats"))
     paul.press(results, "Oui")

@@ -85,7 +85,7 @@ async def test_a_report_goes_on_through_502_pages_and_nothing_is_lost_or_doubled
     chat.photo(photos[0], caption="Filtre encrassé")
     for data in photos[1:]:
         chat.photo(data, album="outage-album")
-    last = await chat.expect("Au total : 4 photo(s)", timeout=CONFIRMATION_TIMEOUT)
+    last = await chat.expect("Au total : 4 photos", timeout=CONFIRMATION_TIMEOUT)
     chat.press(last, "Terminé (4)")
     await chat.expect(french_step(7, "Résultats"))
     assert bot.running, "the bot exited during the outage"

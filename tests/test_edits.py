@@ -196,7 +196,8 @@ async def test_an_edited_end_time_recomputes_the_hours(short: Harness) -> None:
     calls = await short.feed(short.updates.edited(end, "11h30"))
 
     line = only_line(calls)
-    assert "Heures" in line and "fin 20/11/2026 11:30" in line and "3,5" in line
+    assert "Heures" in line and "fin 20/11/2026 11:30" in line
+    assert "3\u00a0h\u00a030 de travail" in line
     assert "Total TTC" in line
     saved = await load_job(short.db, job)
     assert saved.ended_at == dt.datetime(2026, 11, 20, 10, 30, tzinfo=dt.UTC)

@@ -200,7 +200,7 @@ async def test_workbook_has_real_dates_numbers_and_the_reports_totals(database: 
 
     assert [cell.value for cell in sheet[1]] == [
         "N°", "Client", "Site", "Technicien", "Type", "Statut", "Prévue le", "Début", "Fin",
-        "Heures travaillées", "Déplacement (km)", "Déplacement HT", "Main-d'œuvre HT",
+        "Heures travaillées (décimales)", "Déplacement (km)", "Déplacement HT", "Main-d'œuvre HT",
         "Pièces HT", "Total HT", "TVA", "Total TTC", "Note client",
     ]  # fmt: skip
     repair, maintenance, inspection = records(sheet)

@@ -227,7 +227,7 @@ async def test_technicians_and_the_office_are_told_as_plan_tells_them(
         "Garage Dupont (5 rue du Port, 69007 Lyon)."
     ]
     assert [call.text for call in to_office] == [
-        "📥 <b>3 intervention(s) planifiée(s)</b> par import (in.csv) :\n"
+        "📥 <b>3 interventions planifiées</b> par import (in.csv) :\n"
         f"• <b>{repair.number}</b> le 22/11/2026 14:30 · Garage Dupont · Paul\n"
         f"• <b>{maintenance.number}</b> le 23/11/2026 09:00 · Garage Dupont · Zoé\n"
         f"• <b>{inspection.number}</b> le 24/11/2026 08:00 · Hôtel du Parc · sans technicien"
@@ -251,10 +251,10 @@ async def test_a_long_import_is_one_office_message_that_says_how_many_more(
     assert await import_command.run(settings, cli_args(write(tmp_path, lines))) == 0
     capsys.readouterr()
     (summary,) = [call.text for call in await harness.deliver() if call.chat_id == OFFICE_CHAT]
-    assert len(summary) < 4096 and summary.startswith("📥 <b>120 intervention(s)")
+    assert len(summary) < 4096 and summary.startswith("📥 <b>120 interventions planifiées</b>")
     listed = summary.count("\n• ")
     assert 20 < listed < 120
-    assert summary.endswith(f"… et {120 - listed} autre(s) : /today et /find les montrent.")
+    assert summary.endswith(f"… et {120 - listed} autres : /today et /find les montrent.")
 
 
 REFERENCED = [

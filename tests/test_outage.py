@@ -61,7 +61,7 @@ async def test_a_photo_whose_download_meets_502_pages_is_kept_once(short: Harnes
     assert kept.kind == AttachmentKind.PHOTO
     assert short.files.absolute(kept.path).read_bytes() == photo
     said = await everything_said(short, calls)
-    assert any("1 photo(s) enregistrée(s)" in text for text in said)
+    assert any("1 photo enregistrée" in text for text in said)
     assert set(await update_states(short)) == {UpdateState.DONE}
 
 

@@ -339,6 +339,10 @@ def test_a_quantity_with_four_decimals_is_refused() -> None:
         ("24", "24.00"),
         ("24h00", "24.00"),
         (f"{NBSP}2h30{NBSP}", "2.50"),
+        # What the bot shows is read back the same (an edited message, a copy).
+        (f"2{NBSP}h{NBSP}31", "2.52"),
+        (f"2{NBSP}h{NBSP}31{NBSP}min", "2.52"),
+        ("2 h 5 min", "2.08"),
     ],
 )
 def test_durations_in_hours_or_minutes_are_understood_as_hours(typed: str, hours: str) -> None:
@@ -349,21 +353,27 @@ def test_durations_in_hours_or_minutes_are_understood_as_hours(typed: str, hours
 @pytest.mark.parametrize(
     "typed", ["2h75", "2:75", "1h60", "abc", "", "2h5", "2,5h30", "2 30", "--1", "h", TOO_LONG]
 )
-def test_a_duration_that_cannot_be_read_is_refused_as_a_bad_time(typed: str) -> None:
+def test_a_duration_that_cannot_be_read_is_refused_as_a_bad_duration(typed: str) -> None:
     error = refusal(lambda: parse_hours(typed))
-    assert (error.key, error.values) == ("parse.time", {})
+    assert (error.key, error.values) == ("parse.duration", {})
 
 
-@pytest.mark.parametrize("typed", ["0", "0h", "0:00", "0 min", "-3", "-3 h", "-2h30", "0,004"])
-def test_zero_or_negative_hours_are_refused_as_too_small(typed: str) -> None:
+@pytest.mark.parametrize("typed", ["0", "0h", "0:00", "0 min", "-0", "0,004"])
+def test_zero_hours_are_refused_as_no_time_at_all(typed: str) -> None:
     error = refusal(lambda: parse_hours(typed))
-    assert (error.key, error.values) == ("parse.too_small", {"minimum": Decimal("0.01")})
+    assert (error.key, error.values) == ("parse.duration_zero", {})
+
+
+@pytest.mark.parametrize("typed", ["-3", "-3 h", "-2h30", "\u22121,5", "- 45 min"])
+def test_negative_hours_are_refused_as_negative(typed: str) -> None:
+    error = refusal(lambda: parse_hours(typed))
+    assert (error.key, error.values) == ("parse.duration_negative", {})
 
 
 @pytest.mark.parametrize("typed", ["30", "30 h", "24h01", "1500 min", "1 000"])
-def test_more_than_a_day_of_work_is_refused_as_too_large(typed: str) -> None:
+def test_more_than_a_day_of_work_is_refused_as_too_long(typed: str) -> None:
     error = refusal(lambda: parse_hours(typed))
-    assert (error.key, error.values) == ("parse.too_large", {"maximum": Decimal(24)})
+    assert (error.key, error.values) == ("parse.duration_too_long", {"maximum": Decimal(24)})
 
 
 def test_the_hours_maximum_can_be_chosen_by_the_step() -> None:
@@ -773,6 +783,7 @@ REFUSAL_VALUES: dict[str, dict[str, object]] = {
     "parse.too_large": {"maximum": Decimal("1000000")},
     "parse.too_many_decimals": {"places": 2},
     "parse.too_long": {"maximum": 4000, "length": 4097},
+    "parse.duration_too_long": {"maximum": Decimal(24)},
 }
 
 

@@ -150,7 +150,8 @@ def test_totals_are_printed_the_french_way(french_pdf: bytes) -> None:
     assert "Total TTC 281,28 €" in text
     assert "Total HT 255,71 €" in text
     assert "TVA 10 % sur 255,71 € 25,57 €" in text
-    assert "Main-d'œuvre (2,5 h × 62,00 €) 155,00 €" in text
+    assert "Main-d'œuvre : 2 h 30 (2,5 h) × 62,00 € 155,00 €" in text
+    assert "Temps passé 2 h 30" in text
     assert "Déplacement (18 km × 0,65 €) 11,70 €" in text
     assert "22/11/2026 09:05" in text  # started at 08:05 UTC, printed in Paris time
 
@@ -164,7 +165,8 @@ def test_english_report_speaks_english(english_pdf: bytes) -> None:
         "Objectives met: partly",
         "Parts and supplies",
         "Total incl. VAT €281.28",
-        "Labour (2.5 h × €62.00) €155.00",
+        "Labour: 2 h 30 min (2.5 h) × €62.00 €155.00",
+        "Time worked 2 h 30 min",
         "22 Nov 2026, 09:05",
         "Acceptance of the work",
         "Annex: photos",

@@ -12,7 +12,8 @@ import pytest
 
 from bot.cli import main
 from bot.config import ConfigError, Settings, load_settings
-from handlers.i18n import LANGUAGES, catalog, pick_language
+from handlers.i18n import LANGUAGES, Text, catalog, pick_language
+from reports.plurals import Plural
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -270,7 +271,10 @@ def test_env_example_lists_every_setting() -> None:
     assert expected <= documented, expected - documented
 
 
-def _placeholders(text: str) -> set[str]:
+def _placeholders(text: Text) -> set[str]:
+    """The names a text is filled with (a plural text: those of all its forms, and the count)."""
+    if isinstance(text, Plural):
+        return {"count"}.union(*(_placeholders(form) for form in text.forms.values()))
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
@@ -278,6 +282,7 @@ def test_both_languages_have_the_same_texts_and_placeholders() -> None:
     french, english = catalog("fr"), catalog("en")
     assert set(french) == set(english)
     for key in french:
+        assert isinstance(french[key], Plural) == isinstance(english[key], Plural), key
         assert _placeholders(french[key]) == _placeholders(english[key]), key
 
 

@@ -167,7 +167,7 @@ TEXTS = ChartTexts(
     totals="Total par technicien",
     statuses="Toutes les interventions par statut",
     others="Autres",
-    total_line="{interventions} interv. · {hours}",
+    total_line="{count} interv. · {hours}",
 )
 
 
@@ -251,7 +251,7 @@ async def test_a_dispatcher_gets_the_chart_as_one_photo(office_harness: Harness)
     assert str(photo.params["photo"]).startswith("attach://")
     caption = str(photo.params["caption"])
     assert "8 sem." in caption
-    assert "2 interventions, 6,5\u00a0h travaillées" in caption
+    assert "2 interventions, 6\u00a0h\u00a030 de travail" in caption
 
 
 async def test_the_office_may_ask_for_more_weeks_and_a_bad_number_is_explained(
@@ -263,7 +263,7 @@ async def test_the_office_may_ask_for_more_weeks_and_a_bad_number_is_explained(
     calls = await harness.say(ENGLISH_DISPATCHER, "/stats 26")
     assert [call.method for call in calls] == ["sendPhoto"]
     assert "26 wk" in str(calls[0].params["caption"])
-    assert "3\u00a0h worked" in str(calls[0].params["caption"])
+    assert "1 intervention, 3\u00a0h of work" in str(calls[0].params["caption"])
     for wrong in ("/stats 0", "/stats 27", "/stats lots", "/stats -3"):
         calls = await harness.say(ENGLISH_DISPATCHER, wrong)
         assert [call.method for call in calls] == ["sendMessage"]

@@ -183,7 +183,7 @@ async def test_an_album_of_ten_photos_is_ten_photos_and_one_confirmation(short: 
     assert len([c for c in calls if c.method == "download"]) == 10
     confirmations = [c for c in await short.deliver(now=True) if c.chat_id == TECHNICIAN.id]
     assert len(confirmations) == 1
-    assert "10 photo(s) enregistrée(s)" in confirmations[0].text
+    assert "10 photos enregistrées" in confirmations[0].text
     kept = await attachments_of(short, job)
     assert len(kept) == 10 and all(a.kind == AttachmentKind.PHOTO for a in kept)
     for attachment in kept:
@@ -224,7 +224,7 @@ async def test_a_pdf_plan_is_kept_as_an_attachment(short: Harness) -> None:
     assert kept.kind == AttachmentKind.DOCUMENT and kept.file_name == "plan-chaufferie.pdf"
     assert kept.path.endswith(".pdf")
     sent = await short.deliver(now=True)
-    assert "1 document(s) gardé(s)" in sent[-1].text
+    assert "1 document gardé" in sent[-1].text
 
 
 @pytest.mark.parametrize(
@@ -375,7 +375,7 @@ async def test_hours_travel_and_pricing_in_french_formats(short: Harness) -> Non
     calls = await short.say(TECHNICIAN, "45,50 €")
     summary = last_text(calls)
     assert "Étape 7/10 · Tarification" in summary
-    assert "2,5\u00a0h × 60,00\u00a0€ = <b>150,00\u00a0€</b>" in summary
+    assert "2\u00a0h\u00a030 (2,5\u00a0h) × 60,00\u00a0€ = <b>150,00\u00a0€</b>" in summary
     assert "Déplacement : <b>45,50\u00a0€</b>" in summary
     assert "Total TTC : <b>234,60\u00a0€</b>" in summary
     prompt = last_message(calls)
@@ -389,7 +389,12 @@ async def test_hours_travel_and_pricing_in_french_formats(short: Harness) -> Non
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("-3", "trop petit"), ("30", "trop grand"), ("deux heures", "Je n'ai pas compris")],
+    [
+        ("-3", "ne peut pas être négatif"),
+        ("30", "Plus de 24 heures de travail"),
+        ("0", "Ce temps de travail est nul"),
+        ("deux heures", "Je n'ai pas compris ce temps de travail"),
+    ],
 )
 async def test_absurd_hours_are_refused(short: Harness, text: str, expected: str) -> None:
     job = await at_times(short)

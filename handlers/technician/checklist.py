@@ -1,6 +1,10 @@
 """The methods step: the template's checklist as toggle buttons (✅/⬜), a note on any
 item on request, and a free note on the tools and equipment used.
 
+The message lists the items whole, numbered, with their notes; a button shows its
+item's number and first words, cut after a whole word ("✅ 1. Consignation et
+coupure…"), since a phone would cut a long label anywhere.
+
     checklist ──tick──▶ checklist (the same message, buttons redrawn)
         │ "📝 Note on an item"            ▲
         ▼                                 │ text, or "back to the list"
@@ -33,21 +37,41 @@ from storage.models import Answer, ChecklistItem
 
 log = logging.getLogger(__name__)
 
-#: Characters of a label on a button (phones cut longer ones in the middle).
-LABEL_WIDTH = 40
+#: Characters of a label on a button (phones cut longer ones in the middle); the
+#: whole label is in the message.
+LABEL_WIDTH = 28
 #: The longest note on one item.
 NOTE_LIMIT = 1000
 #: The prompt stays well under Telegram's 4096 characters: notes are shortened to fit.
 PROMPT_LIMIT = 3500
 NOTE_PREVIEWS = (200, 80, 20)
+#: Words left off the end of a cut label when short and in lower case ("de", "and").
+_LINKING_WORD = 3
+_TRAILING = " ,;:.-–—/("
 
 Rows = list[list[InlineKeyboardButton]]
 
 
 def cut(text: str, width: int = LABEL_WIDTH) -> str:
-    """`text` on one line, at most `width` characters (for a button: not escaped)."""
+    """`text` on one line, at most `width` characters, cut after a whole word and
+    ended with "…" when too long (for a button: not escaped). A small linking word
+    left at the end goes too ("Contrôle visuel…", not "Contrôle visuel de…"); only a
+    first word longer than `width` is cut inside."""
     text = " ".join(line.strip() for line in text.splitlines() if line.strip())
-    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+    if len(text) <= width:
+        return text
+    kept = text[: width - 1]
+    if text[width - 1] != " " and " " in kept:
+        kept = kept.rsplit(" ", 1)[0]
+    words = kept.rstrip(_TRAILING).split(" ")
+    while len(words) > 1 and len(words[-1]) <= _LINKING_WORD and words[-1].islower():
+        words.pop()
+    return " ".join(words).rstrip(_TRAILING) + "…"
+
+
+def _button_label(item: ChecklistItem) -> str:
+    """ "1. Consignation et coupure…": the item's number, then its first words."""
+    return f"{item.position}. {cut(item.label)}"
 
 
 def ensure_items(visit: Visit) -> list[ChecklistItem]:
@@ -75,16 +99,39 @@ def _filled(visit: Visit) -> bool:
 # Views -----------------------------------------------------------------------------
 
 
+def _mark(item: ChecklistItem) -> str:
+    return "✅" if item.checked else "⬜"
+
+
+def _listing(visit: Visit, width: int, *, marks: bool) -> str:
+    """The items whole and numbered (their labels shortened to `2 × width` only when
+    the message would be too long), each with its note under it."""
+    t = visit.t
+    lines = []
+    for item in visit.job.checklist:
+        lines.append(
+            t(
+                "wizard.methods.item",
+                mark=_mark(item) if marks else "•",
+                number=item.position,
+                label=preview(item.label, 2 * width),
+            )
+        )
+        if item.note:
+            lines.append(t("wizard.methods.note_line", note=preview(item.note, width)))
+    return "\n".join(lines)
+
+
 def _checklist_view(visit: Visit) -> tuple[str, Rows]:
-    """The items as toggles, their notes and the tools note in the text."""
+    """The items as toggles, the items whole with their notes and the tools note in
+    the text."""
     t, job = visit.t, visit.job
     items = job.checklist
     rows: Rows = []
     for item in items:
-        mark = "✅" if item.checked else "⬜"
         noted = " 📝" if item.note else ""
-        label = cut(item.label, LABEL_WIDTH - len(noted))
-        rows.append([visit.button(f"{mark} {label}{noted}", WizardAction.TICK, str(item.position))])
+        label = f"{_mark(item)} {_button_label(item)}{noted}"
+        rows.append([visit.button(label, WizardAction.TICK, str(item.position))])
     tools: list[InlineKeyboardButton] = []
     if items:
         tools.append(visit.button(t("wizard.methods.note_button"), WizardAction.PICK))
@@ -94,21 +141,11 @@ def _checklist_view(visit: Visit) -> tuple[str, Rows]:
     rows.append([visit.button(t("wizard.next"), WizardAction.NEXT)])
 
     intro = t("wizard.methods.prompt" if items else "wizard.methods.prompt_no_checklist")
-    noted_items = [item for item in items if item.note]
     body = intro
     for width in NOTE_PREVIEWS:
         blocks = [intro]
-        if noted_items:
-            blocks.append(
-                "\n".join(
-                    t(
-                        "wizard.methods.note_line",
-                        label=preview(item.label, 2 * width),
-                        note=preview(item.note or "", width),
-                    )
-                    for item in noted_items
-                )
-            )
+        if items:
+            blocks.append(_listing(visit, width, marks=True))
         if job.methods:
             blocks.append(t("wizard.methods.tools", value=preview(job.methods)))
         body = "\n\n".join(blocks)
@@ -118,13 +155,17 @@ def _checklist_view(visit: Visit) -> tuple[str, Rows]:
 
 
 def _picking_view(visit: Visit) -> tuple[str, Rows]:
-    """Which item the note is for."""
+    """Which item the note is for: the items whole in the text, numbered as their buttons."""
     rows: Rows = [
-        [visit.button(cut(item.label), WizardAction.NOTE, str(item.position))]
+        [visit.button(_button_label(item), WizardAction.NOTE, str(item.position))]
         for item in visit.job.checklist
     ]
     rows.append([visit.button(visit.t("wizard.methods.back_to_list"), WizardAction.LIST)])
-    return visit.t("wizard.methods.pick"), rows
+    for width in NOTE_PREVIEWS:
+        body = visit.t("wizard.methods.pick") + "\n\n" + _listing(visit, width, marks=False)
+        if len(body) <= PROMPT_LIMIT:
+            break
+    return body, rows
 
 
 def _noting_view(visit: Visit, item: ChecklistItem) -> tuple[str, Rows]:

@@ -202,6 +202,17 @@ def _counts(visit: Visit) -> tuple[int, int]:
     return photos, documents
 
 
+def _total(visit: Visit) -> str:
+    """ "In all: 4 photos, 1 document"."""
+    t = visit.t
+    photos, documents = _counts(visit)
+    return t(
+        "photos.total",
+        photos=t("counts.photos", count=photos),
+        documents=t("counts.documents", count=documents),
+    )
+
+
 async def confirm(visit: Visit, message: Message, *, duplicate: bool, document: bool) -> None:
     """One confirmation per burst of files: merged into a waiting one when there is one."""
     t = visit.t
@@ -211,7 +222,6 @@ async def confirm(visit: Visit, message: Message, *, duplicate: bool, document: 
     batch = dict(waiting.options.get("_batch", {})) if waiting else {}
     name = "duplicates" if duplicate else "documents" if document else "photos"
     batch[name] = int(batch.get(name, 0)) + 1
-    photos, documents = _counts(visit)
     lines = []
     if batch.get("photos"):
         lines.append(t("photos.saved", count=batch["photos"], number=visit.job.number))
@@ -219,7 +229,7 @@ async def confirm(visit: Visit, message: Message, *, duplicate: bool, document: 
         lines.append(t("photos.documents_saved", count=batch["documents"]))
     if batch.get("duplicates"):
         lines.append(t("photos.duplicates", count=batch["duplicates"]))
-    lines.append(t("photos.total", photos=photos, documents=documents))
+    lines.append(_total(visit))
     in_photo_step = visit.step.kind == Kind.PHOTOS
     if in_photo_step:
         lines.append(t("photos.more"))
@@ -274,12 +284,7 @@ def photo_keyboard(visit: Visit) -> InlineKeyboardMarkup:
 
 async def photos_prompt(visit: Visit) -> None:
     """How to send photos, the tag for the next ones, and Done."""
-    photos, documents = _counts(visit)
-    body = (
-        visit.t("photos.prompt")
-        + "\n\n"
-        + visit.t("photos.total", photos=photos, documents=documents)
-    )
+    body = visit.t("photos.prompt") + "\n\n" + _total(visit)
     await visit.say(f"{visit.header()}\n\n{body}", photo_keyboard(visit))
 
 

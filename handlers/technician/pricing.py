@@ -25,7 +25,7 @@ def pricing_summary(visit: Visit) -> str:
     lines = [
         t(
             "wizard.pricing.labour",
-            hours=fmt.hours(hours),
+            hours=fmt.labour_hours(hours),
             rate=fmt.money(money.labour_rate(visit)),
             amount=fmt.money(totals.labour),
         ),

@@ -29,7 +29,7 @@ def section_summary(visit: Visit, key: str) -> str:
         return preview(value, REVIEW_PREVIEW) if value else "—"
     if step.kind == Kind.CHECKLIST:
         ticked = sum(1 for item in job.checklist if item.checked)
-        text = t("review.checklist", ticked=ticked, total=len(job.checklist))
+        text = t("review.checklist", count=ticked, total=len(job.checklist))
         if job.methods:
             text += "\n" + preview(job.methods, REVIEW_PREVIEW)
         return text
@@ -45,7 +45,11 @@ def section_summary(visit: Visit, key: str) -> str:
     if step.kind == Kind.PHOTOS:
         photos = sum(1 for a in job.attachments if a.kind == AttachmentKind.PHOTO)
         others = sum(1 for a in job.attachments if a.kind == AttachmentKind.DOCUMENT)
-        return t("review.photos", photos=photos, documents=others)
+        return t(
+            "review.photos",
+            photos=t("counts.photos", count=photos),
+            documents=t("counts.other_documents", count=others),
+        )
     if step.kind == Kind.RESULTS:
         if not job.results_met:
             return "—"
@@ -57,7 +61,7 @@ def section_summary(visit: Visit, key: str) -> str:
         if job.ended_at is None:
             return "—"
         start = fmt.datetime(job.started_at) if job.started_at else "—"
-        hours = fmt.hours(job.worked_hours) if job.worked_hours is not None else "—"
+        hours = fmt.duration(job.worked_hours) if job.worked_hours is not None else "—"
         return t("review.times", start=start, end=fmt.datetime(job.ended_at), hours=hours)
     if step.kind == Kind.PRICING:
         return pricing_summary(visit)

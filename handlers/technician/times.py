@@ -70,22 +70,24 @@ async def ask_hours(visit: Visit) -> None:
     body = t(
         "wizard.times.hours",
         end=fmt.datetime(job.ended_at) if job.ended_at else "—",
-        hours=fmt.hours(job.worked_hours or Decimal(0)),
+        hours=fmt.duration(job.worked_hours or Decimal(0)),
     )
     await visit.ask(body, [visit.button(t("wizard.times.hours_ok"), WizardAction.HOURS_OK)])
 
 
 async def ask_travel(visit: Visit) -> None:
-    """The distance (by km) or the flat fee, as the company counts travel."""
+    """The distance (by km) or the flat fee, as the company counts travel, under the
+    time worked as it was read ("2,30" is 2 h 18: the technician sees it)."""
     t, job, fmt = visit.t, visit.job, money.formatter(visit)
+    worked = t("wizard.times.worked", hours=fmt.duration(job.worked_hours or Decimal(0)))
     no_travel = visit.button(t("wizard.times.no_travel"), WizardAction.NO_TRAVEL)
     if money.travel_mode(visit) == "km":
         rate = fmt.money(job.travel_km_rate or visit.options.pricing.travel_km_rate)
-        await visit.ask(t("wizard.times.km", rate=rate), [no_travel])
+        await visit.ask(f"{worked}\n{t('wizard.times.km', rate=rate)}", [no_travel])
         return
     flat = fmt.money(visit.options.pricing.travel_flat)
     fee = visit.button(t("wizard.times.flat_fee", amount=flat), WizardAction.FLAT)
-    await visit.ask(t("wizard.times.flat"), [fee, no_travel])
+    await visit.ask(f"{worked}\n{t('wizard.times.flat')}", [fee, no_travel])
 
 
 async def store_end(visit: Visit, message: Message, end: dt.datetime) -> None:
@@ -162,12 +164,12 @@ async def times_edit(visit: Visit, answer: Answer, message: Message) -> None:
             else:
                 _end_at(visit, end)
             key = "edits.end_hours_kept" if typed_apart else "edits.end_hours"
-            hours = fmt.hours(job.worked_hours or Decimal(0))
+            hours = fmt.duration(job.worked_hours or Decimal(0))
             shown = t(key, end=fmt.datetime(end), hours=hours)
             answer.text = _end_text(visit)
         elif what == "hours":
             job.worked_hours = parse_hours(text)
-            shown = t("edits.hours", hours=fmt.hours(job.worked_hours))
+            shown = t("edits.hours", hours=fmt.duration(job.worked_hours))
             answer.text = figure(job.worked_hours)
         elif what == "km":
             job.travel_km = parse_km(text)

@@ -13,12 +13,19 @@ say (always what is expected, with an example):
 
 - `parse.number`: the text is not a number (also money, quantity, kilometres). Example "12,5".
 - `parse.too_small` {minimum}: below the smallest accepted value, which the message names.
-  Hours use 0.01 and quantities 0.001 as their minimum (they must be more than zero).
+  Quantities use 0.001 as their minimum (they must be more than zero); durations have
+  their own keys, below.
 - `parse.too_large` {maximum}: above the largest accepted value, which the message names.
 - `parse.too_many_decimals` {places}: more digits after the decimal separator than allowed.
 - `parse.negative`: a negative amount (money, kilometres); the message asks for a positive one.
-- `parse.time`: not a time of day, or not a duration (`parse_hours`): hours 0 to 23, minutes
-  00 to 59. Examples "14h30", "9h05", "2h30".
+- `parse.time`: not a time of day: hours 0 to 23, minutes 00 to 59. Examples "14h30",
+  "9h05", "2h30".
+- `parse.duration`: not a duration (`parse_hours`), or minutes over 59. Examples "2h30",
+  "2,5", "150 min", "2:30".
+- `parse.duration_negative`: a duration below zero ("-2h").
+- `parse.duration_zero`: no time at all once rounded to the hundredth of an hour ("0",
+  "0h00", "0,004").
+- `parse.duration_too_long` {maximum}: more hours than the step accepts (24 by default).
 - `parse.date`: not a date, or a date that does not exist ("31/02"). Examples "22/11/2026",
   "22/11", "demain".
 - `parse.datetime`: neither "date and time" nor a time alone. Examples "22/11/2026 14h30",
@@ -95,6 +102,10 @@ KEYS = (
     "parse.too_many_decimals",
     "parse.negative",
     "parse.time",
+    "parse.duration",
+    "parse.duration_negative",
+    "parse.duration_zero",
+    "parse.duration_too_long",
     "parse.date",
     "parse.datetime",
     "parse.empty",
@@ -368,12 +379,12 @@ _DURATION_MINUTES = re.compile(rf"(?P<number>{_NUM}) ?{_MINUTE_UNIT}")
 
 
 def _duration(text: str) -> Decimal | None:
-    """Unsigned hours in `text`, exact, or None; raises `parse.time` for minutes over 59."""
+    """Unsigned hours in `text`, exact, or None; raises `parse.duration` for minutes over 59."""
     match = _DURATION_HM.fullmatch(text) or _DURATION_COLON.fullmatch(text)
     if match is not None:
         minutes = int(match["minutes"] or match.groupdict().get("minute") or 0)
         if minutes > 59:
-            raise ParseError("parse.time")
+            raise ParseError("parse.duration")
         return _CONTEXT.divide(Decimal(int(match["hours"]) * 60 + minutes), Decimal(60))
     match = _DURATION_HOURS.fullmatch(text)
     if match is not None:
@@ -386,19 +397,20 @@ def _duration(text: str) -> Decimal | None:
 
 
 def parse_hours(text: str, *, maximum: Decimal = Decimal("24")) -> Decimal:
-    """A duration in hours, rounded to 0.01: "2,5", "2h30", "2:30", "150 min", "45min"."""
-    signed = _SIGNED.fullmatch(_short(text, "parse.time"))
+    """A duration in hours, rounded to 0.01: "2h30", "2 h 30", "2,5", "2.5", "150 min",
+    "1h", "45min", "2:30", and what the bot shows ("2 h 31", "2 h 31 min")."""
+    signed = _SIGNED.fullmatch(_short(text, "parse.duration"))
     assert signed is not None  # the pattern matches any text
     hours = _duration(signed["rest"])
     if hours is None:
-        raise ParseError("parse.time")
-    if signed["sign"] in ("-", "\u2212"):
-        hours = -hours
+        raise ParseError("parse.duration")
+    if signed["sign"] in ("-", "\u2212") and hours > 0:
+        raise ParseError("parse.duration_negative")
     rounded = hours.quantize(_CENT, rounding=ROUND_HALF_UP, context=_CONTEXT)
     if rounded < _HOURS_MINIMUM:
-        raise ParseError("parse.too_small", minimum=_HOURS_MINIMUM)
+        raise ParseError("parse.duration_zero")
     if hours > maximum:
-        raise ParseError("parse.too_large", maximum=maximum)
+        raise ParseError("parse.duration_too_long", maximum=maximum)
     return rounded
 
 

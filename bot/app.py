@@ -30,6 +30,7 @@ from bot.ingest import Ingest
 from bot.mailer import Mailer
 from bot.middlewares import PersonMiddleware
 from bot.ratelimit import RateLimiter
+from bot.reminders import Reminders
 from bot.scheduler import build_scheduler
 from bot.sender import OutboxSender
 from handlers import setup_routers
@@ -167,7 +168,9 @@ async def run(settings: Settings, db: Database) -> None:
             },
         )
         menu = asyncio.create_task(_set_menu(bot), name="menu")
-        scheduler = build_scheduler(db, options, after_commit=sender.enqueue)
+        scheduler = build_scheduler(
+            db, options, after_commit=sender.enqueue, reminders=Reminders.from_settings(settings)
+        )
         scheduler.start()
         outgoing = asyncio.create_task(sender.run(), name="outbox")
         await ingest.recover()

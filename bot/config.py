@@ -10,6 +10,7 @@ traceback: the token's shape, a DATA_DIR that can be a folder we write in.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import tempfile
@@ -22,6 +23,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from reports.rules.reading import ParseError, parse_time
 
 PUBLIC_BOT_API = "https://api.telegram.org"
 #: Telegram ids (users, chats) are signed 64-bit integers.
@@ -94,6 +97,13 @@ class Settings(BaseSettings):
     smtp_password: SecretStr = SecretStr("")
     smtp_from: str = Field(default="", validate_default=True)
     smtp_timeout: float = Field(default=30.0, gt=0, le=600)
+
+    # Reminders and the office's daily digest, on the company's clock (TIMEZONE). An
+    # empty time or a 0 turns one off.
+    remind_evening: dt.time | None = dt.time(18, 0)
+    remind_before_minutes: int = Field(default=60, ge=0, le=1440)
+    remind_idle_hours: int = Field(default=3, ge=0, le=72)
+    digest_at: dt.time | None = dt.time(18, 0)
 
     @field_validator("bot_token", mode="before")
     @classmethod
@@ -199,6 +209,22 @@ class Settings(BaseSettings):
         if value is not None and not value.is_file():
             raise ValueError(f"no such file: {value}")
         return value
+
+    @field_validator("remind_evening", "digest_at", mode="before")
+    @classmethod
+    def _time_of_day(cls, value: object) -> object:
+        """A time of day as people write it ("18:00", "18h", "18h30"); empty for none."""
+        if not isinstance(value, str):
+            return value
+        if not value.strip():
+            return None
+        try:
+            return parse_time(value)
+        except ParseError:
+            raise ValueError(
+                f"{value.strip()!r} is not a time of day (write it as 18:00, or leave it "
+                "empty to turn it off)"
+            ) from None
 
     @field_validator("office_chat_id", mode="before")
     @classmethod

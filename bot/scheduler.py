@@ -1,27 +1,47 @@
-"""Work done on a clock, one scheduler per deployment (APScheduler 3)."""
+"""Work done on a clock, one scheduler per deployment (APScheduler 3).
+
+The reminder jobs (bot.reminders) run every minute and once at start, each asked
+with the clock's time: what is due is decided from that time and the database, not
+from the scheduler's memory, so a restart neither repeats a notice nor forgets one
+that is still useful.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import html
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.reminders import (
+    Reminders,
+    nudge_idle,
+    remind_before,
+    remind_evening,
+    send_digest,
+    tell_overdue,
+)
 from handlers.context import Options
-from handlers.i18n import Translator
-from storage import inbox, interventions, outbox
+from storage import inbox
 from storage.db import Database
 from storage.models import Delivery, utcnow
 
 log = logging.getLogger(__name__)
 
-#: A planned intervention not started this long after its time is reported to the office.
-OVERDUE_AFTER = dt.timedelta(minutes=15)
-
 #: Handled updates are kept this long (to recognise one Telegram sends twice), then forgotten.
 KEEP_HANDLED_UPDATES = dt.timedelta(days=14)
+
+#: The reminder jobs, by their id in the scheduler.
+REMINDER_JOBS = {
+    "remind-evening": remind_evening,
+    "remind-before": remind_before,
+    "nudge-idle": nudge_idle,
+    "send-digest": send_digest,
+}
+
+Clock = Callable[[], dt.datetime]
 
 
 async def forget_old_updates(db: Database) -> int:
@@ -33,49 +53,23 @@ async def forget_old_updates(db: Database) -> int:
     return count
 
 
-async def tell_overdue(
-    db: Database,
-    options: Options,
-    after_commit: Callable[[Sequence[Delivery]], None] = lambda deliveries: None,
+async def _on_clock(
+    job: Callable[..., Awaitable[int]], clock: Clock, *args: Any, **kwargs: Any
 ) -> int:
-    """Tell the office, once each, of planned interventions whose time passed
-    OVERDUE_AFTER ago without a start (the notices handed to `after_commit`, the
-    sender). Returns how many were told."""
-    if options.office_chat_id is None:
-        return 0
-    t = Translator(options.default_language)
-    told = 0
-    async with db.transaction() as session:
-        late = await interventions.overdue(session, utcnow() - OVERDUE_AFTER)
-        for job in late:
-            key = f"overdue:{job.id}"
-            if await outbox.exists(session, key):
-                continue
-            technician = job.technician.name if job.technician else t("notices.nobody")
-            notice = outbox.message(
-                session,
-                options.office_chat_id,
-                t(
-                    "notices.overdue",
-                    number=job.number,
-                    client=html.escape(job.client.name),
-                    when=options.local(job.scheduled_at) if job.scheduled_at else "—",
-                    technician=html.escape(technician),
-                ),
-                intervention_id=job.id,
-            )
-            notice.coalesce_key = key
-            told += 1
-        made = outbox.made_in(session)
-    after_commit(made)
-    return told
+    """Runs `job` with the clock's time."""
+    return await job(*args, now=clock(), **kwargs)
 
 
 def build_scheduler(
     db: Database,
     options: Options | None = None,
     after_commit: Callable[[Sequence[Delivery]], None] = lambda deliveries: None,
+    reminders: Reminders | None = None,
+    clock: Clock = utcnow,
 ) -> AsyncIOScheduler:
+    """The scheduler's jobs: forgetting old updates; with `options`, the overdue
+    warnings (at start, then every five minutes); with `reminders` too, the reminders
+    and the digest (at start, then every minute)."""
     scheduler = AsyncIOScheduler(timezone=dt.UTC)
     scheduler.add_job(
         forget_old_updates,
@@ -86,14 +80,31 @@ def build_scheduler(
         coalesce=True,
         max_instances=1,
     )
-    if options is not None:
+    if options is None:
+        return scheduler
+    scheduler.add_job(
+        _on_clock,
+        "interval",
+        minutes=5,
+        args=[tell_overdue, clock, db, options],
+        kwargs={"after_commit": after_commit},
+        id="tell-overdue",
+        coalesce=True,
+        max_instances=1,
+        next_run_time=dt.datetime.now(dt.UTC),
+    )
+    if reminders is None:
+        return scheduler
+    for job_id, job in REMINDER_JOBS.items():
         scheduler.add_job(
-            tell_overdue,
+            _on_clock,
             "interval",
-            minutes=5,
-            args=[db, options, after_commit],
-            id="tell-overdue",
+            minutes=1,
+            args=[job, clock, db, options, reminders],
+            kwargs={"after_commit": after_commit},
+            id=job_id,
             coalesce=True,
             max_instances=1,
+            next_run_time=dt.datetime.now(dt.UTC),
         )
     return scheduler

@@ -605,7 +605,7 @@ class OutboxSender:
             if (
                 self.office_chat_id is not None
                 and row.chat_id != self.office_chat_id
-                and not _changes_only(row)
+                and not changes_only(row)
             ):
                 outbox.message(
                     session,
@@ -637,7 +637,7 @@ def _mergeable(delivery: Delivery) -> bool:
     )
 
 
-def _changes_only(delivery: Delivery) -> bool:
+def changes_only(delivery: Delivery) -> bool:
     """An edit or a deletion of a message already there (its failure alarms nobody)."""
     return delivery.kind == "call" and (delivery.options or {}).get("method") not in SENDS
 

@@ -473,6 +473,23 @@ class Delivery(Base):
     coalesce_key: Mapped[str | None] = mapped_column(String(100), index=True)
 
 
+class SentNotice(Base):
+    """A notice the scheduler sends once (a reminder, a digest, an overdue warning),
+    claimed by writing this row in the same transaction as the delivery: the unique
+    (kind, key) lets one claim win however many schedulers try, and the delivery
+    exists exactly when its claim does. `key` names what it is about, such as an
+    intervention and its time, or a technician and a day."""
+
+    __tablename__ = "sent_notices"
+    __table_args__ = (UniqueConstraint("kind", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    key: Mapped[str] = mapped_column(String(100))
+    #: The scheduler's time when it claimed the notice.
+    claimed_at: Mapped[dt.datetime]
+
+
 class ConversationState(Base):
     """Where a multi-step conversation stands for one person in one chat."""
 

@@ -10,4 +10,6 @@ and in the scheduler. Plain Python: no Telegram, no database; each caller brings
 - `reports.rules.pricing`: the company's pricing defaults, and which value prices an
   intervention (its own, else its template's, else the company's); the arithmetic is
   `reports.totals`.
+- `reports.rules.reminders`: when the reminders and the office's digest are due, and what
+  one missed while the bot was down becomes.
 """

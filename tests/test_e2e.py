@@ -198,6 +198,13 @@ class Deployment:
             ADMIN_IDS=str(ADMIN.id),
             POLLING_TIMEOUT="1",
             LOG_LEVEL="INFO",
+            # Reminders and the digest come at hours of the day: a test about something
+            # else must not read differently at 18:00 (tests/test_reminders.py moves
+            # the clock instead).
+            REMIND_EVENING="",
+            DIGEST_AT="",
+            REMIND_BEFORE_MINUTES="0",
+            REMIND_IDLE_HOURS="0",
         )
         self.bot = BotProcess(self.env, self.cwd, root)
 

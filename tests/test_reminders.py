@@ -488,7 +488,7 @@ async def test_a_long_digest_lists_what_fits_then_how_many_more(harness: Harness
     (digest,) = await sent_to(harness, OFFICE_CHAT)
     assert "⏰ En retard : 60" in digest.text and "Client n°00" in digest.text
     shown = digest.text.count("• <b>")
-    assert 5 < shown < 60 and digest.text.endswith(f"… et {60 - shown} de plus")
+    assert 5 < shown < 60 and digest.text.endswith(f"… et {60 - shown} autres")
     assert len(digest.text) < 4096
 
 

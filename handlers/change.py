@@ -206,7 +206,7 @@ async def new_when_typed(message: Message, planner: Planner) -> None:
         return
     job, action = found
     try:
-        moment = read_when(message.text or "", p.options, p.now())
+        moment = await read_when(p, message.text or "")
     except ParseError as error:
         await message.answer(error_text(t, error))
         return

@@ -37,6 +37,7 @@ from handlers.planner import (
     noted,
     read_when,
     tell,
+    when_read,
 )
 from handlers.provide import provide
 from handlers.tell import tell_office
@@ -292,13 +293,13 @@ async def when_typed(message: Message, planner: Planner) -> None:
     """Keeps the date and time (a past one or a bad format is explained) and asks
     for the technician."""
     try:
-        moment = read_when(message.text or "", planner.options, planner.now())
+        moment = await read_when(planner, message.text or "")
     except ParseError as error:
         await message.answer(error_text(planner.t, error))
         return
     await planner.state.update_data(when=moment.isoformat())
     await noted(planner, message, "plan:when", moment.isoformat())
-    await _ask(planner, message.chat.id, "technician")
+    await _ask(planner, message.chat.id, "technician", when_read(planner, moment))
 
 
 @router.callback_query(PlanStep.filter(F.action == PlanAction.TECHNICIAN), office())

@@ -31,8 +31,9 @@ from handlers.callbacks import Change, ChangeAction
 from handlers.context import Options
 from handlers.i18n import Translator
 from handlers.planning_notices import job_address, tell_technician
-from reports.rules.reading import ParseError, parse_datetime
+from reports.rules.reading import ParseError
 from reports.rules.templates import Template
+from reports.rules.when import WhenError, parse_appointment, say_moment
 from storage import answers, lifecycle
 from storage.models import Intervention, User, utcnow
 
@@ -114,15 +115,30 @@ async def noted(
     )
 
 
-def read_when(text: str, options: Options, now: dt.datetime) -> dt.datetime:
-    """A date and time in the company's zone ("demain 9h"; a time alone is today),
-    refused when it is already past."""
-    today = now.astimezone(options.tz).date()
-    day, hour = parse_datetime(text, today=today)
-    moment = dt.datetime.combine(day or today, hour, tzinfo=options.tz)
-    if moment < now:
-        raise ParseError("plan.past")
+#: Where /plan and /change keep a day typed without a usable hour (see read_when).
+WHEN_KEPT = "when_day"
+
+
+async def read_when(p: Planner, text: str) -> dt.datetime:
+    """The moment typed for /plan or /change, in UTC (`reports.rules.when` reads it in
+    the company's zone). A day typed without an hour, or with a wrong or ambiguous
+    one, is kept in the conversation: the hour alone then answers the question."""
+    data = await p.state.get_data()
+    now = p.now().astimezone(p.options.tz)
+    try:
+        moment = parse_appointment(text, now=now, day_text=data.get(WHEN_KEPT))
+    except WhenError as error:
+        if error.day_kept is not None:
+            await p.state.update_data({WHEN_KEPT: error.day_kept})
+        raise
+    if data.get(WHEN_KEPT) is not None:
+        await p.state.update_data({WHEN_KEPT: None})
     return moment.astimezone(dt.UTC)
+
+
+def when_read(p: Planner, moment: dt.datetime) -> str:
+    """What was understood, in words: "🗓 Prévue le jeudi 14 mai 2026 à 14:00."."""
+    return p.t("when.planned_for", when=say_moment(moment.astimezone(p.options.tz), p.t.language))
 
 
 def change_keyboard(t: Translator, job: Intervention) -> InlineKeyboardMarkup | None:

@@ -34,10 +34,10 @@ from handlers.planner import (
     card,
     change_keyboard,
     error_text,
+    moment_in_words,
     noted,
     read_when,
     tell,
-    when_read,
 )
 from handlers.provide import provide
 from handlers.tell import tell_office
@@ -299,7 +299,7 @@ async def when_typed(message: Message, planner: Planner) -> None:
         return
     await planner.state.update_data(when=moment.isoformat())
     await noted(planner, message, "plan:when", moment.isoformat())
-    await _ask(planner, message.chat.id, "technician", when_read(planner, moment))
+    await _ask(planner, message.chat.id, "technician", moment_in_words(planner, moment))
 
 
 @router.callback_query(PlanStep.filter(F.action == PlanAction.TECHNICIAN), office())

@@ -31,9 +31,10 @@ from handlers.callbacks import Change, ChangeAction
 from handlers.context import Options
 from handlers.i18n import Translator
 from handlers.planning_notices import job_address, tell_technician
+from reports.formatting import say_moment
 from reports.rules.reading import ParseError
 from reports.rules.templates import Template
-from reports.rules.when import WhenError, parse_appointment, say_moment
+from reports.rules.when import WhenError, parse_appointment
 from storage import answers, lifecycle
 from storage.models import Intervention, User, utcnow
 
@@ -136,8 +137,8 @@ async def read_when(p: Planner, text: str) -> dt.datetime:
     return moment.astimezone(dt.UTC)
 
 
-def when_read(p: Planner, moment: dt.datetime) -> str:
-    """What was understood, in words: "🗓 Prévue le jeudi 14 mai 2026 à 14:00."."""
+def moment_in_words(p: Planner, moment: dt.datetime) -> str:
+    """The moment understood, in words: 🗓 Prévue le jeudi 14 mai 2026 à 14:00."""
     return p.t("when.planned_for", when=say_moment(moment.astimezone(p.options.tz), p.t.language))
 
 

@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from handlers.i18n import LANGUAGES, catalog, gettext
+from reports.formatting import say_day, say_moment
 from reports.rules.reading import MAX_TEXT
-from reports.rules.when import KEYS, WhenError, parse_appointment, say_day, say_moment
+from reports.rules.when import KEYS, WhenError, parse_appointment
 
 PARIS = ZoneInfo("Europe/Paris")
 #: Thursday 14 May 2026, 10:00 and 15:00 in Paris.

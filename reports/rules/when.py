@@ -63,8 +63,7 @@ import datetime
 import re
 from dataclasses import dataclass
 
-from babel.dates import format_date, format_datetime, get_day_names
-
+from reports.formatting import say_day, say_moment, weekday_name
 from reports.rules.reading import (
     _DATE_NUMERIC,
     _RELATIVE_DAYS,
@@ -74,7 +73,7 @@ from reports.rules.reading import (
     _short,
 )
 
-__all__ = ["KEYS", "WhenError", "parse_appointment", "say_day", "say_moment"]
+__all__ = ["KEYS", "WhenError", "parse_appointment"]
 
 KEYS = (
     "when.unreadable",
@@ -92,32 +91,6 @@ MORNING = datetime.time(8)
 NOON = datetime.time(12)
 AFTERNOON = datetime.time(14)
 EVENING = datetime.time(18)
-
-_LOCALES = {"fr": "fr_FR", "en": "en_GB"}
-_DAY_PATTERNS = {"fr": "EEEE d MMMM y", "en": "EEEE d MMMM y"}
-_MOMENT_PATTERNS = {"fr": "EEEE d MMMM y 'à' HH:mm", "en": "EEEE d MMMM y 'at' HH:mm"}
-
-
-def _locale(language: str) -> str:
-    return _LOCALES.get(language, _LOCALES["en"])
-
-
-def _pattern(patterns: dict[str, str], language: str, day: int) -> str:
-    pattern = patterns.get(language, patterns["en"])
-    # French says "1er mai", then "2 mai".
-    return pattern.replace(" d ", " d'er' ", 1) if language == "fr" and day == 1 else pattern
-
-
-def say_day(day: datetime.date, language: str) -> str:
-    """A day in words: "jeudi 14 mai 2026" / "Thursday 14 May 2026"."""
-    pattern = _pattern(_DAY_PATTERNS, language, day.day)
-    return format_date(day, pattern, locale=_locale(language))
-
-
-def say_moment(moment: datetime.datetime, language: str) -> str:
-    """A moment in words, as it is (no change of zone): "jeudi 14 mai 2026 à 14:00"."""
-    pattern = _pattern(_MOMENT_PATTERNS, language, moment.day)
-    return format_datetime(moment, pattern, locale=_locale(language))
 
 
 class WhenError(ParseError):
@@ -139,7 +112,7 @@ class WhenError(ParseError):
             elif isinstance(value, datetime.date):
                 shown[name] = say_day(value, language)
             elif name == "weekday" and isinstance(value, int):
-                shown[name] = get_day_names("wide", locale=_locale(language))[value]
+                shown[name] = weekday_name(value, language)
         return shown
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -29,16 +28,14 @@ from bot.fsm import DatabaseStorage
 from bot.ingest import Ingest
 from bot.mailer import Mailer
 from bot.middlewares import PersonMiddleware
+from bot.options import build_options
 from bot.ratelimit import RateLimiter
 from bot.reminders import Reminders
 from bot.scheduler import build_scheduler
 from bot.sender import OutboxSender
-from handlers import setup_routers
-from handlers.context import Options
 from handlers.i18n import gettext
+from handlers.routers import setup_routers
 from reports import offload
-from reports.data import Company
-from reports.rules.pricing import CompanyPricing
 from reports.rules.templates import load_templates
 from storage import migrate
 from storage.db import Database
@@ -72,37 +69,6 @@ def build_dispatcher() -> Dispatcher:
     dispatcher.update.outer_middleware(PersonMiddleware())
     dispatcher.include_routers(*setup_routers())
     return dispatcher
-
-
-def build_options(settings: Settings) -> Options:
-    logo = settings.company_logo.read_bytes() if settings.company_logo else None
-    return Options(
-        admin_ids=frozenset(settings.admin_ids),
-        office_chat_id=settings.office_chat_id,
-        tz=settings.tz,
-        invite_valid_for=dt.timedelta(days=settings.invite_days),
-        default_language=settings.default_language,
-        pricing=CompanyPricing(
-            labour_rate=settings.labour_rate,
-            vat_percent=settings.vat_rate,
-            travel_mode=settings.travel_mode,
-            travel_flat=settings.travel_flat,
-            travel_km_rate=settings.travel_km_rate,
-            payment_terms=settings.company_texts("payment_terms"),
-        ),
-        company=Company(
-            name=settings.company_name,
-            address=settings.company_address,
-            phone=settings.company_phone,
-            email=settings.company_email,
-            siret=settings.company_siret,
-            vat_number=settings.company_vat_number,
-            logo=logo,
-        ),
-        download_limit=20 * 1024 * 1024 if settings.public_bot_api else None,
-        photo_max_side=settings.photo_max_side,
-        email_enabled=settings.email_enabled,
-    )
 
 
 async def identify(bot: Bot) -> User:

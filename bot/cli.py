@@ -2,6 +2,11 @@
 
 Any problem an operator can fix (a setting, the database, the token) ends the
 program with one line naming it and exit status 2, never a traceback.
+
+Each command loads what it needs when it runs: aiogram (seconds) only for the ones
+that talk to Telegram (`run`, `check`), Alembic (a good fraction of a second) only for
+the ones that migrate or read the schema's revision; `export` and `import` need
+neither (tests/test_cli_imports.py checks it).
 """
 
 from __future__ import annotations
@@ -12,14 +17,14 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-from alembic.util.exc import CommandError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import export_command, import_command
 from bot.config import ConfigError, Settings, load_settings, parse_user_id
 from bot.logs import setup_logging
-from storage import clients, lock, migrate, users
+from bot.options import build_options
+from storage import clients, lock, users
 from storage.db import (
     SQLITE_BOT_BUSY_TIMEOUT_MS,
     SQLITE_BUSY_TIMEOUT_MS,
@@ -103,6 +108,10 @@ async def _open_database(settings: Settings, *, bot: bool = False) -> Database:
 
 
 async def _migrate_or_fail(db: Database) -> None:
+    from alembic.util.exc import CommandError
+
+    from storage import migrate
+
     try:
         await migrate.upgrade(db.engine)
     except (SQLAlchemyError, CommandError, OSError) as exc:
@@ -141,6 +150,8 @@ async def _run(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 async def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    from storage import migrate
+
     db = await _open_database(settings)
     try:
         before = await migrate.current_revision(db.engine)
@@ -165,6 +176,7 @@ async def _check(settings: Settings, _args: argparse.Namespace) -> int:
 
     from bot import app
     from reports.rules.templates import TemplateError, load_templates
+    from storage import migrate
 
     ok = True
     print(f"settings: ok (language {settings.default_language}, time zone {settings.timezone})")
@@ -172,7 +184,7 @@ async def _check(settings: Settings, _args: argparse.Namespace) -> int:
     print(f"data folder: {settings.data_dir.resolve()}")
     office = settings.office_chat_id if settings.office_chat_id is not None else "not set"
     print(f"office chat: {office}; admins: {', '.join(map(str, settings.admin_ids)) or 'none'}")
-    pricing = app.build_options(settings).pricing
+    pricing = build_options(settings).pricing
     for language in ("fr", "en"):
         origin = settings.company_text_origin("payment_terms", language) or "default"
         print(f"payment terms ({language}, {origin}): {pricing.terms(language)}")
@@ -223,6 +235,8 @@ async def _check(settings: Settings, _args: argparse.Namespace) -> int:
 
 def _schema_state(current: str | None) -> str:
     """The schema as `check` describes it, next to what this version would do with it."""
+    from storage import migrate
+
     head = migrate.head_revision()
     if current is None:
         return "schema not created yet: it will be when the bot starts (or by migrate)"

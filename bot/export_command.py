@@ -1,5 +1,5 @@
 """`python -m bot export`: the interventions of a period as a spreadsheet file, the same
-file the office gets with /export (see `handlers.exports` and `reports.exports`).
+file the office gets with /export (see `handlers.spreadsheet` and `reports.exports`).
 
     python -m bot export --from 2026-11-01 --to 30/11/2026 --format csv --out nov.csv
 
@@ -109,12 +109,12 @@ def _destination(out: Path | None, default_name: str) -> Path:
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
     """Write the export and print where; 2 with one line on stderr for a problem."""
-    # Imported here: the handlers and the workbook library take seconds to load, and
-    # the other commands do not need them.
+    # Imported here: the workbook library takes a while to load, and the other
+    # commands do not need it.
     from sqlalchemy.exc import SQLAlchemyError
 
-    from bot.app import build_options
-    from handlers import exports
+    from bot.options import build_options
+    from handlers import spreadsheet
     from reports.rules.templates import TemplateError, load_templates
     from storage.db import Database, describe_db_error
 
@@ -132,7 +132,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
         try:
             await db.ping()
             async with db.sessions() as session:
-                rows = await exports.collect(
+                rows = await spreadsheet.collect(
                     session,
                     period,
                     tz=tz,
@@ -147,7 +147,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
         finally:
             await db.close()
 
-        data = exports.render(rows, args.format, language=language, tz=tz)
+        data = spreadsheet.render(rows, args.format, language=language, tz=tz)
         try:
             path.write_bytes(data)
         except OSError as exc:

@@ -369,7 +369,7 @@ def _repeated_references(rows: Sequence[Row]) -> list[str]:
 def tell(session: AsyncSession, outcome: Outcome, options: Options, file_name: str) -> None:
     """Queue what /plan would say: each assigned technician hears of their new
     intervention (with an Open button), and the office group gets one summary."""
-    from handlers.planner import tell_office_imported, tell_technician
+    from handlers.planning_notices import tell_office_imported, tell_technician
 
     for planned in outcome.planned:
         job = planned.job
@@ -466,7 +466,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
     planned and skipped; 2 and the problems on stderr (nothing written) otherwise."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from bot.app import build_options
+    from bot.options import build_options
     from reports.rules.templates import TemplateError, load_templates
     from storage.db import Database, describe_db_error
 

@@ -214,8 +214,8 @@ async def ask_new_when(talk: Changing) -> None:
     await talk.say(talk.t(key, number=job.number))
 
 
-def read_moment(talk: Changing, text: str) -> dt.datetime:
-    return read_when(text, talk.of.options, talk.of.now())
+async def read_moment(talk: Changing, text: str) -> dt.datetime:
+    return await read_when(talk.of, text)
 
 
 async def moved(talk: Changing, message: Message, moment: dt.datetime) -> None:

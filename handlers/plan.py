@@ -24,7 +24,7 @@ from handlers.callbacks import PlanAction, PlanStep, row_id
 from handlers.clientpicker import client_questions
 from handlers.filters import office
 from handlers.i18n import Translator
-from handlers.planner import Planner, card, change_keyboard, read_when, tell
+from handlers.planner import Planner, card, change_keyboard, moment_in_words, read_when, tell
 from handlers.provide import provide
 from handlers.steps import Button, Question
 from handlers.talk import Conversation, Talk, by_two
@@ -129,9 +129,16 @@ async def ask_when(talk: Plan) -> None:
     await talk.ask(talk.t("plan.ask_when"), [])
 
 
-def read_moment(talk: Plan, text: str) -> str:
+async def read_moment(talk: Plan, text: str) -> dt.datetime:
     """A date and time to come (a past one or a bad format is explained)."""
-    return read_when(text, talk.of.options, talk.of.now()).isoformat()
+    return await read_when(talk.of, text)
+
+
+async def keep_moment(talk: Plan, message: Message, moment: dt.datetime) -> None:
+    """Keeps the moment, and says it in words before the next question."""
+    await talk.update(when=moment.isoformat())
+    await talk.note(message, "when", moment.isoformat())
+    talk.lead = moment_in_words(talk.of, moment)
 
 
 # The technician, and planning ----------------------------------------------------------
@@ -214,7 +221,7 @@ QUESTIONS: tuple[Question[Plan], ...] = (
     ),
     Question(
         "when", "plan.ask_when", ask_when, "new.text_expected",
-        read=read_moment, column="when", target="when", then="technician",
+        read=read_moment, store=keep_moment, then="technician",
     ),
     Question(
         "technician", "plan.ask_technician", ask_technician, "plan.use_buttons",

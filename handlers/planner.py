@@ -6,7 +6,7 @@ Every change is made by storage.lifecycle, which checks it against the rules and
 writes it to the audit trail: postponing and cancelling move the status; reassigning
 and rescheduling keep it (from = to, with a note saying what changed), so the one
 trail the office reads tells the whole story. The technicians concerned are told
-through the outbox, in their own language.
+through the outbox, in their own language (`handlers.planning_notices`).
 
 Each message typed for /plan or /change is remembered as the answer it gave (by the
 conversation engine, handlers.talk), so that an edit of it, even in the office group,
@@ -26,12 +26,13 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram.utils.text_decorations import html_decoration as hd
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.callbacks import Change, ChangeAction, Job, JobAction
+from handlers.callbacks import Change, ChangeAction
 from handlers.context import Options
 from handlers.i18n import Translator
-from handlers.tell import say, tell_office, tell_person
-from reports.rules.reading import ParseError, parse_datetime
+from handlers.planning_notices import job_address, tell_technician
+from reports.formatting import say_moment
 from reports.rules.templates import Template
+from reports.rules.when import WhenError, parse_appointment
 from storage import lifecycle
 from storage.models import Intervention, User, utcnow
 
@@ -69,21 +70,30 @@ class Planner:
         return template.title((t or self.t).language) if template else job.kind
 
 
-def job_address(job: Intervention) -> str:
-    if job.site is not None and job.site.address:
-        return job.site.address
-    return job.client.address or ""
+#: Where /plan and /change keep a day typed without a usable hour (see read_when).
+WHEN_KEPT = "when_day"
 
 
-def read_when(text: str, options: Options, now: dt.datetime) -> dt.datetime:
-    """A date and time in the company's zone ("demain 9h"; a time alone is today),
-    refused when it is already past."""
-    today = now.astimezone(options.tz).date()
-    day, hour = parse_datetime(text, today=today)
-    moment = dt.datetime.combine(day or today, hour, tzinfo=options.tz)
-    if moment < now:
-        raise ParseError("plan.past")
+async def read_when(p: Planner, text: str) -> dt.datetime:
+    """The moment typed for /plan or /change, in UTC (`reports.rules.when` reads it in
+    the company's zone). A day typed without an hour, or with a wrong or ambiguous
+    one, is kept in the conversation: the hour alone then answers the question."""
+    data = await p.state.get_data()
+    now = p.now().astimezone(p.options.tz)
+    try:
+        moment = parse_appointment(text, now=now, day_text=data.get(WHEN_KEPT))
+    except WhenError as error:
+        if error.day_kept is not None:
+            await p.state.update_data({WHEN_KEPT: error.day_kept})
+        raise
+    if data.get(WHEN_KEPT) is not None:
+        await p.state.update_data({WHEN_KEPT: None})
     return moment.astimezone(dt.UTC)
+
+
+def moment_in_words(p: Planner, moment: dt.datetime) -> str:
+    """The moment understood, in words: 🗓 Prévue le jeudi 14 mai 2026 à 14:00."""
+    return p.t("when.planned_for", when=say_moment(moment.astimezone(p.options.tz), p.t.language))
 
 
 def change_keyboard(t: Translator, job: Intervention) -> InlineKeyboardMarkup | None:
@@ -118,78 +128,3 @@ def tell(
 ) -> None:
     """Queues `key` for a technician, in their language, with an Open button if asked."""
     tell_technician(p.session, p.options, person, key, job, open_button=open_button, **extra)
-
-
-def tell_technician(
-    session: AsyncSession,
-    options: Options,
-    person: User | None,
-    key: str,
-    job: Intervention,
-    *,
-    open_button: bool,
-    **extra: str,
-) -> None:
-    """Queues `key` about `job` (its client and site loaded) for a technician, in their
-    language, with an Open button if asked; /plan, /change and the CSV import tell
-    technicians this one way. `extra` is plain text (it is escaped)."""
-    if person is None:
-        return
-    address = job_address(job)
-
-    def open_keyboard(tr: Translator) -> InlineKeyboardMarkup:
-        builder = InlineKeyboardBuilder()
-        builder.button(
-            text=tr("plan.open"), callback_data=Job(intervention_id=job.id, action=JobAction.OPEN)
-        )
-        return builder.as_markup()
-
-    tell_person(
-        session,
-        options,
-        person.telegram_id,
-        person.language,
-        key,
-        keyboard=open_keyboard if open_button else None,
-        intervention_id=job.id,
-        number=job.number,
-        when=options.local(job.scheduled_at) if job.scheduled_at else "—",
-        client=job.client.name,
-        address=f" ({address})" if address else "",
-        **extra,
-    )
-
-
-#: Room left for the list in the office's summary of an import (Telegram's limit is 4096).
-IMPORT_SUMMARY_LIMIT = 3500
-
-
-def tell_office_imported(
-    session: AsyncSession, options: Options, jobs: list[Intervention], file_name: str
-) -> None:
-    """Queues one message for the office group listing the interventions a CSV import
-    planned (their client and technician loaded), in the office's language; a long
-    list ends with how many more there are."""
-    if not jobs:
-        return
-
-    def summary(tr: Translator) -> str:
-        lines = [say(tr, "plan.imported", count=len(jobs), file=file_name)]
-        size = len(lines[0])
-        for shown, job in enumerate(jobs):
-            line = say(
-                tr,
-                "plan.imported_line",
-                number=job.number,
-                when=options.local(job.scheduled_at) if job.scheduled_at else "—",
-                client=job.client.name,
-                technician=job.technician.name if job.technician else tr("plan.nobody"),
-            )
-            if size + len(line) > IMPORT_SUMMARY_LIMIT:
-                lines.append(tr("plan.imported_more", count=len(jobs) - shown))
-                break
-            lines.append(line)
-            size += len(line) + 1
-        return "\n".join(lines)
-
-    tell_office(session, options, summary)

@@ -2,9 +2,10 @@
 
 A conversation is an ordered tuple of `Question`s. A question says what it asks
 (`ask`), how a typed answer is read (`read`, which raises ParseError with what was
-expected) and where it is kept (`column`, or `store` when it is more than a value),
-or what else it takes (`take`: a photo of a signature), and where the conversation
-goes next (`then`, after the answer, or a `Button`'s). The same engine runs:
+expected; a coroutine when reading needs the conversation's data) and where it is
+kept (`column`, or `store` when it is more than a value), or what else it takes
+(`take`: a photo of a signature), and where the conversation goes next (`then`, after
+the answer, or a `Button`'s). The same engine runs:
 
 - the report's steps that ask several questions (times, pricing, results, the
   acceptance: handlers.technician.questions), whose place is kept on the
@@ -21,6 +22,7 @@ conversations under way at an upgrade, carry them.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
@@ -155,6 +157,8 @@ async def answer(place: Place[C], questions: tuple[Question[C], ...], message: M
         return
     try:
         value = question.read(place.ctx, message.text)
+        if inspect.isawaitable(value):
+            value = await value
     except ParseError as error:
         await place.refuse(message, error)
         return

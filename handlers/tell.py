@@ -6,21 +6,27 @@ again: the language (the office reads the company's default language; a person
 reads theirs, or the default) and the escaping (every text value filled into a
 catalog text is escaped for HTML, unless it is marked `Html`: a catalog text or a
 label already built from escaped parts).
+
+No aiogram here, so that the command line's import tells people without loading it:
+buttons come as aiogram's InlineKeyboardMarkup from the chat, or as the JSON the outbox
+keeps (`{"inline_keyboard": [[{"text": ..., "callback_data": ...}]]}`) from elsewhere.
 """
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-from aiogram.types import InlineKeyboardMarkup
-from aiogram.utils.text_decorations import html_decoration as hd
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.context import Options
 from handlers.i18n import Translator, pick_language
 from storage import outbox
 from storage.models import Delivery
+
+if TYPE_CHECKING:
+    from aiogram.types import InlineKeyboardMarkup
 
 
 class Html(str):
@@ -32,8 +38,10 @@ class Html(str):
 #: What a notice says: a catalog key (filled with the values, escaped), or the whole
 #: text made with the reader's translator (use `say` for each of its parts).
 Text = str | Callable[[Translator], str]
+#: Buttons: aiogram's markup, or the JSON the outbox keeps.
+Markup: TypeAlias = "InlineKeyboardMarkup | dict[str, Any]"
 #: The buttons under a notice, made with the reader's translator when they need it.
-Keyboard = InlineKeyboardMarkup | Callable[[Translator], InlineKeyboardMarkup] | None
+Keyboard: TypeAlias = "Markup | Callable[[Translator], Markup] | None"
 
 
 def say(t: Translator, key: str, **values: Any) -> str:
@@ -42,7 +50,9 @@ def say(t: Translator, key: str, **values: Any) -> str:
 
 
 def _escaped(value: Any) -> Any:
-    return hd.quote(value) if isinstance(value, str) and not isinstance(value, Html) else value
+    if isinstance(value, str) and not isinstance(value, Html):
+        return html.escape(value, quote=False)
+    return value
 
 
 def office_translator(options: Options) -> Translator:
@@ -66,7 +76,11 @@ def _queue(
 ) -> Delivery:
     said = say(tr, text, **values) if isinstance(text, str) else text(tr)
     markup = keyboard(tr) if callable(keyboard) else keyboard
-    extra = {"reply_markup": markup.model_dump(exclude_none=True)} if markup else None
+    if isinstance(markup, dict) or markup is None:
+        stored = markup
+    else:
+        stored = markup.model_dump(exclude_none=True)
+    extra = {"reply_markup": stored} if stored else None
     return outbox.message(session, chat_id, said, options=extra, intervention_id=intervention_id)
 
 

@@ -20,7 +20,7 @@ import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime, get_day_names
 from babel.numbers import format_currency, format_decimal, format_percent
 
 from reports.data import Language
@@ -32,6 +32,40 @@ _SIZE_UNITS: dict[Language, tuple[str, ...]] = {
     "fr": ("o", "Ko", "Mo", "Go"),
     "en": ("B", "KB", "MB", "GB"),
 }
+
+
+_DAY_IN_WORDS = "EEEE d MMMM y"
+_MOMENT_IN_WORDS = {"fr": "EEEE d MMMM y 'à' HH:mm", "en": "EEEE d MMMM y 'at' HH:mm"}
+
+
+def _locale_of(language: str) -> str:
+    """Babel's locale for `language`; English for any language but French."""
+    return _LOCALES["fr"] if language == "fr" else _LOCALES["en"]
+
+
+def _first_of_month(pattern: str, language: str, day: int) -> str:
+    """French says "1er mai", then "2 mai"."""
+    return pattern.replace(" d ", " d'er' ", 1) if language == "fr" and day == 1 else pattern
+
+
+def say_day(day: dt.date, language: str) -> str:
+    """A day in words, to say which one was understood: "jeudi 14 mai 2026" /
+    "Thursday 14 May 2026"."""
+    pattern = _first_of_month(_DAY_IN_WORDS, language, day.day)
+    return format_date(day, pattern, locale=_locale_of(language))
+
+
+def say_moment(moment: dt.datetime, language: str) -> str:
+    """A moment in words, in its own zone: "jeudi 14 mai 2026 à 14:00" /
+    "Thursday 14 May 2026 at 14:00"."""
+    pattern = _MOMENT_IN_WORDS["fr" if language == "fr" else "en"]
+    pattern = _first_of_month(pattern, language, moment.day)
+    return format_datetime(moment, pattern, locale=_locale_of(language))
+
+
+def weekday_name(weekday: int, language: str) -> str:
+    """The name of a weekday (0 is Monday): "jeudi" / "Thursday"."""
+    return str(get_day_names("wide", locale=_locale_of(language))[weekday])
 
 
 class Formatter:

@@ -16,7 +16,7 @@ import pytest
 from aiogram.filters.callback_data import MAX_CALLBACK_LENGTH, CallbackData
 from pydantic.fields import FieldInfo
 
-from handlers import callbacks
+from handlers import callbacks, planning_notices
 from handlers.callbacks import (
     REFUSE,
     AskAccess,
@@ -226,3 +226,14 @@ def test_a_payload_beyond_its_type_is_not_read() -> None:
     ):
         with pytest.raises(ValueError):
             payload.unpack(packed)
+
+
+@pytest.mark.parametrize("intervention_id", [1, 42, callbacks.MAX_ROW_ID])
+def test_the_open_button_written_without_aiogram_is_the_one_the_bot_reads(
+    intervention_id: int,
+) -> None:
+    """The command line's import writes the Open button under a technician's notice
+    without aiogram (handlers.planning_notices): it is Job's payload, and reads back."""
+    written = planning_notices.open_payload(intervention_id)
+    assert written == Job(intervention_id=intervention_id, action=JobAction.OPEN).pack()
+    assert Job.unpack(written) == Job(intervention_id=intervention_id, action=JobAction.OPEN)

@@ -20,12 +20,13 @@ from aiogram.types import BufferedInputFile, FSInputFile
 from openpyxl.worksheet.worksheet import Worksheet
 
 from bot import export_command
-from handlers import exports
+from handlers import spreadsheet
 from handlers.context import Options
 from handlers.i18n import Translator, catalog
 from handlers.technician import money
 from handlers.technician.visit import Visit
 from reports.exports import COLUMNS, KEYS, ExportRow, build_csv, build_xlsx
+from reports.rules.periods import Period, parse_period
 from reports.rules.pricing import CompanyPricing
 from reports.rules.reading import ParseError
 from reports.rules.templates import Template, load_templates
@@ -49,7 +50,7 @@ from tests.mocked import Person, button
 
 DISPATCHER = Person(30, "Sophie", "sophie_bureau", "fr")
 JEROME = Person(22, "Jérôme", "jerome_tech", "fr")
-NOVEMBER = exports.Period(dt.date(2026, 11, 1), dt.date(2026, 11, 30))
+NOVEMBER = Period(dt.date(2026, 11, 1), dt.date(2026, 11, 30))
 
 
 async def fill(
@@ -158,9 +159,9 @@ def report_totals(
     return money.totals(visit)
 
 
-async def rows_of(db: Database, period: exports.Period, language: str = "fr") -> list[ExportRow]:
+async def rows_of(db: Database, period: Period, language: str = "fr") -> list[ExportRow]:
     async with db.sessions() as session:
-        return await exports.collect(
+        return await spreadsheet.collect(
             session,
             period,
             tz=PARIS,
@@ -195,7 +196,7 @@ def money_of(value: object) -> Decimal:
 async def test_workbook_has_real_dates_numbers_and_the_reports_totals(database: Database) -> None:
     jobs = await three_jobs(database)
     sheet = sheet_of(
-        exports.render(await rows_of(database, NOVEMBER), "xlsx", language="fr", tz=PARIS)
+        spreadsheet.render(await rows_of(database, NOVEMBER), "xlsx", language="fr", tz=PARIS)
     )
 
     assert [cell.value for cell in sheet[1]] == [
@@ -281,10 +282,12 @@ async def test_money_cells_are_empty_until_the_work_is_done(
         parts=(("Joint", "1", "10.00"),),
     )
     rows = await rows_of(database, NOVEMBER)
-    (row,) = records(sheet_of(exports.render(rows, "xlsx", language="fr", tz=PARIS)))
+    (row,) = records(sheet_of(spreadsheet.render(rows, "xlsx", language="fr", tz=PARIS)))
     (line,) = list(
         csv.DictReader(
-            io.StringIO(exports.render(rows, "csv", language="fr", tz=PARIS).decode("utf-8-sig")),
+            io.StringIO(
+                spreadsheet.render(rows, "csv", language="fr", tz=PARIS).decode("utf-8-sig")
+            ),
             fieldnames=KEYS,
             delimiter=";",
         )
@@ -301,7 +304,7 @@ async def test_money_cells_are_empty_until_the_work_is_done(
 async def test_workbook_is_ready_to_filter_and_read(database: Database) -> None:
     await three_jobs(database)
     sheet = sheet_of(
-        exports.render(await rows_of(database, NOVEMBER), "xlsx", language="fr", tz=PARIS)
+        spreadsheet.render(await rows_of(database, NOVEMBER), "xlsx", language="fr", tz=PARIS)
     )
     assert sheet.title == "Interventions"
     assert all(cell.font.bold for cell in sheet[1])
@@ -335,9 +338,9 @@ async def test_a_report_filled_through_the_wizard_exports_the_total_it_showed(
     assert saved.started_at is not None
     today = saved.started_at.astimezone(PARIS).date()
     async with short.db.sessions() as session:
-        (row,) = await exports.collect(
+        (row,) = await spreadsheet.collect(
             session,
-            exports.Period(today, today),
+            Period(today, today),
             tz=PARIS,
             defaults=short.options.pricing,
             templates=short.templates,
@@ -384,15 +387,15 @@ async def test_period_includes_both_days_on_the_company_clock(database: Database
 
     rows = await rows_of(database, NOVEMBER)
     assert [row.client for row in rows] == ["01/11 00:00 Paris", "late", "30/11 23:59 Paris"]
-    one_day = await rows_of(database, exports.Period(dt.date(2026, 11, 30), dt.date(2026, 11, 30)))
+    one_day = await rows_of(database, Period(dt.date(2026, 11, 30), dt.date(2026, 11, 30)))
     assert [row.client for row in one_day] == ["30/11 23:59 Paris"]
-    october = await rows_of(database, exports.parse_period("2026-10", today=dt.date(2026, 11, 1)))
+    october = await rows_of(database, parse_period("2026-10", today=dt.date(2026, 11, 1)))
     assert [row.client for row in october] == ["31/10 23:59 Paris"]
 
 
 def test_periods_are_read_as_the_office_types_them() -> None:
     today = dt.date(2026, 11, 22)
-    read = exports.parse_period
+    read = parse_period
     assert read(None, today=today) == NOVEMBER
     assert read("", today=today) == NOVEMBER
     assert read("2026-11", today=today) == NOVEMBER
@@ -401,12 +404,12 @@ def test_periods_are_read_as_the_office_types_them() -> None:
     assert read("2026-11-01 - 2026-11-30", today=today) == NOVEMBER
     assert read("2026-11-01..2026-11-30", today=today) == NOVEMBER
     assert read("1/11 au 30/11", today=today) == NOVEMBER
-    assert read("2026-02", today=today) == exports.Period(dt.date(2026, 2, 1), dt.date(2026, 2, 28))
-    assert read("2026-10 2026-11", today=today) == exports.Period(
+    assert read("2026-02", today=today) == Period(dt.date(2026, 2, 1), dt.date(2026, 2, 28))
+    assert read("2026-10 2026-11", today=today) == Period(
         dt.date(2026, 10, 1), dt.date(2026, 11, 30)
     )
     day = dt.date(2026, 11, 22)
-    assert read("22/11/2026", today=today) == exports.Period(day, day)
+    assert read("22/11/2026", today=today) == Period(day, day)
     with pytest.raises(ParseError) as reversed_period:
         read("30/11/2026 01/11/2026", today=today)
     assert reversed_period.value.key == "exports.reversed"
@@ -416,7 +419,7 @@ def test_periods_are_read_as_the_office_types_them() -> None:
         assert unread.value.key == "exports.bad_period", bad
     assert NOVEMBER.file_name("xlsx") == "interventions-2026-11-01-2026-11-30.xlsx"
     # Bounds on the local clock, whatever the offset of each end.
-    start, end = exports.Period(dt.date(2026, 10, 1), dt.date(2026, 10, 31)).bounds(PARIS)
+    start, end = Period(dt.date(2026, 10, 1), dt.date(2026, 10, 31)).bounds(PARIS)
     assert start == dt.datetime(2026, 9, 30, 22, 0, tzinfo=dt.UTC)  # summer time
     assert end == dt.datetime(2026, 10, 31, 23, 0, tzinfo=dt.UTC)  # winter time
 
@@ -428,7 +431,7 @@ async def test_csv_opens_in_french_excel_with_semicolons_bom_and_decimal_commas(
     database: Database,
 ) -> None:
     await three_jobs(database)
-    data = exports.render(await rows_of(database, NOVEMBER), "csv", language="fr", tz=PARIS)
+    data = spreadsheet.render(await rows_of(database, NOVEMBER), "csv", language="fr", tz=PARIS)
     assert data.startswith(b"\xef\xbb\xbf")
     assert b"\r\n" in data
     text = data.decode("utf-8-sig")
@@ -445,7 +448,7 @@ async def test_csv_opens_in_french_excel_with_semicolons_bom_and_decimal_commas(
     assert maintenance["client"] == "Crèche « Les Petits Loups »"
     assert maintenance["travel_km"] == "42,5" and maintenance["rating"] == ""
 
-    english = exports.render(
+    english = spreadsheet.render(
         await rows_of(database, NOVEMBER, "en"), "csv", language="en", tz=PARIS
     )
     lines = list(csv.reader(io.StringIO(english.decode("utf-8-sig"), newline=""), delimiter=";"))
@@ -475,7 +478,7 @@ def test_a_name_that_looks_like_a_formula_stays_text() -> None:
         incl_vat=Decimal("0.00"),
         rating=None,
     )
-    headers = exports.headers("fr")
+    headers = spreadsheet.headers("fr")
     sheet = sheet_of(build_xlsx([row], headers=headers, timezone="Europe/Paris"))
     client = sheet.cell(row=2, column=2)
     assert client.data_type == "s" and client.value == row.client

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from bot.app import build_options
 from bot.config import load_settings
+from bot.options import build_options
 from reports.rules.pricing import CompanyPricing as Pricing
 from storage.models import AttachmentKind, Client
 from tests.conftest import TECHNICIAN, Harness, load_job

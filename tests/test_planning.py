@@ -4,7 +4,9 @@ day by technician; technicians are told through the outbox."""
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
 from storage import interventions
@@ -56,6 +58,28 @@ async def plan_for_existing_client(harness: Harness) -> Call:
     await harness.say(DISPATCHER, "Entretien annuel de la chaudière")
     who = (await harness.say(DISPATCHER, "demain 9h"))[-1]
     return (await harness.press(DISPATCHER, who, button(who, "Paul")))[-1]
+
+
+#: Thursday 14 May 2026 at 10:00 in Paris, the office's clock in the tests below.
+THURSDAY_10 = dt.datetime(2026, 5, 14, 8, 0, tzinfo=dt.UTC)
+SOPHIA = Person(31, "Sophia", None, "en")
+
+
+def paris(month: int, day: int, hour: int) -> dt.datetime:
+    return dt.datetime(2026, month, day, hour, tzinfo=ZoneInfo("Europe/Paris"))
+
+
+async def up_to_the_date(harness: Harness) -> None:
+    """/plan for Garage Dupont, up to the question of the day and time."""
+    async with harness.db.transaction() as session:
+        session.add(Client(name="Garage Dupont"))
+    await harness.say(DISPATCHER, "/plan")
+    results = (await harness.say(DISPATCHER, "garag dupon"))[-1]
+    site = (await harness.press(DISPATCHER, results, button(results, "Garage Dupont")))[-1]
+    kinds = (await harness.press(DISPATCHER, site, button(site, "adresse du client")))[-1]
+    await harness.press(DISPATCHER, kinds, button(kinds, "Contrôle"))
+    ask = (await harness.say(DISPATCHER, "Contrôle annuel"))[-1]
+    assert "« jeudi 14h »" in ask.text
 
 
 async def test_plan_with_a_new_client_tells_the_technician_and_the_office(
@@ -153,14 +177,7 @@ async def test_a_bad_date_and_a_past_date_are_refused_and_the_step_stays(
     harness: Harness,
 ) -> None:
     await staff(harness)
-    async with harness.db.transaction() as session:
-        session.add(Client(name="Garage Dupont"))
-    await harness.say(DISPATCHER, "/plan")
-    results = (await harness.say(DISPATCHER, "garage"))[-1]
-    site = (await harness.press(DISPATCHER, results, button(results, "Garage Dupont")))[-1]
-    kinds = (await harness.press(DISPATCHER, site, button(site, "adresse du client")))[-1]
-    await harness.press(DISPATCHER, kinds, button(kinds, "Contrôle"))
-    await harness.say(DISPATCHER, "Contrôle annuel")
+    await up_to_the_date(harness)
     bad = (await harness.say(DISPATCHER, "la semaine prochaine"))[-1]
     assert "22/11/2026 14h30" in bad.text
     past = (await harness.say(DISPATCHER, "01/01/2020 10h"))[-1]
@@ -311,3 +328,76 @@ async def test_board_lists_today_by_technician_with_statuses(harness: Harness) -
     assert lines[marc + 1].startswith("• 13:00 <b>OT-2026-") and "planifiée" in lines[marc + 1]
     assert "Boulangerie Martin · en cours" in lines[paul + 1]
     assert "Plus tard" not in board.text
+
+
+async def test_a_day_without_an_hour_is_kept_and_the_hour_alone_then_plans_it(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("handlers.planner.utcnow", lambda: THURSDAY_10)
+    await staff(harness)
+    await up_to_the_date(harness)
+    ask = (await harness.say(DISPATCHER, "dans 2 jours"))[-1]
+    assert ask.text.startswith("Le samedi 16 mai 2026, à quelle heure ?"), ask.text
+    assert ask.buttons() == []
+    ambiguous = (await harness.say(DISPATCHER, "3"))[-1]
+    assert ambiguous.text.startswith("« 3 » : 3 h du matin ou 15 h ?"), ambiguous.text
+    who = (await harness.say(DISPATCHER, "15h"))[-1]
+    assert who.text.startswith("🗓 Prévue le samedi 16 mai 2026 à 15:00.\n\nQuel technicien ?")
+    await harness.press(DISPATCHER, who, button(who, "Paul"))
+    job = await only_intervention(harness)
+    assert job.scheduled_at == paris(5, 16, 15)
+
+
+async def test_a_weekday_of_today_is_today_while_its_hour_is_ahead(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("handlers.planner.utcnow", lambda: THURSDAY_10)
+    await staff(harness)
+    await up_to_the_date(harness)
+    who = (await harness.say(DISPATCHER, "jeudi 14h"))[-1]
+    assert who.text.startswith("🗓 Prévue le jeudi 14 mai 2026 à 14:00.")
+    await harness.press(DISPATCHER, who, button(who, "Marc"))
+    assert (await only_intervention(harness)).scheduled_at == paris(5, 14, 14)
+
+
+async def test_a_date_that_cannot_be_planned_is_asked_again_and_nothing_is_planned(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("handlers.planner.utcnow", lambda: THURSDAY_10)
+    await staff(harness)
+    await up_to_the_date(harness)
+    for typed, said in (
+        ("9h", "Cette date est déjà passée : jeudi 14 mai 2026 à 09:00."),
+        ("12/25 14h", "« 12/25 » : les dates s'écrivent le jour d'abord"),
+        ("vendredi 16 mai 14h", "Le samedi 16 mai 2026 n'est pas un vendredi."),
+        ("demain 25h", "Je n'ai pas compris cette heure."),
+    ):
+        answer = (await harness.say(DISPATCHER, typed))[-1]
+        assert answer.text.startswith(said), answer.text
+        assert answer.buttons() == []
+    async with harness.db.sessions() as session:
+        assert (await session.scalars(select(Intervention))).all() == []
+    # "demain 25h" kept the day: the hour alone is tomorrow.
+    who = (await harness.say(DISPATCHER, "10h"))[-1]
+    assert who.text.startswith("🗓 Prévue le vendredi 15 mai 2026 à 10:00.")
+
+
+async def test_an_english_dispatcher_reschedules_in_english_words(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await staff(harness)
+    await register(harness, SOPHIA, Role.DISPATCHER)
+    await plan_for_existing_client(harness)
+    monkeypatch.setattr("handlers.planner.utcnow", lambda: THURSDAY_10)
+    job = await only_intervention(harness)
+    card = (await harness.say(SOPHIA, f"/change {job.number}"))[-1]
+    ask = (await harness.press(SOPHIA, card, button(card, "Reschedule")))[-1]
+    assert "thursday 2pm" in ask.text
+    past = (await harness.say(SOPHIA, "yesterday 9am"))[-1]
+    assert past.text.startswith("That date has already passed: Wednesday 13 May 2026 at 09:00.")
+    ambiguous = (await harness.say(SOPHIA, "next monday at 2"))[-1]
+    assert ambiguous.text.startswith('"2": 2 at night or 14:00? Answer "2am" or "2pm".')
+    assert (await only_intervention(harness)).scheduled_at == job.scheduled_at
+    after = (await harness.say(SOPHIA, "2pm"))[-1]
+    assert "is rescheduled for 18/05/2026 14:00" in after.text, after.text
+    assert (await only_intervention(harness)).scheduled_at == paris(5, 18, 14)

@@ -509,10 +509,9 @@ _DATE_NAME_DAY = re.compile(
 )
 
 
-def _calendar(text: str, today: datetime.date) -> datetime.date | None:
-    """The date in folded `text`, or None."""
-    if text in _RELATIVE_DAYS:
-        return today + datetime.timedelta(days=_RELATIVE_DAYS[text])
+def _calendar_parts(text: str) -> tuple[int | None, int, int] | None:
+    """The year (None when not written), month and day written in folded `text` (a
+    "le"/"on" before them allowed), or None; whether they make a date is not checked."""
     prefix = _DATE_PREFIX.match(text)
     if prefix is not None:
         text = text[prefix.end() :]
@@ -524,13 +523,25 @@ def _calendar(text: str, today: datetime.date) -> datetime.date | None:
         if match is None or match["name"] not in _MONTHS:
             return None
         month = _MONTHS[match["name"]]
-    year = today.year if match["year"] is None else int(match["year"])
-    if match["year"] is not None and len(match["year"]) == 2:
+    year = None if match["year"] is None else int(match["year"])
+    if year is not None and len(match["year"]) == 2:
         year += 2000
+    return year, month, int(match["day"])
+
+
+def _calendar(text: str, today: datetime.date) -> datetime.date | None:
+    """The date in folded `text`, or None."""
+    if text in _RELATIVE_DAYS:
+        return today + datetime.timedelta(days=_RELATIVE_DAYS[text])
+    parts = _calendar_parts(text)
+    if parts is None:
+        return None
+    year, month, day = parts
+    year = today.year if year is None else year
     if not 1900 <= year <= 2099:
         return None
     try:
-        return datetime.date(year, month, int(match["day"]))
+        return datetime.date(year, month, day)
     except ValueError:
         return None
 

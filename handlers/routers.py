@@ -1,0 +1,51 @@
+"""The conversations' routers, one per area, assembled here in the order they are tried."""
+
+from __future__ import annotations
+
+from aiogram import Router
+
+from handlers import (
+    access,
+    board,
+    change,
+    client,
+    common,
+    exports,
+    fallback,
+    lookup,
+    office,
+    plan,
+    rating,
+    stats,
+    technician,
+    validation,
+    verify,
+    visit_requests,
+)
+
+
+def setup_routers() -> list[Router]:
+    """The routers, in order: greetings and invites, the gate for unknown people,
+    checking a PDF sent back, the office's validations and tools (the board, then
+    /change, then /plan, which leaves either conversation for any other command),
+    the client's side (the rating first: its comment takes any text, even a
+    command; then the reports, then a visit request, which lets /reports run), the
+    technician's area, then the fallback that answers whatever nobody else took."""
+    return [
+        common.router,
+        access.router,
+        verify.router,
+        validation.router,
+        office.router,
+        board.router,
+        change.router,
+        plan.router,
+        lookup.router,
+        exports.router,
+        stats.router,
+        rating.router,
+        client.router,
+        visit_requests.router,
+        technician.router(),
+        fallback.router,
+    ]

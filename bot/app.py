@@ -21,7 +21,8 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.types import BotCommand, User
+from aiogram.methods import TelegramMethod
+from aiogram.types import User
 
 from bot import replies, requests
 from bot.config import Settings
@@ -32,9 +33,8 @@ from bot.middlewares import PersonMiddleware
 from bot.ratelimit import RateLimiter
 from bot.scheduler import build_scheduler
 from bot.sender import OutboxSender
-from handlers import setup_routers
+from handlers import menus, setup_routers
 from handlers.context import Options
-from handlers.i18n import gettext
 from reports import offload
 from reports.data import Company
 from reports.rules.pricing import CompanyPricing
@@ -109,23 +109,16 @@ async def identify(bot: Bot) -> User:
     return await bot.get_me()
 
 
-async def set_commands(bot: Bot) -> None:
-    """The command menu in each language (the office's extra commands are listed by /help)."""
-    for language in ("fr", "en"):
-        commands = [
-            BotCommand(command=name, description=gettext(language, f"menu.{name}"))
-            for name in ("today", "list", "new", "resume", "help", "lang", "cancel", "start")
-        ]
-        await bot.set_my_commands(commands, language_code=language)
-
-
-async def _set_menu(bot: Bot) -> None:
-    """The command menu, set while the bot already works: Telegram's trouble delays
-    it, and a refusal only costs the menu."""
-    try:
-        await _keep_trying(set_commands, bot, "the command menu")
-    except TelegramAPIError as exc:
-        log.warning("the command menu was not set: %s", exc)
+async def present(bot: Bot) -> None:
+    """Everyone's command menu and the bot's description, in each language, set
+    while the bot already works: Telegram's trouble delays each call, and a refusal
+    costs only what that call sets."""
+    for call in menus.everyones():
+        what = f"{call.__api_method__} ({getattr(call, 'language_code', None) or 'any language'})"
+        try:
+            await _keep_trying(_making(call), bot, what)
+        except TelegramAPIError as exc:
+            log.warning("%s was not set: %s", what, exc)
 
 
 async def run(settings: Settings, db: Database) -> None:
@@ -166,7 +159,11 @@ async def run(settings: Settings, db: Database) -> None:
                 "templates": load_templates(settings.templates_dir),
             },
         )
-        menu = asyncio.create_task(_set_menu(bot), name="menu")
+        async with db.transaction() as session:
+            queued = await menus.bring_up_to_date(session, settings.office_chat_id)
+        if queued:
+            log.info("%d chat menu(s) to set", queued)
+        menu = asyncio.create_task(present(bot), name="menu")
         scheduler = build_scheduler(db, options, after_commit=sender.enqueue)
         scheduler.start()
         outgoing = asyncio.create_task(sender.run(), name="outbox")
@@ -222,3 +219,12 @@ async def _keep_trying(call: Callable[[Bot], Awaitable[T]], bot: Bot, what: str)
             log.warning("cannot reach the Bot API (%s); trying again in %.0f s", exc, wait)
             delay = min(delay * 2, 60.0)
         await asyncio.sleep(wait)
+
+
+def _making(call: TelegramMethod[T]) -> Callable[[Bot], Awaitable[T]]:
+    """A function making `call` with the bot it is given (for `_keep_trying`)."""
+
+    async def make(bot: Bot) -> T:
+        return await bot(call)
+
+    return make

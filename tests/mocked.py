@@ -30,7 +30,7 @@ from bot import requests
 from bot.ratelimit import RateLimiter
 from bot.requests import ReadableAnswers
 from tests.fakeapi import FakeUser as Person
-from tests.fakeapi import nginx_page
+from tests.fakeapi import menu_seen, nginx_page
 
 BOT_ID = 424242
 BOT_USERNAME = "terrain_test_bot"
@@ -82,6 +82,8 @@ class FakeTransport(BaseSession):
     #: What the next downloads meet, in order: an HTTP status, "cut" (half the file, then
     #: the connection is lost) or "short" (half the file, and the answer ends as if whole).
     download_failures: list[int | str] = field(default_factory=list)
+    #: The commands set so far, by (scope as JSON, language), as FakeBotAPI keeps them.
+    commands: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     _message_ids: Any = field(default_factory=lambda: itertools.count(1000))
 
     def __post_init__(self) -> None:
@@ -208,15 +210,27 @@ class FakeTransport(BaseSession):
         if name == "sendPhoto":
             size = {"file_unique_id": "PHOTOU", "width": 1280, "height": 960}
             return self._message(params, photo=[{"file_id": "PHOTO", **size}])
+        if name in ("setMyCommands", "deleteMyCommands"):
+            scope = json.dumps(params.get("scope") or {"type": "default"}, sort_keys=True)
+            key = (scope, str(params.get("language_code") or ""))
+            if name == "setMyCommands":
+                self.commands[key] = params["commands"]
+            else:
+                self.commands.pop(key, None)
+            return True
         if name in (
             "answerCallbackQuery",
-            "setMyCommands",
             "deleteMessage",
             "editMessageReplyMarkup",
             "sendChatAction",
         ):
             return True
         raise AssertionError(f"unexpected Bot API call {name} {params}")
+
+    def menu_seen(self, chat_id: int, language_code: str | None = None) -> list[dict[str, Any]]:
+        """The commands the menu of chat `chat_id` shows a person whose Telegram
+        speaks `language_code` (tests.fakeapi.menu_seen)."""
+        return menu_seen(self.commands, chat_id, language_code)
 
     def sent(self, method: str = "sendMessage", chat_id: int | None = None) -> list[Call]:
         return [

@@ -1,0 +1,361 @@
+"""The right menu for each person and the bot's description (issue 11).
+
+What a person sees in the menu is read from the Bot API calls the bot made, the
+way Telegram picks a menu: the chat's own commands for the reader's language,
+else for any language, else the default (tests.fakeapi.menu_seen).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiogram import Bot
+from sqlalchemy import select, update
+
+from bot.app import build_bot, present
+from bot.cli import main
+from bot.config import Settings
+from bot.sender import MAX_ATTEMPTS
+from handlers import menus
+from storage import invites, outbox, users
+from storage.models import Client, Delivery, DeliveryState, Role
+from tests.conftest import (
+    ADMIN,
+    OFFICE_CHAT,
+    Harness,
+    deliveries,
+    make_due,
+    register,
+)
+from tests.fakeapi import FakeBotAPI
+from tests.mocked import Person
+
+PAUL = Person(20, "Paul", "paul_tech", "fr")
+KLAUS = Person(21, "Klaus", "klaus_m", "de")
+SOPHIE = Person(30, "Sophie", "sophie_bureau", "fr")
+EMMA = Person(40, "Emma", "emma_client", "en-GB")
+STRANGER = Person(77, "Marc", "marc_b", "fr")
+
+TECHNICIAN_MENU = ["today", "list", "new", "resume", "cancel", "verify", "help", "lang"]
+CLIENT_MENU = ["reports", "visit", "verify", "cancel", "help", "lang"]
+DISPATCHER_MENU = [
+    "plan",
+    "board",
+    "change",
+    "find",
+    "client",
+    "export",
+    "stats",
+    "invite",
+    "verify",
+    "cancel",
+    "help",
+    "lang",
+]
+OFFICE_MENU = ["plan", "board", "change", "find", "client", "export", "stats", "cancel", "help"]
+
+
+def names(commands: list[dict[str, Any]]) -> list[str]:
+    return [command["command"] for command in commands]
+
+
+def described(commands: list[dict[str, Any]]) -> dict[str, str]:
+    return {command["command"]: command["description"] for command in commands}
+
+
+async def invite(harness: Harness, role: Role, client_id: int | None = None) -> str:
+    async with harness.db.transaction() as session:
+        made = await invites.create(session, role, None, dt.timedelta(days=1), client_id=client_id)
+        return made.code
+
+
+async def menu_deliveries(harness: Harness) -> list[Delivery]:
+    return [d for d in await deliveries(harness) if d.kind == outbox.MENU]
+
+
+# Everyone's menu and the bot's description, set at start -----------------------------
+
+
+@pytest.fixture
+async def live_bot(api: FakeBotAPI, tmp_path: Path) -> Any:
+    """The bot's own session (bot.app.build_bot) against the fake Bot API."""
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        bot_token=api.token,
+        telegram_api_url=api.base_url,
+        data_dir=tmp_path / "data",
+    )
+    bot = build_bot(settings)
+    yield bot
+    await bot.session.close()
+
+
+async def test_everyone_sees_start_help_language_and_verify_and_other_languages_read_english(
+    api: FakeBotAPI, live_bot: Bot
+) -> None:
+    await present(live_bot)
+    french = api.menu_seen(STRANGER.id, "fr")
+    assert names(french) == ["start", "help", "lang", "verify"]
+    assert described(french)["verify"] == "Vérifier qu'un rapport PDF est authentique"
+    english = described(api.menu_seen(STRANGER.id, "en"))
+    assert english["lang"] == "Change language"
+    for other in ("de", "es", None):
+        assert described(api.menu_seen(STRANGER.id, other)) == english, other
+    # The same in a group the bot is in (before it is the office).
+    assert names(api.menu_seen(-100999, "de")) == ["start", "help", "lang", "verify"]
+
+
+async def test_someone_opening_the_bot_reads_what_it_is_in_their_language(
+    api: FakeBotAPI, live_bot: Bot
+) -> None:
+    await present(live_bot)
+    assert api.description_seen("fr").startswith("Je suis l'assistant d'intervention")
+    assert "appuyez sur Démarrer pour demander un accès" in api.description_seen("fr")
+    english = api.description_seen("en")
+    assert english.startswith("I am your company's field intervention assistant")
+    assert api.description_seen("de") == english
+    assert api.description_seen("fr", short=True).startswith("Le bon d'intervention dans Telegram")
+    assert api.description_seen("it", short=True) == api.description_seen("en", short=True)
+    assert api.description_seen("it", short=True).startswith("Work order reports in Telegram")
+
+
+async def test_a_refused_text_at_start_costs_only_itself_and_trouble_is_waited_out(
+    api: FakeBotAPI, live_bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    api.fail_next("setMyDescription", 400, "Bad Request: description is too long")
+    api.html_next("setMyCommands", 502)
+    with caplog.at_level(logging.WARNING):
+        await present(live_bot)
+    assert "setMyDescription (fr) was not set" in caplog.text
+    assert ("description", "fr") not in api.descriptions
+    assert api.description_seen("fr").startswith("I am your company's"), "the one for all"
+    assert api.description_seen("fr", short=True).startswith("Le bon d'intervention")
+    assert names(api.menu_seen(STRANGER.id, "fr")) == ["start", "help", "lang", "verify"]
+
+
+# A person's menu follows their role, state and language ------------------------------
+
+
+async def test_an_invited_technician_gets_the_technicians_menu_once_registered(
+    harness: Harness,
+) -> None:
+    code = await invite(harness, Role.TECHNICIAN)
+    calls = await harness.say(PAUL, f"/start {code}")
+    assert "enregistré comme <b>Technicien</b>" in calls[-1].text
+    assert not [c for c in calls if c.method == "setMyCommands"], "only after the commit"
+    await harness.deliver()
+    shown = harness.calls.menu_seen(PAUL.id, "fr")
+    assert names(shown) == TECHNICIAN_MENU
+    assert described(shown)["today"] == "Mes interventions du jour"
+    # Their phone switched to English or German: the same menu, in English.
+    assert described(harness.calls.menu_seen(PAUL.id, "en"))["today"] == "My interventions today"
+    assert names(harness.calls.menu_seen(PAUL.id, "de")) == TECHNICIAN_MENU
+    # Nobody else's chat changed.
+    assert harness.calls.menu_seen(STRANGER.id, "fr") == []
+
+
+async def test_a_client_sees_the_clients_commands_not_the_technicians(harness: Harness) -> None:
+    async with harness.db.transaction() as session:
+        client = Client(name="Garage Dupont")
+        session.add(client)
+        await session.flush()
+        client_id = client.id
+    code = await invite(harness, Role.CLIENT, client_id)
+    await harness.say(EMMA, f"/start {code}")
+    await harness.deliver()
+    shown = harness.calls.menu_seen(EMMA.id, "en")
+    assert names(shown) == CLIENT_MENU
+    assert described(shown)["reports"] == "My intervention reports"
+    assert "today" not in names(shown) and "new" not in names(shown)
+
+
+async def test_an_admin_granting_access_gives_the_dispatcher_the_offices_commands(
+    harness: Harness,
+) -> None:
+    greeting = (await harness.say(STRANGER, "/start"))[0]
+    await harness.press(STRANGER, greeting, greeting.buttons()[0][1])
+    request = (await harness.deliver())[0]
+    dispatcher = next(data for text, data in request.buttons() if text == "Dispatcheur")
+    await harness.press(ADMIN, request, dispatcher)
+    await harness.deliver()
+    assert names(harness.calls.menu_seen(STRANGER.id, "fr")) == DISPATCHER_MENU
+    admin = names(harness.calls.menu_seen(ADMIN.id, "fr"))
+    assert admin == [*DISPATCHER_MENU[:8], "chatid", *DISPATCHER_MENU[8:]]
+
+
+async def test_a_new_role_changes_the_menu_and_the_same_role_again_changes_nothing(
+    harness: Harness,
+) -> None:
+    await register(harness, PAUL, Role.TECHNICIAN)
+    await harness.deliver()
+    assert names(harness.calls.menu_seen(PAUL.id, "fr")) == TECHNICIAN_MENU
+    await register(harness, PAUL, Role.DISPATCHER)
+    await harness.deliver()
+    assert names(harness.calls.menu_seen(PAUL.id, "fr")) == DISPATCHER_MENU
+    before = len(await menu_deliveries(harness))
+    await register(harness, PAUL, Role.DISPATCHER)
+    assert len(await menu_deliveries(harness)) == before
+
+
+async def test_choosing_english_turns_the_menu_english_whatever_the_phone_speaks(
+    harness: Harness,
+) -> None:
+    await register(harness, PAUL, Role.TECHNICIAN)
+    await harness.deliver()
+    choice = (await harness.say(PAUL, "/lang"))[0]
+    english = next(data for text, data in choice.buttons() if text == "English")
+    await harness.press(PAUL, choice, english)
+    await harness.deliver()
+    for phone in ("fr", "en", "de"):
+        shown = described(harness.calls.menu_seen(PAUL.id, phone))
+        assert shown["resume"] == "Continue the report under way", phone
+
+
+async def test_the_command_line_changes_the_menu_too_and_a_disabled_person_sees_everyones(
+    harness: Harness,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BOT_TOKEN", "1:abc")
+    monkeypatch.setenv("DATABASE_URL", harness.db.url)
+
+    async def cli(*args: str) -> None:
+        assert await asyncio.to_thread(main, ["users", *args]) == 0, capsys.readouterr()
+
+    await cli("add", "--telegram-id", str(KLAUS.id), "--role", "technician", "--name", "Klaus")
+    await harness.deliver()
+    shown = harness.calls.menu_seen(KLAUS.id, "de")
+    assert names(shown) == TECHNICIAN_MENU
+    assert described(shown)["new"] == "Create an intervention on the spot"
+
+    await cli("disable", "--telegram-id", str(KLAUS.id))
+    await harness.deliver()
+    assert harness.calls.menu_seen(KLAUS.id, "de") == [], "back to everyone's menu"
+    assert [c.method for c in harness.calls.calls[-3:]] == ["deleteMyCommands"] * 3
+
+    await cli("enable", "--telegram-id", str(KLAUS.id))
+    await harness.deliver()
+    assert names(harness.calls.menu_seen(KLAUS.id, "de")) == TECHNICIAN_MENU
+
+
+async def test_a_menu_telegram_refuses_alarms_nobody_and_the_persons_start_sets_it(
+    harness: Harness,
+) -> None:
+    await register(harness, PAUL, Role.TECHNICIAN)
+    harness.calls.fail_next("setMyCommands", 400, "Bad Request: chat not found")
+    assert await harness.deliver() == [], "no notice to the office"
+    (menu,) = await menu_deliveries(harness)
+    assert menu.state == DeliveryState.FAILED
+    assert harness.calls.menu_seen(PAUL.id, "fr") == []
+
+    calls = await harness.say(PAUL, "/start")
+    assert "Bonjour Paul" in calls[0].text
+    await harness.deliver()
+    assert names(harness.calls.menu_seen(PAUL.id, "fr")) == TECHNICIAN_MENU
+    # Once it is set, /start does not set it again.
+    before = len(await menu_deliveries(harness))
+    await harness.say(PAUL, "/start")
+    assert len(await menu_deliveries(harness)) == before
+
+
+async def test_a_menu_is_tried_until_telegram_answers_however_long_the_outage(
+    harness: Harness,
+) -> None:
+    await register(harness, PAUL, Role.TECHNICIAN)
+    harness.calls.html_next("setMyCommands", 502, times=MAX_ATTEMPTS + 2)
+    for _ in range(MAX_ATTEMPTS + 2):
+        await make_due(harness)
+        await harness.deliver()
+    (menu,) = await menu_deliveries(harness)
+    assert menu.state == DeliveryState.PENDING and menu.attempts == MAX_ATTEMPTS + 2
+    await make_due(harness)
+    await harness.deliver()
+    assert names(harness.calls.menu_seen(PAUL.id, "fr")) == TECHNICIAN_MENU
+    (menu,) = await menu_deliveries(harness)
+    assert menu.state == DeliveryState.SENT
+
+
+async def test_a_menu_waiting_for_telegram_holds_back_none_of_the_persons_messages(
+    harness: Harness,
+) -> None:
+    await register(harness, PAUL, Role.TECHNICIAN)
+    harness.calls.html_next("setMyCommands", 502, times=2)
+    await harness.deliver()
+    async with harness.db.transaction() as session:
+        outbox.message(session, PAUL.id, "Votre intervention de demain est planifiée.")
+    await make_due(harness)
+    sent = await harness.deliver()
+    assert [(c.chat_id, c.text) for c in sent] == [
+        (PAUL.id, "Votre intervention de demain est planifiée.")
+    ]
+    (menu,) = await menu_deliveries(harness)
+    assert menu.state == DeliveryState.PENDING, "still tried"
+
+
+# At start: menus for people registered before, and after an upgrade ----------------
+
+
+async def test_at_start_everyone_without_their_menu_gets_it_once(harness: Harness) -> None:
+    await register(harness, PAUL, Role.TECHNICIAN)
+    await register(harness, SOPHIE, Role.DISPATCHER)
+    await register(harness, KLAUS, Role.TECHNICIAN)
+    async with harness.db.transaction() as session:
+        # As a database of a version before menus per person: no menu ever queued.
+        for row in await session.scalars(select(Delivery).where(Delivery.kind == outbox.MENU)):
+            await session.delete(row)
+        klaus = await users.by_telegram_id(session, KLAUS.id)
+        assert klaus is not None
+        users.set_active(session, klaus, False)
+    await harness.deliver()
+
+    async with harness.db.transaction() as session:
+        queued = await menus.bring_up_to_date(session, OFFICE_CHAT)
+    assert queued == 3, "Paul, Sophie and the office group (Klaus is disabled)"
+    await harness.deliver()
+    assert names(harness.calls.menu_seen(PAUL.id, "fr")) == TECHNICIAN_MENU
+    assert names(harness.calls.menu_seen(SOPHIE.id, "fr")) == DISPATCHER_MENU
+    assert names(harness.calls.menu_seen(OFFICE_CHAT, "fr")) == OFFICE_MENU
+    assert described(harness.calls.menu_seen(OFFICE_CHAT, "de"))["board"] == (
+        "Today's board, by technician"
+    )
+    assert harness.calls.menu_seen(KLAUS.id, "de") == []
+
+    async with harness.db.transaction() as session:
+        assert await menus.bring_up_to_date(session, OFFICE_CHAT) == 0
+
+    # An upgrade that changes a menu's texts: what was set no longer matches.
+    async with harness.db.transaction() as session:
+        latest = (await outbox.latest_menus(session, [PAUL.id]))[PAUL.id]
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.id == latest.id)
+            .values(options={**latest.options, "set": "an older menu"})
+        )
+    async with harness.db.transaction() as session:
+        assert await menus.bring_up_to_date(session, OFFICE_CHAT) == 1
+
+
+async def test_at_start_a_person_telegram_refused_waits_for_their_start_but_the_office_is_tried(
+    harness: Harness,
+) -> None:
+    await register(harness, PAUL, Role.TECHNICIAN)
+    async with harness.db.transaction() as session:
+        outbox.menu(session, OFFICE_CHAT, menus.OFFICE)
+    harness.calls.fail_next("setMyCommands", 400, "Bad Request: chat not found")
+    harness.calls.fail_next("setMyCommands", 400, "Bad Request: chat not found")
+    await harness.deliver()
+    assert {d.state for d in await menu_deliveries(harness)} == {DeliveryState.FAILED}
+    async with harness.db.transaction() as session:
+        assert await menus.bring_up_to_date(session, OFFICE_CHAT) == 1
+    await harness.deliver()
+    assert names(harness.calls.menu_seen(OFFICE_CHAT, "fr")) == OFFICE_MENU
+    assert harness.calls.menu_seen(PAUL.id, "fr") == []

@@ -79,6 +79,22 @@ MAX_UPLOAD_SIZE = 50 * 1024 * 1024
 MAX_TEXT_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
 MAX_CALLBACK_DATA_BYTES = 64
+ADMIN_RIGHTS = (
+    "can_be_edited",
+    "is_anonymous",
+    "can_manage_chat",
+    "can_delete_messages",
+    "can_manage_video_chats",
+    "can_restrict_members",
+    "can_promote_members",
+    "can_change_info",
+    "can_invite_users",
+    "can_post_stories",
+    "can_edit_stories",
+    "can_delete_stories",
+    "can_send_welcome_messages",
+)
+"""What a ``ChatMemberAdministrator`` says of its rights."""
 
 DEFAULT_DESCRIPTIONS: dict[int, str] = {
     400: "Bad Request",
@@ -966,6 +982,30 @@ class FakeBotAPI:
             "data": callback_data,
         }
         return self.push_update({"callback_query": query})
+
+    def add_bot_to_group(
+        self, user: FakeUser, chat: JSON | None = None, status: str = "member"
+    ) -> JSON:
+        """Push the ``my_chat_member`` update Telegram sends when ``user`` adds the
+        bot to group ``chat`` (a supergroup by default) with ``status`` ("member"
+        or "administrator")."""
+        chat = dict(chat or self.group_chat())
+        self._remember_chat(chat)
+        bot: JSON = {"status": status, "user": self.bot_user}
+        if status == "administrator":
+            rights = ("can_manage_chat", "can_delete_messages", "can_invite_users")
+            bot.update({right: right in rights for right in ADMIN_RIGHTS})
+        return self.push_update(
+            {
+                "my_chat_member": {
+                    "chat": chat,
+                    "from": user.to_dict(),
+                    "date": int(time.time()),
+                    "old_chat_member": {"status": "left", "user": self.bot_user},
+                    "new_chat_member": bot,
+                }
+            }
+        )
 
     @staticmethod
     def group_chat(chat_id: int = -1001000000001, title: str = "Test group") -> JSON:

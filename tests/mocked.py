@@ -29,8 +29,8 @@ from yarl import URL
 from bot import requests
 from bot.ratelimit import RateLimiter
 from bot.requests import ReadableAnswers
+from tests.fakeapi import ADMIN_RIGHTS, menu_seen, nginx_page
 from tests.fakeapi import FakeUser as Person
-from tests.fakeapi import menu_seen, nginx_page
 
 BOT_ID = 424242
 BOT_USERNAME = "terrain_test_bot"
@@ -352,6 +352,30 @@ class Updates:
             message["caption"] = caption
         message["edit_date"] = int(time.time())
         return {"update_id": next(self._update_ids), "edited_message": message}
+
+    def bot_member(self, person: Person, chat_id: int, *, old: str, new: str) -> dict[str, Any]:
+        """`person` changed the bot's status in group `chat_id` from `old` to `new`
+        ("left", "member", "administrator", "kicked"...): a my_chat_member update."""
+        bot = {"id": BOT_ID, "is_bot": True, "first_name": "Terrain", "username": BOT_USERNAME}
+
+        def member(status: str) -> dict[str, Any]:
+            found: dict[str, Any] = {"status": status, "user": bot}
+            if status == "kicked":
+                found["until_date"] = 0
+            if status == "administrator":
+                found.update(dict.fromkeys(ADMIN_RIGHTS, False), can_manage_chat=True)
+            return found
+
+        return {
+            "update_id": next(self._update_ids),
+            "my_chat_member": {
+                "chat": _chat(chat_id),
+                "from": person.to_dict(),
+                "date": int(time.time()),
+                "old_chat_member": member(old),
+                "new_chat_member": member(new),
+            },
+        }
 
     def press(self, person: Person, on: Call, data: str) -> dict[str, Any]:
         """A press on a button `data` of the recorded message `on`."""

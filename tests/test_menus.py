@@ -1,4 +1,5 @@
-"""The right menu for each person and the bot's description (issue 11).
+"""The right menu for each person, the bot's description, groups and chat ids
+(issue 11).
 
 What a person sees in the menu is read from the Bot API calls the bot made, the
 way Telegram picks a menu: the chat's own commands for the reader's language,
@@ -31,6 +32,7 @@ from tests.conftest import (
     deliveries,
     make_due,
     register,
+    texts,
 )
 from tests.fakeapi import FakeBotAPI
 from tests.mocked import Person
@@ -359,3 +361,74 @@ async def test_at_start_a_person_telegram_refused_waits_for_their_start_but_the_
     await harness.deliver()
     assert names(harness.calls.menu_seen(OFFICE_CHAT, "fr")) == OFFICE_MENU
     assert harness.calls.menu_seen(PAUL.id, "fr") == []
+
+
+# Groups and chat ids -------------------------------------------------------------------
+
+
+def bot_joins(harness: Harness, who: Person, chat_id: int, *, old: str, new: str) -> Any:
+    return harness.updates.bot_member(who, chat_id, old=old, new=new)
+
+
+async def test_added_to_a_group_the_bot_says_its_id_and_how_to_make_it_the_office(
+    harness: Harness,
+) -> None:
+    calls = await harness.feed(bot_joins(harness, EMMA, -100777, old="left", new="member"))
+    (said,) = [c for c in calls if c.method == "sendMessage"]
+    assert said.chat_id == -100777
+    assert "This group's id is <code>-100777</code>" in said.text
+    assert "<code>OFFICE_CHAT_ID=-100777</code>" in said.text and ".env" in said.text
+
+    french = Person(31, "Luc", None, "fr")
+    calls = await harness.feed(
+        bot_joins(harness, french, -100778, old="kicked", new="administrator")
+    )
+    assert "L'identifiant de ce groupe est <code>-100778</code>" in texts(calls)[0]
+
+
+async def test_added_back_to_the_office_group_it_says_so_and_sets_the_offices_menu(
+    harness: Harness,
+) -> None:
+    calls = await harness.feed(bot_joins(harness, EMMA, OFFICE_CHAT, old="left", new="member"))
+    assert texts(calls) == [], "the office's notice goes with the office's other notices"
+    told = await harness.deliver()
+    assert [c.chat_id for c in told] == [OFFICE_CHAT]
+    assert told[0].text.startswith("Bonjour 👋 Ce groupe est celui du bureau")
+    assert "OFFICE_CHAT_ID" not in told[0].text
+    assert names(harness.calls.menu_seen(OFFICE_CHAT, "fr")) == OFFICE_MENU
+
+
+async def test_leaving_a_group_or_being_promoted_there_says_nothing(harness: Harness) -> None:
+    for old, new in (("member", "left"), ("member", "kicked"), ("member", "administrator")):
+        calls = await harness.feed(bot_joins(harness, EMMA, -100777, old=old, new=new))
+        assert texts(calls) == [], (old, new)
+    assert await harness.deliver() == []
+
+
+async def test_chatid_answers_an_admin_anywhere_with_the_chats_id(harness: Harness) -> None:
+    calls = await harness.say(ADMIN, "/chatid")
+    assert texts(calls) == [
+        f"L'identifiant de cette conversation est <code>{ADMIN.id}</code>"
+        " (c'est aussi votre identifiant Telegram)."
+    ]
+    calls = await harness.say(ADMIN, "/chatid", chat_id=-100777)
+    assert calls[0].chat_id == -100777
+    assert "<code>OFFICE_CHAT_ID=-100777</code>" in calls[0].text
+    calls = await harness.say(ADMIN, "/chatid", chat_id=OFFICE_CHAT)
+    assert texts(calls) == [
+        f"L'identifiant de ce groupe est <code>{OFFICE_CHAT}</code> : c'est le groupe du bureau."
+    ]
+
+
+async def test_chatid_is_refused_politely_to_anyone_but_an_admin(harness: Harness) -> None:
+    await register(harness, PAUL, Role.TECHNICIAN)
+    calls = await harness.say(PAUL, "/chatid")
+    assert texts(calls) == [
+        "Seul un administrateur peut demander l'identifiant d'une conversation."
+    ]
+    calls = await harness.say(PAUL, "/chatid", chat_id=OFFICE_CHAT)
+    assert str(OFFICE_CHAT) not in calls[0].text
+    # Someone unknown is offered to ask for access, as for anything else.
+    calls = await harness.say(STRANGER, "/chatid")
+    assert "Je ne vous connais pas encore" in calls[0].text
+    assert str(STRANGER.id) not in calls[0].text

@@ -29,7 +29,7 @@ from bot.config import Settings
 from bot.fsm import DatabaseStorage
 from bot.ingest import Ingest
 from bot.mailer import Mailer
-from bot.middlewares import PersonMiddleware
+from bot.middlewares import PersonMiddleware, ShowTyping
 from bot.ratelimit import RateLimiter
 from bot.scheduler import build_scheduler
 from bot.sender import OutboxSender
@@ -68,6 +68,7 @@ def build_bot(settings: Settings, limiter: RateLimiter | None = None) -> Bot:
 def build_dispatcher() -> Dispatcher:
     """The Dispatcher with conversation state in the database and every router."""
     dispatcher = Dispatcher(storage=DatabaseStorage())
+    dispatcher.update.outer_middleware(ShowTyping())
     dispatcher.update.outer_middleware(PersonMiddleware())
     dispatcher.include_routers(*setup_routers())
     return dispatcher

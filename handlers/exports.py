@@ -24,11 +24,13 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
-from aiogram import Router
+from aiogram import Bot, Router
+from aiogram.enums import ChatAction
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.actions import working
 from handlers.context import Options
 from handlers.filters import office
 from handlers.i18n import Translator, catalog, gettext, kind_label
@@ -141,6 +143,7 @@ def render(rows: list[ExportRow], fmt: Format, *, language: str, tz: dt.tzinfo) 
 async def export(
     message: Message,
     command: CommandObject,
+    bot: Bot,
     session: AsyncSession,
     t: Translator,
     options: Options,
@@ -165,7 +168,8 @@ async def export(
     if not rows:
         await message.answer(t("exports.empty", period=period.shown()))
         return
-    data = await asyncio.to_thread(render, rows, "xlsx", language=t.language, tz=options.tz)
+    async with working(bot, message.chat.id, ChatAction.UPLOAD_DOCUMENT):
+        data = await asyncio.to_thread(render, rows, "xlsx", language=t.language, tz=options.tz)
     await message.answer_document(
         BufferedInputFile(data, filename=period.file_name("xlsx")),
         caption=t("exports.caption", count=len(rows), period=period.shown()),

@@ -1,5 +1,5 @@
-"""The right menu for each person, the bot's description, groups and chat ids
-(issue 11).
+"""The right menu for each person, the bot's description, groups and chat ids, and
+the chat actions shown while work takes time (issue 11).
 
 What a person sees in the menu is read from the Bot API calls the bot made, the
 way Telegram picks a menu: the chat's own commands for the reader's language,
@@ -11,23 +11,27 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiogram import Bot
+from aiogram.enums import ChatAction
 from sqlalchemy import select, update
 
+from bot import middlewares
 from bot.app import build_bot, present
 from bot.cli import main
 from bot.config import Settings
 from bot.sender import MAX_ATTEMPTS
-from handlers import menus
+from handlers import actions, exports, menus
 from storage import invites, outbox, users
 from storage.models import Client, Delivery, DeliveryState, Role
 from tests.conftest import (
     ADMIN,
     OFFICE_CHAT,
+    TECHNICIAN,
     Harness,
     deliveries,
     make_due,
@@ -35,7 +39,9 @@ from tests.conftest import (
     texts,
 )
 from tests.fakeapi import FakeBotAPI
-from tests.mocked import Person
+from tests.mocked import Call, Person, recording_bot
+from tests.test_exports import three_jobs
+from tests.test_office_client import submitted
 
 PAUL = Person(20, "Paul", "paul_tech", "fr")
 KLAUS = Person(21, "Klaus", "klaus_m", "de")
@@ -432,3 +438,111 @@ async def test_chatid_is_refused_politely_to_anyone_but_an_admin(harness: Harnes
     calls = await harness.say(STRANGER, "/chatid")
     assert "Je ne vous connais pas encore" in calls[0].text
     assert str(STRANGER.id) not in calls[0].text
+
+
+# Chat actions ----------------------------------------------------------------------------
+
+
+def actions_in(calls: list[Call]) -> list[tuple[int | None, str]]:
+    return [(c.chat_id, c.params["action"]) for c in calls if c.method == "sendChatAction"]
+
+
+async def test_working_shows_the_action_at_once_and_again_while_the_work_lasts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(actions, "REPEAT", 0.05)
+    bot, session = recording_bot()
+    async with actions.working(bot, PAUL.id, ChatAction.UPLOAD_DOCUMENT):
+        await asyncio.sleep(0.01)
+        assert actions_in(session.calls) == [(PAUL.id, "upload_document")], "at once"
+        assert actions.busy(PAUL.id)
+        await asyncio.sleep(0.18)
+    shown = len(actions_in(session.calls))
+    assert shown >= 3
+    assert not actions.busy(PAUL.id)
+    await asyncio.sleep(0.15)
+    assert len(actions_in(session.calls)) == shown, "stopped when the work ended"
+
+
+async def test_working_never_fails_the_work_when_telegram_refuses_or_is_unreachable(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bot, session = recording_bot()
+    session.fail_next("sendChatAction", 400, "Bad Request: chat not found")
+    with caplog.at_level(logging.INFO):
+        async with actions.working(bot, PAUL.id, ChatAction.TYPING):
+            await asyncio.sleep(0.01)
+            done = "the work went on"
+    assert done == "the work went on"
+    assert "chat action typing in chat 20 not shown" in caplog.text
+    session.html_next("sendChatAction", 502)
+    async with actions.working(bot, PAUL.id, ChatAction.TYPING):
+        await asyncio.sleep(0.01)
+    assert [c.failed for c in session.calls] == [True, True], "both tried, both failed"
+
+
+async def test_an_export_shows_sending_a_file_and_arrives_though_the_action_cannot_go(
+    harness: Harness,
+) -> None:
+    await three_jobs(harness.db)
+    await register(harness, SOPHIE, Role.DISPATCHER)
+    harness.calls.fail_next("sendChatAction", 400, "Bad Request: not enough rights")
+    calls = await harness.say(SOPHIE, "/export 2026-11")
+    assert actions_in(calls) == [(SOPHIE.id, "upload_document")]
+    assert calls[-1].method == "sendDocument" and calls[-1].chat_id == SOPHIE.id
+
+
+async def test_an_answer_taking_more_than_a_moment_shows_typing(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await register(harness, PAUL, Role.TECHNICIAN)
+    quick = await harness.say(PAUL, "/help")
+    assert [c.method for c in quick] == ["sendMessage"], "a quick answer shows nothing"
+
+    monkeypatch.setattr(middlewares, "TYPING_AFTER", 0.05)
+    found = users.by_telegram_id
+
+    async def slow(session: Any, telegram_id: int) -> Any:
+        await asyncio.sleep(0.3)
+        return await found(session, telegram_id)
+
+    monkeypatch.setattr(middlewares.users, "by_telegram_id", slow)
+    slowly = await harness.say(PAUL, "/help")
+    assert [c.method for c in slowly] == ["sendChatAction", "sendMessage"]
+    assert actions_in(slowly) == [(PAUL.id, "typing")]
+
+
+async def test_typing_does_not_cover_sending_a_file(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await three_jobs(harness.db)
+    await register(harness, SOPHIE, Role.DISPATCHER)
+    monkeypatch.setattr(middlewares, "TYPING_AFTER", 0.0)
+    monkeypatch.setattr(actions, "REPEAT", 0.05)
+    render = exports.render
+
+    def slow_render(*args: Any, **kwargs: Any) -> bytes:
+        time.sleep(0.3)
+        return render(*args, **kwargs)
+
+    monkeypatch.setattr(exports, "render", slow_render)
+    calls = await harness.say(SOPHIE, "/export 2026-11")
+    shown = [action for _, action in actions_in(calls)]
+    assert shown.count("upload_document") >= 3
+    first = shown.index("upload_document")
+    assert "typing" not in shown[first:], shown
+
+
+async def test_submitting_a_report_shows_sending_a_file_while_its_pdf_is_made(
+    short: Harness,
+) -> None:
+    await submitted(short)
+    shown = actions_in(short.calls.calls)
+    assert (TECHNICIAN.id, "upload_document") in shown, shown
+    rendering = short.calls.calls.index(
+        next(c for c in short.calls.calls if c.params.get("action") == "upload_document")
+    )
+    assert any(
+        c.method == "sendDocument" and c.chat_id == OFFICE_CHAT
+        for c in short.calls.calls[rendering:]
+    ), "the PDF follows"

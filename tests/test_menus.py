@@ -39,6 +39,7 @@ from tests.conftest import (
     texts,
 )
 from tests.fakeapi import FakeBotAPI
+from tests.helpers import fake_api_settings
 from tests.mocked import Call, Person, recording_bot
 from tests.test_exports import three_jobs
 from tests.test_office_client import submitted
@@ -92,13 +93,7 @@ async def menu_deliveries(harness: Harness) -> list[Delivery]:
 @pytest.fixture
 async def live_bot(api: FakeBotAPI, tmp_path: Path) -> Any:
     """The bot's own session (bot.app.build_bot) against the fake Bot API."""
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        bot_token=api.token,
-        telegram_api_url=api.base_url,
-        data_dir=tmp_path / "data",
-    )
-    bot = build_bot(settings)
+    bot = build_bot(fake_api_settings(api, tmp_path))
     yield bot
     await bot.session.close()
 

@@ -4,7 +4,6 @@ which language to answer."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -80,9 +79,9 @@ class ShowTyping(BaseMiddleware):
         try:
             return await handler(event, data)
         finally:
+            # Not waited for: the unit of work may hold the database's write lock,
+            # which should go to its commit without giving the loop a turn here.
             typing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await typing
 
 
 async def _type_later(bot: Bot, chat_id: int) -> None:

@@ -50,9 +50,9 @@ async def working(bot: Bot, chat_id: int, action: ChatAction) -> AsyncIterator[N
         _showing[chat_id] -= 1
         if _showing[chat_id] <= 0:
             del _showing[chat_id]
+        # Not waited for: the work goes on to its commit (the unit of work may hold
+        # the database's write lock) without giving the loop a turn here.
         shown.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await shown
 
 
 async def _keep_showing(bot: Bot, chat_id: int, action: ChatAction) -> None:

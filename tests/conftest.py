@@ -29,7 +29,7 @@ from bot.replies import background_calls_done
 from bot.sender import OutboxSender
 from handlers.context import Options
 from reports.rules.templates import Template, _parse, load_templates
-from storage import interventions, migrate, users
+from storage import interventions, migrate, outbox, users
 from storage.db import Database
 from storage.files import FileStore
 from storage.models import Base, Client, Delivery, DeliveryState, Intervention, Role
@@ -239,9 +239,14 @@ async def register(harness: Harness, person: Person, role: Role) -> None:
         await users.add(session, person.id, person.first_name, role)
 
 
-async def deliveries(harness: Harness) -> list[Delivery]:
+async def deliveries(harness: Harness, *, menus: bool = False) -> list[Delivery]:
+    """Every delivery written so far, in order; those setting a chat's menu (which
+    registering someone queues) only with `menus`."""
+    query = select(Delivery).order_by(Delivery.id)
+    if not menus:
+        query = query.where(Delivery.kind != outbox.MENU)
     async with harness.db.sessions() as session:
-        return list((await session.scalars(select(Delivery).order_by(Delivery.id))).all())
+        return list((await session.scalars(query)).all())
 
 
 async def make_due(harness: Harness, *, resume_email: bool = False) -> None:

@@ -84,7 +84,7 @@ async def invite(harness: Harness, role: Role, client_id: int | None = None) -> 
 
 
 async def menu_deliveries(harness: Harness) -> list[Delivery]:
-    return [d for d in await deliveries(harness) if d.kind == outbox.MENU]
+    return [d for d in await deliveries(harness, menus=True) if d.kind == outbox.MENU]
 
 
 # Everyone's menu and the bot's description, set at start -----------------------------

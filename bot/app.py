@@ -20,20 +20,21 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.types import BotCommand, User
+from aiogram.methods import TelegramMethod
+from aiogram.types import User
 
 from bot import replies, requests
 from bot.config import Settings
 from bot.fsm import DatabaseStorage
 from bot.ingest import Ingest
 from bot.mailer import Mailer
-from bot.middlewares import PersonMiddleware
+from bot.middlewares import PersonMiddleware, ShowTyping
 from bot.options import build_options
 from bot.ratelimit import RateLimiter
 from bot.reminders import Reminders
 from bot.scheduler import build_scheduler
 from bot.sender import OutboxSender
-from handlers.i18n import gettext
+from handlers import menus
 from handlers.routers import setup_routers
 from reports import offload
 from reports.rules.templates import load_templates
@@ -66,6 +67,7 @@ def build_bot(settings: Settings, limiter: RateLimiter | None = None) -> Bot:
 def build_dispatcher() -> Dispatcher:
     """The Dispatcher with conversation state in the database and every router."""
     dispatcher = Dispatcher(storage=DatabaseStorage())
+    dispatcher.update.outer_middleware(ShowTyping())
     dispatcher.update.outer_middleware(PersonMiddleware())
     dispatcher.include_routers(*setup_routers())
     return dispatcher
@@ -76,23 +78,16 @@ async def identify(bot: Bot) -> User:
     return await bot.get_me()
 
 
-async def set_commands(bot: Bot) -> None:
-    """The command menu in each language (the office's extra commands are listed by /help)."""
-    for language in ("fr", "en"):
-        commands = [
-            BotCommand(command=name, description=gettext(language, f"menu.{name}"))
-            for name in ("today", "list", "new", "resume", "help", "lang", "cancel", "start")
-        ]
-        await bot.set_my_commands(commands, language_code=language)
-
-
-async def _set_menu(bot: Bot) -> None:
-    """The command menu, set while the bot already works: Telegram's trouble delays
-    it, and a refusal only costs the menu."""
-    try:
-        await _keep_trying(set_commands, bot, "the command menu")
-    except TelegramAPIError as exc:
-        log.warning("the command menu was not set: %s", exc)
+async def present(bot: Bot) -> None:
+    """Everyone's command menu and the bot's description, in each language, set
+    while the bot already works: Telegram's trouble delays each call, and a refusal
+    costs only what that call sets."""
+    for call in menus.everyones():
+        what = f"{call.__api_method__} ({getattr(call, 'language_code', None) or 'any language'})"
+        try:
+            await _keep_trying(_making(call), bot, what)
+        except TelegramAPIError as exc:
+            log.warning("%s was not set: %s", what, exc)
 
 
 async def run(settings: Settings, db: Database) -> None:
@@ -133,7 +128,11 @@ async def run(settings: Settings, db: Database) -> None:
                 "templates": load_templates(settings.templates_dir),
             },
         )
-        menu = asyncio.create_task(_set_menu(bot), name="menu")
+        async with db.transaction() as session:
+            queued = await menus.bring_up_to_date(session, settings.office_chat_id)
+        if queued:
+            log.info("%d chat menu(s) to set", queued)
+        menu = asyncio.create_task(present(bot), name="menu")
         scheduler = build_scheduler(
             db, options, after_commit=sender.enqueue, reminders=Reminders.from_settings(settings)
         )
@@ -191,3 +190,12 @@ async def _keep_trying(call: Callable[[Bot], Awaitable[T]], bot: Bot, what: str)
             log.warning("cannot reach the Bot API (%s); trying again in %.0f s", exc, wait)
             delay = min(delay * 2, 60.0)
         await asyncio.sleep(wait)
+
+
+def _making(call: TelegramMethod[T]) -> Callable[[Bot], Awaitable[T]]:
+    """A function making `call` with the bot it is given (for `_keep_trying`)."""
+
+    async def make(bot: Bot) -> T:
+        return await bot(call)
+
+    return make

@@ -361,7 +361,7 @@ async def _set_active(session: AsyncSession, telegram_id: int, *, enabled: bool)
     if user.active == enabled:
         print(f"{_who(user)} is already {'enabled' if enabled else 'disabled'}")
         return
-    user.active = enabled
+    users.set_active(session, user, enabled)
     if enabled:
         print(f"{_who(user)} is enabled again, as {user.role}")
     else:

@@ -20,8 +20,11 @@ rate limiter (see ratelimit). A delivery's outcome:
 - an error the sender does not know: logged with the delivery's id and retried
   the same way, so that one delivery never stops the others;
 - 403 (the person blocked the bot), 400 and other refusals: marked failed with
-  the reason, and the office is told (not for an edit or a deletion, whose
-  failure changes nothing anyone must act on).
+  the reason, and the office is told (not for an edit, a deletion or a menu,
+  whose failure changes nothing anyone must act on).
+A chat's command menu (handlers.menus) waits in a queue of its own beside the
+chat's messages, so that it never holds them back, and Telegram's trouble is
+waited out however long it lasts: a menu is never given up but for a refusal.
 Notices waiting in a row for the same group (plain texts, no buttons) are merged
 into one message, in order, so a burst of events keeps within the group's limit.
 Emails go through the mailer, in order per address: a temporary failure (server
@@ -62,6 +65,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from bot.mailer import Mail, Mailer, MailError
 from bot.ratelimit import RateLimiter
 from bot.replies import SENDS, rebuild, target_placeholder
+from handlers import menus
 from handlers.i18n import gettext
 from storage import outbox
 from storage.db import Database
@@ -386,11 +390,18 @@ class OutboxSender:
             message_id = sent.message_id if isinstance(sent, Message) else None
             if delivery.ref is not None and message_id is not None:
                 self._remember_ref(delivery.ref, message_id)
+            if delivery.kind == outbox.MENU:
+                await self._update(delivery, _note_menu_set)
             self._mark_sent(delivery, message_id)
         return True
 
     async def _call(self, delivery: Delivery) -> Any:
         chat_id = delivery.chat_id
+        if delivery.kind == outbox.MENU:
+            options = delivery.options or {}
+            for call in menus.calls(chat_id or 0, options.get("menu"), options.get("language")):
+                await self.bot(call)
+            return True
         if delivery.kind == "call":
             target = target_placeholder(delivery)
             message_id = await self._real_id(target) if target is not None else None
@@ -489,7 +500,7 @@ class OutboxSender:
     async def _retry_later(self, delivery: Delivery, why: str, reason: str) -> bool:
         """Count a failed attempt and try again after a growing delay, or fail the
         delivery (`why` names the office's text) after MAX_ATTEMPTS; True when failed."""
-        if delivery.attempts + 1 >= MAX_ATTEMPTS:
+        if delivery.attempts + 1 >= MAX_ATTEMPTS and delivery.kind != outbox.MENU:
             await self._fail(delivery, why, reason)
             return True
         delay = backoff(delivery.attempts + 1)
@@ -638,14 +649,24 @@ def _mergeable(delivery: Delivery) -> bool:
 
 
 def changes_only(delivery: Delivery) -> bool:
-    """An edit or a deletion of a message already there (its failure alarms nobody)."""
+    """An edit or a deletion of a message already there, or a menu (its failure
+    alarms nobody)."""
+    if delivery.kind == outbox.MENU:
+        return True
     return delivery.kind == "call" and (delivery.options or {}).get("method") not in SENDS
+
+
+def _note_menu_set(delivery: Delivery) -> None:
+    """Note on a menu delivery the fingerprint of the menu it set."""
+    delivery.options = {**(delivery.options or {}), "set": menus.fingerprint_of(delivery)}
 
 
 def _queue_of(delivery: Delivery) -> Queue:
     """The queue a delivery waits in, in order: its Telegram chat or its email address."""
     if delivery.channel == EMAIL:
         return (EMAIL, (delivery.email or "").strip().lower())
+    if delivery.kind == outbox.MENU:
+        return (outbox.MENU, delivery.chat_id or 0)
     return ("telegram", delivery.chat_id or 0)
 
 

@@ -11,7 +11,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram.utils.text_decorations import html_decoration as hd
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import client
+from handlers import client, menus
 from handlers.callbacks import AskAccess, ChooseLanguage
 from handlers.context import Options
 from handlers.filters import Known, role_name
@@ -105,11 +105,13 @@ async def start_with_invite(
 
 
 @router.message(CommandStart())
-async def start(message: Message, user: User | None, t: Translator) -> None:
-    """Greets a known person with what they can do; offers an unknown one to ask for access."""
+async def start(message: Message, session: AsyncSession, user: User | None, t: Translator) -> None:
+    """Greets a known person with what they can do (and sets their menu if their chat
+    lacks it); offers an unknown one to ask for access."""
     if user is None:
         await message.answer(t("start.unknown"), reply_markup=ask_access_keyboard(t))
         return
+    await menus.refresh(session, user)
     await message.answer(t("start.welcome", name=hd.quote(user.name)) + "\n\n" + help_text(t, user))
 
 
@@ -129,12 +131,15 @@ async def choose_language(message: Message, t: Translator) -> None:
 
 
 @router.callback_query(ChooseLanguage.filter(), Known())
-async def set_language(query: CallbackQuery, callback_data: ChooseLanguage, user: User) -> None:
-    """Stores the chosen language on the person and confirms in that language."""
+async def set_language(
+    query: CallbackQuery, callback_data: ChooseLanguage, session: AsyncSession, user: User
+) -> None:
+    """Stores the chosen language on the person (their menu follows) and confirms in
+    that language."""
     if callback_data.code not in LANGUAGES:
         await query.answer()
         return
-    user.language = callback_data.code
+    users.set_language(session, user, callback_data.code)
     t = Translator(callback_data.code)
     await query.answer(t("lang.done"))
     if isinstance(query.message, Message):

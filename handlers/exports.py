@@ -15,11 +15,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
-from aiogram import Router
+from aiogram import Bot, Router
+from aiogram.enums import ChatAction
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.actions import working
 from handlers.context import Options
 from handlers.filters import office
 from handlers.i18n import Translator
@@ -38,6 +40,7 @@ router = Router(name="exports")
 async def export(
     message: Message,
     command: CommandObject,
+    bot: Bot,
     session: AsyncSession,
     t: Translator,
     options: Options,
@@ -62,7 +65,8 @@ async def export(
     if not rows:
         await message.answer(t("exports.empty", period=period.shown()))
         return
-    data = await asyncio.to_thread(render, rows, "xlsx", language=t.language, tz=options.tz)
+    async with working(bot, message.chat.id, ChatAction.UPLOAD_DOCUMENT):
+        data = await asyncio.to_thread(render, rows, "xlsx", language=t.language, tz=options.tz)
     await message.answer_document(
         BufferedInputFile(data, filename=period.file_name("xlsx")),
         caption=t("exports.caption", count=len(rows), period=period.shown()),

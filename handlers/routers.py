@@ -12,6 +12,7 @@ from handlers import (
     common,
     exports,
     fallback,
+    groups,
     lookup,
     office,
     plan,
@@ -25,14 +26,15 @@ from handlers import (
 
 
 def setup_routers() -> list[Router]:
-    """The routers, in order: greetings and invites, the gate for unknown people,
-    checking a PDF sent back, the office's validations and tools (the board, then
-    /change, then /plan, which leaves either conversation for any other command),
-    the client's side (the rating first: its comment takes any text, even a
-    command; then the reports, then a visit request, which lets /reports run), the
-    technician's area, then the fallback that answers whatever nobody else took."""
+    """The routers, in order: greetings and invites, the bot joining a group and
+    /chatid, the gate for unknown people, checking a PDF sent back, the office's
+    validations and tools (the board, then /change, then /plan, which leaves either
+    conversation for any other command), the client's side (the reports, then a
+    rating's comment and a visit request, which let /reports run), the technician's
+    area, then the fallback that answers whatever nobody else took."""
     return [
         common.router,
+        groups.router,
         access.router,
         verify.router,
         validation.router,
@@ -43,8 +45,8 @@ def setup_routers() -> list[Router]:
         lookup.router,
         exports.router,
         stats.router,
-        rating.router,
         client.router,
+        rating.router,
         visit_requests.router,
         technician.router(),
         fallback.router,

@@ -13,11 +13,13 @@ import asyncio
 import datetime as dt
 from decimal import Decimal
 
-from aiogram import Router
+from aiogram import Bot, Router
+from aiogram.enums import ChatAction
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.actions import working
 from handlers.context import Options
 from handlers.filters import office
 from handlers.i18n import Translator
@@ -84,6 +86,7 @@ def _noon(day: dt.date, tz: dt.tzinfo) -> dt.datetime:
 async def stats(
     message: Message,
     command: CommandObject,
+    bot: Bot,
     session: AsyncSession,
     t: Translator,
     options: Options,
@@ -112,7 +115,8 @@ async def stats(
         )
         await message.answer(t("stats.empty_period", statuses=lines, **period))
         return
-    png = await asyncio.to_thread(render_stats, chart_of(figures, t))
+    async with working(bot, message.chat.id, ChatAction.UPLOAD_PHOTO):
+        png = await asyncio.to_thread(render_stats, chart_of(figures, t))
     hours = sum((person.total_hours for person in figures.technicians), Decimal(0))
     await message.answer_photo(
         BufferedInputFile(png, filename="stats.png"),

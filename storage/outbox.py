@@ -107,6 +107,39 @@ def call(
     return delivery
 
 
+#: The kind of a delivery that sets one chat's command menu (see `menu`).
+MENU = "menu"
+
+
+def menu(
+    session: AsyncSession, chat_id: int, name: str | None, language: str | None = None
+) -> Delivery:
+    """Queue the command menu of chat `chat_id`: `name` says which (a role, or
+    "office" for the office group; None takes the chat's own menu away, so that it
+    shows everyone's), in `language` when its person chose one (None: in each
+    reader's Telegram language). The sender makes the Bot API calls from this when
+    it sends it, and notes there the menu it set."""
+    delivery = Delivery(
+        channel="telegram",
+        chat_id=chat_id,
+        kind=MENU,
+        options={"menu": name, "language": language},
+    )
+    session.add(delivery)
+    return delivery
+
+
+async def latest_menus(
+    session: AsyncSession, chat_ids: Sequence[int] | None = None
+) -> dict[int, Delivery]:
+    """The last menu queued for each chat (of `chat_ids`, or every chat), whatever
+    became of it."""
+    query = select(Delivery).where(Delivery.kind == MENU).order_by(Delivery.id)
+    if chat_ids is not None:
+        query = query.where(Delivery.chat_id.in_(chat_ids))
+    return {int(d.chat_id or 0): d for d in (await session.scalars(query)).all()}
+
+
 def email(
     session: AsyncSession,
     to: str,

@@ -1,4 +1,10 @@
-"""People: find, register, change role and language, disable."""
+"""People: find, register, change role and language, disable.
+
+Each change that alters what a person may do or the language they read (registered,
+a new role, disabled or enabled again, a language chosen) queues their command menu
+in the same unit of work (storage.outbox.menu), so the menu in their chat follows
+once it commits, wherever the change was made: an invitation, an admin's decision,
+the command line."""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ from collections.abc import Sequence
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import outbox
 from storage.models import AccessRequest, Role, User, utcnow
 
 
@@ -35,8 +42,10 @@ async def add(
     username: str | None = None,
     language: str | None = None,
 ) -> User:
-    """Register a person, or give an existing one this role and re-enable them."""
+    """Register a person, or give an existing one this role and re-enable them (their
+    menu is queued when that changes anything)."""
     user = await by_telegram_id(session, telegram_id)
+    changed = user is None or user.role != role or not user.active
     if user is None:
         user = User(
             telegram_id=telegram_id,
@@ -54,7 +63,31 @@ async def add(
         if username:
             user.username = username
     await session.flush()
+    if changed:
+        queue_menu(session, user)
     return user
+
+
+def set_active(session: AsyncSession, user: User, active: bool) -> None:
+    """Enable or disable a person; a disabled one's chat shows everyone's menu again."""
+    if user.active == active:
+        return
+    user.active = active
+    queue_menu(session, user)
+
+
+def set_language(session: AsyncSession, user: User, language: str) -> None:
+    """The language the person chose; their menu follows it."""
+    if user.language == language:
+        return
+    user.language = language
+    queue_menu(session, user)
+
+
+def queue_menu(session: AsyncSession, user: User) -> None:
+    """Queue the menu the person's chat should show now (their role's while they are
+    active, everyone's once disabled)."""
+    outbox.menu(session, user.telegram_id, user.role if user.active else None, user.language)
 
 
 async def all_users(session: AsyncSession) -> Sequence[User]:

@@ -29,7 +29,7 @@ from bot.replies import background_calls_done
 from bot.sender import OutboxSender
 from handlers.context import Options
 from reports.rules.templates import Template, _parse, load_templates
-from storage import interventions, migrate, users
+from storage import interventions, migrate, outbox, users
 from storage.db import Database
 from storage.files import FileStore
 from storage.models import Base, Client, Delivery, DeliveryState, Intervention, Role
@@ -38,6 +38,8 @@ from tests.mocked import Call, Person, RecordingSession, Updates, button, record
 from tests.test_e2e import Deployment
 
 ADMIN = Person(1, "Alice", "alice_admin", "fr")
+#: The Bot API calls that set a chat's menu.
+MENU_CALLS = frozenset({"setMyCommands", "deleteMyCommands"})
 OFFICE_CHAT = -100500
 
 BACKENDS = ["sqlite"]
@@ -199,9 +201,10 @@ class Harness:
     async def press(self, person: Person, on: Call, data: str) -> list[Call]:
         return await self.feed(self.updates.press(person, on, data))
 
-    async def deliver(self, *, now: bool = False) -> list[Call]:
+    async def deliver(self, *, now: bool = False, menus: bool = False) -> list[Call]:
         """Send everything the outbox holds that is due (with now=True, also what waits
-        to be merged, such as a photo confirmation); the calls that made."""
+        to be merged, such as a photo confirmation); the calls that made, but those
+        setting chat menus unless `menus` (what a menu shows: `calls.menu_seen`)."""
         if now:
             async with self.db.transaction() as session:
                 past = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
@@ -213,7 +216,8 @@ class Harness:
         before = len(self.session.calls)
         while await self.sender.send_due() == 0.0:
             pass
-        return self.session.calls[before:]
+        made = self.session.calls[before:]
+        return made if menus else [call for call in made if call.method not in MENU_CALLS]
 
 
 @pytest.fixture
@@ -235,9 +239,14 @@ async def register(harness: Harness, person: Person, role: Role) -> None:
         await users.add(session, person.id, person.first_name, role)
 
 
-async def deliveries(harness: Harness) -> list[Delivery]:
+async def deliveries(harness: Harness, *, menus: bool = False) -> list[Delivery]:
+    """Every delivery written so far, in order; those setting a chat's menu (which
+    registering someone queues) only with `menus`."""
+    query = select(Delivery).order_by(Delivery.id)
+    if not menus:
+        query = query.where(Delivery.kind != outbox.MENU)
     async with harness.db.sessions() as session:
-        return list((await session.scalars(select(Delivery).order_by(Delivery.id))).all())
+        return list((await session.scalars(query)).all())
 
 
 async def make_due(harness: Harness, *, resume_email: bool = False) -> None:

@@ -63,6 +63,7 @@ __all__ = [
     "Recorded",
     "StoredFile",
     "UploadedFile",
+    "menu_seen",
 ]
 
 JSON = dict[str, Any]
@@ -78,6 +79,22 @@ MAX_UPLOAD_SIZE = 50 * 1024 * 1024
 MAX_TEXT_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
 MAX_CALLBACK_DATA_BYTES = 64
+ADMIN_RIGHTS = (
+    "can_be_edited",
+    "is_anonymous",
+    "can_manage_chat",
+    "can_delete_messages",
+    "can_manage_video_chats",
+    "can_restrict_members",
+    "can_promote_members",
+    "can_change_info",
+    "can_invite_users",
+    "can_post_stories",
+    "can_edit_stories",
+    "can_delete_stories",
+    "can_send_welcome_messages",
+)
+"""What a ``ChatMemberAdministrator`` says of its rights."""
 
 DEFAULT_DESCRIPTIONS: dict[int, str] = {
     400: "Bad Request",
@@ -422,6 +439,25 @@ Handler = Callable[[JSON, dict[str, UploadedFile]], Awaitable[Any]]
 CustomResult = Callable[[JSON, dict[str, UploadedFile]], Any]
 
 
+def menu_seen(
+    commands: dict[tuple[str, str], list[JSON]], chat_id: int, language_code: str | None
+) -> list[JSON]:
+    """The commands Telegram shows in the menu of chat ``chat_id`` to a person whose
+    app speaks ``language_code``, from the commands set by scope and language
+    (``FakeBotAPI.commands``): the narrowest scope that has some (the chat's own,
+    then all private or all group chats, then the default), for the reader's
+    language first, then for any language."""
+    every = "all_private_chats" if chat_id > 0 else "all_group_chats"
+    scopes = [{"type": "chat", "chat_id": chat_id}, {"type": every}, {"type": "default"}]
+    for scope in scopes:
+        key = json.dumps(scope, sort_keys=True)
+        for language in (language_code or "", ""):
+            found = commands.get((key, language))
+            if found:
+                return found
+    return []
+
+
 def utf16_len(text: str) -> int:
     """Length of ``text`` in UTF-16 code units, the unit of entity offsets."""
     return len(text.encode("utf-16-le")) // 2
@@ -636,7 +672,8 @@ class FakeBotAPI:
       message_id), the bot's and the users'; ``deleted_messages``;
     * ``files``: every known file by file_id;
     * ``commands``, ``menu_buttons``, ``webhook_url``, ``blocked_chats``,
-      ``chats`` (chat objects seen in pushed updates).
+      ``chats`` (chat objects seen in pushed updates), ``descriptions``;
+      ``menu_seen`` and ``description_seen`` say what a person is shown.
     """
 
     def __init__(
@@ -680,6 +717,8 @@ class FakeBotAPI:
         self.files: dict[str, StoredFile] = {}
         self.chats: dict[int, JSON] = {}
         self.commands: dict[tuple[str, str], list[JSON]] = {}
+        self.descriptions: dict[tuple[str, str], str] = {}
+        """The bot's texts by (``description`` or ``short_description``, language)."""
         self.menu_buttons: dict[int | None, JSON] = {}
         self.webhook_url = ""
         self.blocked_chats: set[int] = set()
@@ -944,6 +983,30 @@ class FakeBotAPI:
         }
         return self.push_update({"callback_query": query})
 
+    def add_bot_to_group(
+        self, user: FakeUser, chat: JSON | None = None, status: str = "member"
+    ) -> JSON:
+        """Push the ``my_chat_member`` update Telegram sends when ``user`` adds the
+        bot to group ``chat`` (a supergroup by default) with ``status`` ("member"
+        or "administrator")."""
+        chat = dict(chat or self.group_chat())
+        self._remember_chat(chat)
+        bot: JSON = {"status": status, "user": self.bot_user}
+        if status == "administrator":
+            rights = ("can_manage_chat", "can_delete_messages", "can_invite_users")
+            bot.update({right: right in rights for right in ADMIN_RIGHTS})
+        return self.push_update(
+            {
+                "my_chat_member": {
+                    "chat": chat,
+                    "from": user.to_dict(),
+                    "date": int(time.time()),
+                    "old_chat_member": {"status": "left", "user": self.bot_user},
+                    "new_chat_member": bot,
+                }
+            }
+        )
+
     @staticmethod
     def group_chat(chat_id: int = -1001000000001, title: str = "Test group") -> JSON:
         """A supergroup ``Chat`` object, to pass as ``chat=``."""
@@ -1056,6 +1119,21 @@ class FakeBotAPI:
         if not messages:
             raise AssertionError(f"the bot has no message in chat {chat_id}\n{self.summary()}")
         return messages[-1]
+
+    def menu_seen(self, chat_id: int, language_code: str | None = None) -> list[JSON]:
+        """The commands the menu of chat ``chat_id`` shows a person whose Telegram
+        speaks ``language_code``, picked as Telegram does (the module's ``menu_seen``)."""
+        return menu_seen(self.commands, chat_id, language_code)
+
+    def description_seen(self, language_code: str | None = None, *, short: bool = False) -> str:
+        """What a person whose Telegram speaks ``language_code`` reads about the bot
+        before pressing Start (``short``: the line of its profile): the text set for
+        their language, else the one set for every language."""
+        kind = "short_description" if short else "description"
+        for language in (language_code or "", ""):
+            if (kind, language) in self.descriptions:
+                return self.descriptions[(kind, language)]
+        return ""
 
     def summary(self, last: int = 40) -> str:
         """The last recorded requests, one per line, for failure messages."""
@@ -1650,8 +1728,10 @@ class FakeBotAPI:
             "getMyCommands": self._get_my_commands,
             "setChatMenuButton": self._set_chat_menu_button,
             "getChatMenuButton": self._get_chat_menu_button,
-            "setMyDescription": self._true,
-            "setMyShortDescription": self._true,
+            "setMyDescription": self._set_my_description,
+            "setMyShortDescription": self._set_my_short_description,
+            "getMyDescription": self._get_my_description,
+            "getMyShortDescription": self._get_my_short_description,
             "setMyName": self._true,
             "getChat": self._get_chat,
             "sendMessage": self._send_message,
@@ -1768,6 +1848,31 @@ class FakeBotAPI:
 
     async def _get_my_commands(self, params: JSON, files: dict[str, UploadedFile]) -> list[JSON]:
         return self.commands.get(self._commands_key(params), [])
+
+    async def _set_my_description(self, params: JSON, files: dict[str, UploadedFile]) -> bool:
+        return self._describe(params, "description", 512)
+
+    async def _set_my_short_description(self, params: JSON, files: dict[str, UploadedFile]) -> bool:
+        return self._describe(params, "short_description", 120)
+
+    def _describe(self, params: JSON, kind: str, limit: int) -> bool:
+        text = str(params.get(kind) or "")
+        if len(text) > limit:
+            raise bad_request(f"{kind.upper()}_INVALID")
+        key = (kind, str(params.get("language_code") or ""))
+        if text:
+            self.descriptions[key] = text
+        else:
+            self.descriptions.pop(key, None)
+        return True
+
+    async def _get_my_description(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
+        language = str(params.get("language_code") or "")
+        return {"description": self.descriptions.get(("description", language), "")}
+
+    async def _get_my_short_description(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
+        language = str(params.get("language_code") or "")
+        return {"short_description": self.descriptions.get(("short_description", language), "")}
 
     async def _set_chat_menu_button(self, params: JSON, files: dict[str, UploadedFile]) -> bool:
         chat_id = self._chat_id(params) if "chat_id" in params else None

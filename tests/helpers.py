@@ -1,5 +1,6 @@
 """Helpers shared by several test modules that need no fixture: reading a PDF's text,
-moments on the company's clock, settings for the command line on a test database.
+moments on the company's clock, settings for the command line on a test database
+and for the bot's own session against the fake Bot API.
 Fixtures, and the helpers that work on them (the harness, the database), are in
 tests/conftest.py."""
 
@@ -14,6 +15,7 @@ from pypdf import PdfReader
 
 from bot.config import Settings
 from storage.db import Database
+from tests.fakeapi import FakeBotAPI
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -39,4 +41,14 @@ def cli_settings(database: Database, tmp_path: Path, **more: object) -> Settings
         timezone="Europe/Paris",
         default_language="fr",
         **more,
+    )
+
+
+def fake_api_settings(api: FakeBotAPI, tmp_path: Path) -> Settings:
+    """Settings pointing the bot's own session (bot.app.build_bot) at the fake Bot API."""
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        bot_token=api.token,
+        telegram_api_url=api.base_url,
+        data_dir=tmp_path / "data",
     )

@@ -29,8 +29,8 @@ from yarl import URL
 from bot import requests
 from bot.ratelimit import RateLimiter
 from bot.requests import ReadableAnswers
+from tests.fakeapi import ADMIN_RIGHTS, menu_seen, nginx_page
 from tests.fakeapi import FakeUser as Person
-from tests.fakeapi import nginx_page
 
 BOT_ID = 424242
 BOT_USERNAME = "terrain_test_bot"
@@ -82,6 +82,8 @@ class FakeTransport(BaseSession):
     #: What the next downloads meet, in order: an HTTP status, "cut" (half the file, then
     #: the connection is lost) or "short" (half the file, and the answer ends as if whole).
     download_failures: list[int | str] = field(default_factory=list)
+    #: The commands set so far, by (scope as JSON, language), as FakeBotAPI keeps them.
+    commands: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     _message_ids: Any = field(default_factory=lambda: itertools.count(1000))
 
     def __post_init__(self) -> None:
@@ -208,15 +210,27 @@ class FakeTransport(BaseSession):
         if name == "sendPhoto":
             size = {"file_unique_id": "PHOTOU", "width": 1280, "height": 960}
             return self._message(params, photo=[{"file_id": "PHOTO", **size}])
+        if name in ("setMyCommands", "deleteMyCommands"):
+            scope = json.dumps(params.get("scope") or {"type": "default"}, sort_keys=True)
+            key = (scope, str(params.get("language_code") or ""))
+            if name == "setMyCommands":
+                self.commands[key] = params["commands"]
+            else:
+                self.commands.pop(key, None)
+            return True
         if name in (
             "answerCallbackQuery",
-            "setMyCommands",
             "deleteMessage",
             "editMessageReplyMarkup",
             "sendChatAction",
         ):
             return True
         raise AssertionError(f"unexpected Bot API call {name} {params}")
+
+    def menu_seen(self, chat_id: int, language_code: str | None = None) -> list[dict[str, Any]]:
+        """The commands the menu of chat `chat_id` shows a person whose Telegram
+        speaks `language_code` (tests.fakeapi.menu_seen)."""
+        return menu_seen(self.commands, chat_id, language_code)
 
     def sent(self, method: str = "sendMessage", chat_id: int | None = None) -> list[Call]:
         return [
@@ -338,6 +352,30 @@ class Updates:
             message["caption"] = caption
         message["edit_date"] = int(time.time())
         return {"update_id": next(self._update_ids), "edited_message": message}
+
+    def bot_member(self, person: Person, chat_id: int, *, old: str, new: str) -> dict[str, Any]:
+        """`person` changed the bot's status in group `chat_id` from `old` to `new`
+        ("left", "member", "administrator", "kicked"...): a my_chat_member update."""
+        bot = {"id": BOT_ID, "is_bot": True, "first_name": "Terrain", "username": BOT_USERNAME}
+
+        def member(status: str) -> dict[str, Any]:
+            found: dict[str, Any] = {"status": status, "user": bot}
+            if status == "kicked":
+                found["until_date"] = 0
+            if status == "administrator":
+                found.update(dict.fromkeys(ADMIN_RIGHTS, False), can_manage_chat=True)
+            return found
+
+        return {
+            "update_id": next(self._update_ids),
+            "my_chat_member": {
+                "chat": _chat(chat_id),
+                "from": person.to_dict(),
+                "date": int(time.time()),
+                "old_chat_member": member(old),
+                "new_chat_member": member(new),
+            },
+        }
 
     def press(self, person: Person, on: Call, data: str) -> dict[str, Any]:
         """A press on a button `data` of the recorded message `on`."""

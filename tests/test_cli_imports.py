@@ -102,7 +102,8 @@ def test_an_import_tells_the_technician_and_the_office_without_loading_aiogram(
     database = sqlite3.connect(folder / "data" / "terrain.sqlite3")
     try:
         rows = database.execute(
-            "SELECT chat_id, text, options, intervention_id FROM deliveries ORDER BY id"
+            "SELECT chat_id, text, options, intervention_id FROM deliveries"
+            " WHERE kind != 'menu' ORDER BY id"
         ).fetchall()
     finally:
         database.close()

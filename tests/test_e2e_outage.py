@@ -96,12 +96,15 @@ async def test_a_report_goes_on_through_502_pages_and_nothing_is_lost_or_doubled
     assert set(pages) == {"getMe", *FLAKY}, pages
     assert all(pages[method] >= 1 for method in FLAKY), pages
 
-    # Every button press had its spinner stopped, and the command menu was set after
-    # Telegram asked to wait.
+    # Every button press had its spinner stopped, and the command menus were set after
+    # Telegram asked to wait: everyone's, and the technician's in his chat.
     presses = {str(u["callback_query"]["id"]) for u in api.updates if "callback_query" in u}
     answered = {str(r.params["callback_query_id"]) for r in api.sent("answerCallbackQuery")}
     assert presses and presses <= answered, presses - answered
-    assert len(api.sent("setMyCommands")) == 2, "the menu in French and in English"
+    assert next(r.status for r in api.requests if r.method == "setMyCommands") == 429
+    everyones = [c["command"] for c in api.menu_seen(999, "fr")]
+    assert everyones == ["start", "help", "lang", "verify"]
+    assert api.menu_seen(PAUL.id, "fr")[0]["command"] == "today"
 
     # Every answer and every photo stored once, every update handled, none failed.
     row = deployment.query(

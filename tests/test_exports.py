@@ -583,9 +583,11 @@ async def test_export_sends_the_months_workbook_to_a_dispatcher(office: Harness)
     await register(office, DISPATCHER, Role.DISPATCHER)
     documents = sent_documents(office)
     calls = await office.say(DISPATCHER, "/export 2026-11")
-    assert [call.method for call in calls] == ["sendDocument"]
-    assert calls[0].chat_id == DISPATCHER.id
-    caption = calls[0].params["caption"]
+    assert [call.method for call in calls] == ["sendChatAction", "sendDocument"]
+    action, sent = calls
+    assert (action.chat_id, action.params["action"]) == (DISPATCHER.id, "upload_document")
+    assert sent.chat_id == DISPATCHER.id
+    caption = sent.params["caption"]
     assert "01/11/2026 – 30/11/2026" in caption and "Interventions : 3" in caption
     (document,) = documents
     assert document.filename == "interventions-2026-11-01-2026-11-30.xlsx"
@@ -598,7 +600,10 @@ async def test_export_in_the_office_group_answers_there(office: Harness) -> None
     await three_jobs(office.db)
     await register(office, DISPATCHER, Role.DISPATCHER)
     calls = await office.say(DISPATCHER, "/export 01/11/2026 30/11/2026", chat_id=OFFICE_CHAT)
-    assert [(call.method, call.chat_id) for call in calls] == [("sendDocument", OFFICE_CHAT)]
+    assert [(call.method, call.chat_id) for call in calls] == [
+        ("sendChatAction", OFFICE_CHAT),
+        ("sendDocument", OFFICE_CHAT),
+    ]
 
 
 async def test_export_of_an_empty_month_or_an_unreadable_period_says_so(office: Harness) -> None:

@@ -15,12 +15,12 @@ from sqlalchemy.exc import OperationalError
 
 from bot import ingest as ingest_module
 from bot.app import build_bot
-from bot.config import Settings
 from bot.ingest import Ingest, chat_of
 from storage.db import Database
 from storage.models import Delivery, InboxUpdate, UpdateState
 from tests.conftest import Harness
 from tests.fakeapi import FakeBotAPI, FakeUser
+from tests.helpers import fake_api_settings
 from tests.mocked import Person, Updates, recording_bot
 
 PAUL = Person(20, "Paul")
@@ -182,13 +182,7 @@ async def test_the_poller_keeps_polling_through_html_pages_and_a_failed_batch(
     again, and every message is stored and handled once."""
     monkeypatch.setattr(ingest_module, "POLL_RETRY_FIRST", 0.01)
     async with FakeBotAPI() as api:
-        settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
-            bot_token=api.token,
-            telegram_api_url=api.base_url,
-            data_dir=tmp_path / "data",
-        )
-        bot = build_bot(settings)
+        bot = build_bot(fake_api_settings(api, tmp_path))
         seen: list[tuple[int, str]] = []
         ingest = Ingest(bot, probe_dispatcher(seen, [0], [0], set()), database, polling_timeout=1)
         store = ingest.store

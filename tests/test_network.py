@@ -28,18 +28,14 @@ from bot.config import Settings
 from bot.logs import HideToken
 from bot.requests import NetworkTrouble
 from tests.fakeapi import FakeBotAPI, FakeUser
+from tests.helpers import fake_api_settings
 
 ALICE = FakeUser(1001, "Alice")
 
 
 @pytest.fixture
 def settings(api: FakeBotAPI, tmp_path: Path) -> Settings:
-    return Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        bot_token=api.token,
-        telegram_api_url=api.base_url,
-        data_dir=tmp_path / "data",
-    )
+    return fake_api_settings(api, tmp_path)
 
 
 @pytest.fixture

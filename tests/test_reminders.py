@@ -552,7 +552,11 @@ async def _run_all(db: Database, options: Options, now: dt.datetime) -> list[int
 
 async def _sent_rows(db: Database) -> list[tuple[int | None, str]]:
     async with db.sessions() as session:
-        rows = await session.execute(select(Delivery.chat_id, Delivery.text).order_by(Delivery.id))
+        rows = await session.execute(
+            select(Delivery.chat_id, Delivery.text)
+            .where(Delivery.kind != outbox.MENU)
+            .order_by(Delivery.id)
+        )
         return [(chat_id, text or "") for chat_id, text in rows]
 
 

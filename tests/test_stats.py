@@ -245,8 +245,9 @@ async def test_a_dispatcher_gets_the_chart_as_one_photo(office_harness: Harness)
     await job(harness.db, SOPHIE, status=Status.PLANNED)
 
     calls = await harness.say(DISPATCHER, "/stats")
-    assert [call.method for call in calls] == ["sendPhoto"]
-    photo = calls[0]
+    assert [call.method for call in calls] == ["sendChatAction", "sendPhoto"]
+    action, photo = calls
+    assert (action.chat_id, action.params["action"]) == (DISPATCHER.id, "upload_photo")
     assert photo.chat_id == DISPATCHER.id
     assert str(photo.params["photo"]).startswith("attach://")
     caption = str(photo.params["caption"])
@@ -261,9 +262,9 @@ async def test_the_office_may_ask_for_more_weeks_and_a_bad_number_is_explained(
     await register(harness, ENGLISH_DISPATCHER, Role.ADMIN)
     await job(harness.db, ended=dt.datetime.now(dt.UTC) - dt.timedelta(days=100), hours="3")
     calls = await harness.say(ENGLISH_DISPATCHER, "/stats 26")
-    assert [call.method for call in calls] == ["sendPhoto"]
-    assert "26 wk" in str(calls[0].params["caption"])
-    assert "1 intervention, 3\u00a0h of work" in str(calls[0].params["caption"])
+    assert [call.method for call in calls] == ["sendChatAction", "sendPhoto"]
+    assert "26 wk" in str(calls[1].params["caption"])
+    assert "1 intervention, 3\u00a0h of work" in str(calls[1].params["caption"])
     for wrong in ("/stats 0", "/stats 27", "/stats lots", "/stats -3"):
         calls = await harness.say(ENGLISH_DISPATCHER, wrong)
         assert [call.method for call in calls] == ["sendMessage"]

@@ -9,12 +9,14 @@ import datetime as dt
 import logging
 from functools import partial
 
+from aiogram.enums import ChatAction
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.deep_linking import create_start_link
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram.utils.text_decorations import html_decoration as hd
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.actions import working
 from handlers.callbacks import Job, JobAction, WizardAction, Wz, decision_keyboard
 from handlers.i18n import kind_label
 from handlers.technician import money
@@ -182,7 +184,8 @@ async def submit_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
         return
     await query.answer(t("submit.rendering"))
     code = new_verification_code()
-    pdf = await render(visit, await report_data(visit, code))
+    async with working(visit.bot, visit.chat_id, ChatAction.UPLOAD_DOCUMENT):
+        pdf = await render(visit, await report_data(visit, code))
     stored = await asyncio.to_thread(visit.files.save, "reports", pdf, ".pdf")
     file_name = f"{job.number}.pdf"
     language = visit.client.language or visit.options.default_language

@@ -23,6 +23,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from handlers import downloads
 from handlers.callbacks import WizardAction, Wz
+from handlers.technician import voice
 from handlers.technician.visit import StepKind, Visit, gist
 from reports import offload
 from reports.images import ImageRejected, PreparedCache, inspect_image
@@ -290,7 +291,7 @@ async def photos_prompt(visit: Visit) -> None:
 
 
 async def photos_answer(visit: Visit, message: Message) -> None:
-    if await receive(visit, message):
+    if await receive(visit, message) or await voice.keep(visit, message, "photos.expected"):
         return
     if message.text and message.text.strip().lower().rstrip("!.") in DONE_WORDS:
         await finish(visit, None)

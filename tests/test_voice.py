@@ -1,6 +1,6 @@
 """Voice notes: a voice message (or an audio file) sent in a text section is kept with
 that section, once; the technician reads that it is kept and that the report prints
-the typed text; the report's annex lists it."""
+the typed text; the report's annex lists it; the office plays it from /find."""
 
 from __future__ import annotations
 
@@ -10,13 +10,15 @@ from dataclasses import replace
 from typing import Any
 
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from handlers.callbacks import PlayVoiceNotes
 from reports.data import VoiceNote
 from reports.formatting import Formatter, recording_length
 from reports.pdf import build_report
 from reports.sample import sample_report
-from storage.models import VOICE_NOTE_KINDS, Attachment, AttachmentKind
+from storage import users
+from storage.models import VOICE_NOTE_KINDS, Attachment, AttachmentKind, Role
 from tests.conftest import TECHNICIAN, Harness, Job, load_job, plan_job, texts
 from tests.mocked import Call, Person, button
 from tests.test_wizard import (
@@ -35,6 +37,8 @@ VOICE_NOT_KEPT = (
     "(contexte, objectif, méthodes, travaux réalisés, commentaire des résultats, remarques)."
 )
 OGG = b"OggS\x00\x02" + bytes(range(200))
+DISPATCHER = Person(30, "Sophie", "sophie_bureau", "fr")
+CLIENT = Person(40, "Élodie", "elodie_m", "fr")
 ENGLISH_TECHNICIAN = Person(22, "Sam", "sam_tech", "en")
 
 
@@ -292,3 +296,97 @@ async def test_the_submitted_report_lists_the_voice_notes_of_its_sections(
     assert "Notes vocales" in text and "Rien à signaler" in text
     assert f"Résultats 1:05 {fmt.datetime(first.received_at)}" in text
     assert f"Remarques et recommandations 0:42 {fmt.datetime(second.received_at)}" in text
+
+
+# The office ----------------------------------------------------------------------------
+
+
+async def with_voice_notes(harness: Harness) -> Job:
+    """A report under way with a voice note in its context (with a caption) and an audio
+    file in its work done; a dispatcher registered."""
+    async with harness.db.transaction() as session:
+        await users.add(session, DISPATCHER.id, DISPATCHER.first_name, Role.DISPATCHER)
+    job = await started(harness)
+    spoken = harness.updates.voice(
+        TECHNICIAN, harness.session, OGG, 42, file_id="V1", caption="Bruit <aigu>"
+    )
+    await harness.feed(spoken)
+    await harness.say(TECHNICIAN, "Contexte")
+    memo = harness.updates.voice(
+        TECHNICIAN, harness.session, b"ID3", 75, file_id="A1", audio="memo.mp3"
+    )
+    await harness.feed(memo)
+    return job
+
+
+async def find_card(harness: Harness, job: Job, person: Person = DISPATCHER) -> Call:
+    calls = await harness.say(person, f"/find {job.number}")
+    return next(c for c in calls if c.method == "sendMessage" and job.number in c.text)
+
+
+async def test_the_office_plays_the_voice_notes_from_find(short: Harness) -> None:
+    job = await with_voice_notes(short)
+    first, second = await voice_notes_of(short, job)
+    card = await find_card(short, job)
+    assert [label for label, _ in card.buttons()] == ["🎙 Notes vocales (2)"]
+    calls = await short.press(DISPATCHER, card, button(card, "Notes vocales"))
+    played = [c for c in calls if c.method in ("sendVoice", "sendAudio")]
+    fmt = Formatter("fr", "Europe/Paris")
+    assert [(c.method, c.chat_id) for c in played] == [
+        ("sendVoice", DISPATCHER.id),
+        ("sendAudio", DISPATCHER.id),
+    ]
+    assert played[0].params["voice"] == "V1"
+    assert played[0].params["caption"] == (
+        f"🎙 {job.number} · Contexte · {fmt.datetime(first.received_at)} · 0:42\nBruit &lt;aigu&gt;"
+    )
+    assert played[1].params["audio"] == "A1"
+    assert played[1].params["caption"] == (
+        f"🎙 {job.number} · Travaux réalisés · {fmt.datetime(second.received_at)} · 1:15"
+    )
+
+
+async def test_a_voice_note_without_a_telegram_file_id_is_uploaded(short: Harness) -> None:
+    job = await with_voice_notes(short)
+    async with short.db.transaction() as session:
+        await session.execute(
+            update(Attachment).where(Attachment.file_id == "V1").values(file_id=None)
+        )
+    card = await find_card(short, job)
+    calls = await short.press(DISPATCHER, card, button(card, "Notes vocales"))
+    (voice,) = [c for c in calls if c.method == "sendVoice"]
+    assert str(voice.params["voice"]).startswith("attach://")
+
+
+async def test_an_intervention_without_voice_notes_shows_no_button(short: Harness) -> None:
+    async with short.db.transaction() as session:
+        await users.add(session, DISPATCHER.id, DISPATCHER.first_name, Role.DISPATCHER)
+    job = await started(short)
+    card = await find_card(short, job)
+    assert card.buttons() == []
+
+
+async def test_only_the_office_may_play_the_voice_notes(short: Harness) -> None:
+    job = await with_voice_notes(short)
+    async with short.db.transaction() as session:
+        await users.add(session, CLIENT.id, CLIENT.first_name, Role.CLIENT)
+    card = await find_card(short, job)
+    pressed = button(card, "Notes vocales")
+    for person in (TECHNICIAN, CLIENT):
+        calls = await short.press(person, card, pressed)
+        assert [c.params.get("text") for c in calls if c.method == "answerCallbackQuery"] == [
+            "Vous n'avez pas accès à cette action."
+        ]
+        assert [c for c in calls if c.method in ("sendVoice", "sendAudio", "sendMessage")] == []
+
+
+async def test_a_voice_notes_button_of_an_intervention_that_is_gone_is_an_old_button(
+    short: Harness,
+) -> None:
+    job = await with_voice_notes(short)
+    card = await find_card(short, job)
+    calls = await short.press(DISPATCHER, card, PlayVoiceNotes(intervention_id=999_999).pack())
+    assert [c.params.get("text") for c in calls if c.method == "answerCallbackQuery"] == [
+        "Ce bouton n'est plus actif. Envoyez /help pour reprendre."
+    ]
+    assert [c for c in calls if c.method in ("sendVoice", "sendAudio")] == []

@@ -146,6 +146,13 @@ class ShowJob(CallbackData, prefix="lkf"):
     intervention_id: RowId
 
 
+class PlayVoiceNotes(CallbackData, prefix="lkv"):
+    """Send the office the voice notes of intervention `intervention_id`, each with its
+    section and time, under its card shown by /find."""
+
+    intervention_id: RowId
+
+
 # Conversations that collect a client (/new, /plan) ------------------------------------
 
 #: Random bytes of a conversation's token: a button of an earlier /new or /plan

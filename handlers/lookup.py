@@ -1,5 +1,5 @@
 """The office looks things up: a client's card with their history, an intervention
-with its audit trail and latest PDF.
+with its audit trail, latest PDF and voice notes.
 
     /client boulangerie      the client's card (several matches: a button each)
     /find OT-2026-0042       the intervention ("ot 2026 42" and "2026-42" work too)
@@ -12,24 +12,29 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from aiogram import Router
+from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, FSInputFile, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram.utils.text_decorations import html_decoration as hd
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.callbacks import ShowClient, ShowJob
+from handlers.callbacks import PlayVoiceNotes, ShowClient, ShowJob
 from handlers.context import Options
 from handlers.filters import office
 from handlers.i18n import Translator, kind_label
-from storage import clients, interventions, issued, outbox, ratings, users
+from reports.formatting import recording_length
+from storage import attachments, clients, interventions, issued, outbox, ratings, users
+from storage.files import FileStore
 from storage.interventions import format_number
-from storage.models import Client, Intervention
+from storage.models import AttachmentKind, Client, Intervention
 
 router = Router(name="lookup")
 
 HISTORY = 10
+#: What a voice note's caption shows of the technician's own caption (Telegram takes
+#: 1024 characters in all).
+CAPTION_SHOWN = 700
 #: "OT-2026-0042", "ot 2026 42", "2026-42", "OT2026/42".
 _NUMBER = re.compile(r"(?:ot)?[\s\-/]*(?P<year>[0-9]{4})[\s\-/]+(?P<seq>[0-9]{1,6})", re.I)
 
@@ -185,11 +190,25 @@ async def job_card(
     return "\n".join(lines)
 
 
+def voice_button(t: Translator, job: Intervention, count: int) -> InlineKeyboardMarkup | None:
+    """The button that plays the intervention's voice notes, when it has some."""
+    if count == 0:
+        return None
+    builder = InlineKeyboardBuilder()
+    data = PlayVoiceNotes(intervention_id=job.id)
+    builder.button(text=t("voice.button", count=count), callback_data=data)
+    return builder.as_markup()
+
+
 async def show_job(
     message: Message, session: AsyncSession, job: Intervention, t: Translator, options: Options
 ) -> None:
-    """Answers with the card and queues the latest PDF, if any, to the same chat."""
-    await message.answer(await job_card(session, job, t, options))
+    """Answers with the card (and a button for its voice notes, if any) and queues the
+    latest PDF, if any, to the same chat."""
+    spoken = await attachments.count_voice_notes(session, job.id)
+    await message.answer(
+        await job_card(session, job, t, options), reply_markup=voice_button(t, job, spoken)
+    )
     report = await issued.latest_report(session, job.id)
     if report is None:
         await message.answer(t("lookup.no_pdf"))
@@ -245,8 +264,48 @@ async def job_chosen(
     await show_job(query.message, session, job, t, options)
 
 
+@router.callback_query(PlayVoiceNotes.filter(), office())
+async def play_voice_notes(
+    query: CallbackQuery,
+    callback_data: PlayVoiceNotes,
+    bot: Bot,
+    session: AsyncSession,
+    files: FileStore,
+    t: Translator,
+    options: Options,
+) -> None:
+    """Sends each voice note of the intervention back to this chat, oldest first, with
+    its section, time and length as caption (by Telegram's file id, else the file)."""
+    job = await interventions.by_id(session, callback_data.intervention_id)
+    if job is None or not isinstance(query.message, Message):
+        await query.answer(t("errors.old_button"), show_alert=True)
+        return
+    notes = await attachments.voice_notes(session, job.id)
+    if not notes:
+        await query.answer(t("voice.none", number=job.number), show_alert=True)
+        return
+    await query.answer()
+    chat_id = query.message.chat.id
+    for note in notes:
+        caption = t(
+            "voice.caption",
+            number=job.number,
+            section=t(f"wizard.{note.section}.title") if note.section else "—",
+            moment=options.local(note.received_at),
+            length=recording_length(note.duration or 0),
+        )
+        if note.caption:
+            caption += "\n" + hd.quote(note.caption[:CAPTION_SHOWN])
+        sound = note.file_id or FSInputFile(files.absolute(note.path))
+        if note.kind == AttachmentKind.AUDIO:
+            await bot.send_audio(chat_id, sound, caption=caption)
+        else:
+            await bot.send_voice(chat_id, sound, caption=caption)
+
+
 @router.callback_query(ShowClient.filter())
 @router.callback_query(ShowJob.filter())
+@router.callback_query(PlayVoiceNotes.filter())
 async def not_for_you(query: CallbackQuery, t: Translator) -> None:
     """Someone outside the office pressed a lookup button."""
     await query.answer(t("errors.not_allowed"), show_alert=True)

@@ -63,14 +63,16 @@ async def check(
     await state.clear()
     document = message.document
     assert document is not None
-    limit = options.download_limit
-    if limit is not None and document.file_size is not None and document.file_size > limit:
-        await message.answer(t("verify.too_big", megabytes=limit // (1024 * 1024)))
-        return
     try:
-        pdf = await downloads.fetch(bot, document.file_id, size=document.file_size, timeout=120)
-    except downloads.TooBig:
-        await message.answer(t("verify.too_big", megabytes=20))
+        pdf = await downloads.fetch(
+            bot,
+            document.file_id,
+            size=document.file_size,
+            timeout=120,
+            limit=options.download_limit,
+        )
+    except downloads.TooBig as too_big:
+        await message.answer(t("verify.too_big", megabytes=too_big.megabytes))
         return
     except downloads.Gone:
         await message.answer(t("verify.gone"))

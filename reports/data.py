@@ -206,6 +206,21 @@ class Attachment:
     """Size in bytes."""
 
 
+#: The sections a voice note can be sent in, as `Sections` names them.
+VoiceSection = Literal["context", "objective", "methods", "work_done", "results", "remarks"]
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceNote:
+    """A voice message the technician sent in a section: listed in the annex with its
+    length and time (the report prints the typed text; the office plays the note)."""
+
+    section: VoiceSection
+    duration: int = 0
+    """Length in seconds."""
+    received_at: datetime | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class ReportData:
     """The whole report: everything `build_report` prints, and nothing else."""
@@ -222,6 +237,7 @@ class ReportData:
     """The technician's signature as PNG bytes (transparent background)."""
     photos: tuple[Photo, ...] = ()
     attachments: tuple[Attachment, ...] = ()
+    voice_notes: tuple[VoiceNote, ...] = ()
     language: Language = "fr"
     timezone: str = "Europe/Paris"
     """IANA time zone every date and time is printed in."""

@@ -145,6 +145,10 @@ class Formatter:
             return f"{self.datetime(start)} – {self.time(end)}"
         return f"{self.datetime(start)} – {self.datetime(end)}"
 
+    def recording(self, seconds: int) -> str:
+        """The length of a recording: "0:42" (see `recording_length`)."""
+        return recording_length(seconds)
+
     def size(self, size: int) -> str:
         """A file size: "1,2 Mo" / "1.2 MB"."""
         units = _SIZE_UNITS[self.language]
@@ -157,3 +161,13 @@ class Formatter:
             value, format="#,##0" if unit == 0 else "#,##0.#", locale=self.locale
         )
         return f"{shown}\u00a0{units[unit]}"
+
+
+def recording_length(seconds: int) -> str:
+    """The length of a recording as a player shows it, in every language: "0:42",
+    "12:05", "1:02:03"."""
+    minutes, rest = divmod(max(seconds, 0), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours}:{minutes:02d}:{rest:02d}"
+    return f"{minutes}:{rest:02d}"

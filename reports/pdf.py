@@ -11,7 +11,8 @@ order of issue 4:
    (each left out when empty);
 4. parts, pricing (`reports.totals`), payment terms;
 5. acceptance of the work with both signatures;
-6. annex: photos in a grid, then the other attachments;
+6. annex: photos in a grid, then the other attachments, then the voice notes (each
+   with its section, length and time: the report prints the typed text);
 7. footer on every page: document number, verification code, "page n/N".
 
 Photos are prepared by `reports.images` (upright, downscaled, RGB JPEG without
@@ -53,6 +54,7 @@ from reports.data import (
     Photo,
     PhotoTag,
     ReportData,
+    VoiceNote,
 )
 from reports.fonts import FAMILY, font_files
 from reports.formatting import Formatter
@@ -435,6 +437,8 @@ class _Body:
             self.photo_annex(photos)
         if self.data.attachments:
             self.attachments(self.data.attachments)
+        if self.data.voice_notes:
+            self.voice_notes(self.data.voice_notes)
 
     # -- building blocks ------------------------------------------------------------
 
@@ -951,26 +955,65 @@ class _Body:
 
     def attachments(self, files: Sequence[Attachment]) -> None:
         """The other files of the intervention: name, type and size."""
+        fmt = self.fmt
+        self.annex_table(
+            "annex.attachments",
+            (("file_name", 100, "LEFT"), ("file_type", 50, "LEFT"), ("file_size", 30, "RIGHT")),
+            [(a.name, a.mime_type, fmt.size(a.size)) for a in files],
+        )
+
+    def voice_notes(self, notes: Sequence[VoiceNote]) -> None:
+        """The voice notes: the section each was sent in, its length and when it came;
+        then a line saying the report prints the typed text."""
         pdf, labels, fmt = self.pdf, self.labels, self.fmt
-        self.heading(labels("annex.attachments"))
+        self.annex_table(
+            "annex.voice_notes",
+            (
+                ("voice_section", 100, "LEFT"),
+                ("voice_length", 30, "RIGHT"),
+                ("voice_received", 50, "LEFT"),
+            ),
+            [
+                (
+                    labels(f"sections.{note.section}"),
+                    fmt.recording(note.duration),
+                    fmt.datetime(note.received_at) if note.received_at else "—",
+                )
+                for note in notes
+            ],
+        )
+        pdf.ln(1)
+        self.body_font("", 8, MUTED)
+        pdf.multi_cell(self.width, 3.8, labels("annex.voice_hint"))
+        self.body_font()
+
+    def annex_table(
+        self,
+        heading: str,
+        columns: Sequence[tuple[str, float, str]],
+        rows: Sequence[Sequence[str]],
+    ) -> None:
+        """A list of the annex under its `heading` (a label key): `columns` are each
+        column's heading (a key under "annex."), width and alignment."""
+        pdf, labels = self.pdf, self.labels
+        self.heading(labels(heading))
         pdf.set_draw_color(*RULE)
         self.body_font(size=9)
         with pdf.table(
-            col_widths=(100, 50, 30),
+            col_widths=tuple(width for _, width, _ in columns),
             width=self.width,
             borders_layout="HORIZONTAL_LINES",
             headings_style=FontFace(emphasis="BOLD", color=ACCENT, fill_color=SHADE),
             line_height=4.4,
             padding=(0.8, 1.2),
-            text_align=("LEFT", "LEFT", "RIGHT"),
+            text_align=tuple(align for _, _, align in columns),
             repeat_headings=1,
         ) as table:
             head = table.row()
-            for key in ("file_name", "file_type", "file_size"):
+            for key, _, _ in columns:
                 head.cell(labels(f"annex.{key}"))
-            for attachment in files:
+            for values in rows:
                 row = table.row()
-                row.cell(attachment.name)
-                row.cell(attachment.mime_type)
-                row.cell(fmt.size(attachment.size))
+                for value in values:
+                    row.cell(value)
         self.body_font()

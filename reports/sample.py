@@ -35,6 +35,7 @@ from reports.data import (
     Pricing,
     ReportData,
     Sections,
+    VoiceNote,
 )
 from reports.fonts import font_files
 
@@ -317,7 +318,10 @@ def sample_report(
         attachments=(
             Attachment("rapport-analyse-combustion.pdf", "application/pdf", 184_320),
             Attachment("notice-thermostat.pdf", "application/pdf", 2_457_600),
-            Attachment("note-vocale-client.ogg", "audio/ogg", 48_213),
+        ),
+        voice_notes=(
+            VoiceNote("work_done", 42, _START + timedelta(hours=1, minutes=20)),
+            VoiceNote("remarks", 75, _START + timedelta(hours=2, minutes=30)),
         ),
         language=language,
         timezone="Europe/Paris",

@@ -11,6 +11,7 @@ from pathlib import Path, PurePosixPath
 
 SAFE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif", ".pdf", ".gif", ".tif", ".tiff"}
+    | {".ogg", ".oga", ".mp3", ".m4a", ".wav"}  # voice notes and audio files
 )
 
 

@@ -207,6 +207,14 @@ class FakeTransport(BaseSession):
         if name == "sendDocument":
             document = {"file_id": "DOC", "file_unique_id": "DOCU", "file_name": "file"}
             return self._message(params, document=document)
+        if name == "sendVoice":
+            return self._message(
+                params, voice={"file_id": "VOICE", "file_unique_id": "VOICEU", "duration": 1}
+            )
+        if name == "sendAudio":
+            return self._message(
+                params, audio={"file_id": "AUDIO", "file_unique_id": "AUDIOU", "duration": 1}
+            )
         if name == "sendPhoto":
             size = {"file_unique_id": "PHOTOU", "width": 1280, "height": 960}
             return self._message(params, photo=[{"file_id": "PHOTO", **size}])
@@ -332,6 +340,36 @@ class Updates:
             "file_size": file_size if file_size is not None else len(data),
         }
         extra: dict[str, Any] = {"document": document}
+        if caption:
+            extra["caption"] = caption
+        return self.message(person, "", **extra)
+
+    def voice(
+        self,
+        person: Person,
+        session: RecordingSession,
+        data: bytes,
+        duration: int,
+        *,
+        file_id: str | None = None,
+        file_size: int | None = None,
+        audio: str | None = None,
+        caption: str | None = None,
+    ) -> dict[str, Any]:
+        """A voice message (or, with `audio` its file name, an audio file) the bot can
+        download from `session` (its declared size may be faked with file_size)."""
+        file_id = file_id or f"voice{next(self._update_ids)}"
+        session.files[file_id] = (f"voice/{file_id}.oga", data)
+        sound: dict[str, Any] = {
+            "file_id": file_id,
+            "file_unique_id": "u" + file_id,
+            "duration": duration,
+            "mime_type": "audio/mpeg" if audio else "audio/ogg",
+            "file_size": file_size if file_size is not None else len(data),
+        }
+        if audio:
+            sound["file_name"] = audio
+        extra: dict[str, Any] = {"audio" if audio else "voice": sound}
         if caption:
             extra["caption"] = caption
         return self.message(person, "", **extra)

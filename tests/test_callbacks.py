@@ -33,6 +33,7 @@ from handlers.callbacks import (
     NewJob,
     PlanAction,
     PlanStep,
+    PlayVoiceNotes,
     Rate,
     Resend,
     ShowClient,
@@ -135,6 +136,7 @@ IN_CHATS: list[tuple[str, CallbackData]] = [
     ("pdf:42", Resend(intervention_id=42)),
     ("lkc:5", ShowClient(client_id=5)),
     ("lkf:42", ShowJob(intervention_id=42)),
+    ("lkv:42", PlayVoiceNotes(intervention_id=42)),
     (
         "nw:Ab3_-x:client:pick:5",
         NewJob(token="Ab3_-x", step="client", action=NewAction.PICK, value="5"),

@@ -10,6 +10,7 @@ from reports.formatting import Formatter
 from storage.models import Intervention, Part
 from tests.conftest import TECHNICIAN, Harness, Job, load_job, plan_job, start_job
 from tests.mocked import Call, Person, button
+from tests.test_voice import VOICE_NOT_KEPT
 
 FR = Formatter("fr")
 OTHER_TECHNICIAN = Person(21, "Luc", "luc_tech", "fr")
@@ -219,16 +220,16 @@ async def test_a_tick_on_a_message_telegram_finds_unchanged_is_answered_quietly(
     assert button(prompt_in(calls), "✅ 7. Chantier propre")
 
 
-async def test_a_voice_message_or_a_sticker_at_the_checklist_gets_what_is_expected(
+async def test_a_voice_message_at_the_checklist_is_kept_and_a_sticker_gets_what_is_expected(
     harness: Harness,
 ) -> None:
     job = await plan_job(harness.db)
     await reach(harness, job, METHODS)
-    voice = {"file_id": "VOICE1", "file_unique_id": "uVOICE1", "duration": 4}
-    calls = await harness.say(TECHNICIAN, "", voice=voice)
+    voice = harness.updates.voice(TECHNICIAN, harness.session, b"OggS voice", 4)
+    calls = await harness.feed(voice)
     assert answers(calls) == [
-        "J'attends du texte : les outils et le matériel utilisés. Touchez les points de la "
-        "liste pour les cocher, puis « Suivant »."
+        "🎙 Note vocale (0:04) gardée avec « Méthodes et matériel », pour le bureau. "
+        "Le rapport n'imprime que le texte tapé : écrivez-le ici."
     ]
     sticker = {
         "file_id": "STK1",
@@ -461,7 +462,9 @@ async def test_a_voice_message_or_a_sticker_in_the_parts_says_what_is_expected(
     await harness.say(TECHNICIAN, "Joint fibre")
     voice = {"file_id": "VOICE1", "file_unique_id": "uVOICE1", "duration": 3}
     calls = await harness.say(TECHNICIAN, "", voice=voice)
-    assert answers(calls) == ["J'attends une quantité en chiffres (ex. 2 ou 3,5 m)."]
+    assert answers(calls) == [
+        f"{VOICE_NOT_KEPT}\nJ'attends une quantité en chiffres (ex. 2 ou 3,5 m)."
+    ]
     saved = await load_job(harness.db, job)
     assert saved.wizard_data["draft"] == {"designation": "Joint fibre"}
 

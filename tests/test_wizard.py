@@ -138,11 +138,9 @@ async def test_back_returns_to_the_previous_step_with_its_answer_shown(short: Ha
     assert "Étape 2/10" in last_text(calls)
 
 
-async def test_a_voice_message_or_a_sticker_gets_what_is_expected(short: Harness) -> None:
+async def test_a_sticker_gets_what_is_expected(short: Harness) -> None:
+    """(A voice message is kept as a voice note of the section: tests/test_voice.py.)"""
     job = await started(short)
-    voice = {"file_id": "v1", "file_unique_id": "uv1", "duration": 3}
-    calls = await short.say(TECHNICIAN, "", voice=voice)
-    assert "J'attends du texte" in calls[0].text
     sticker = {
         "file_id": "s1",
         "file_unique_id": "us1",
@@ -506,10 +504,15 @@ def signature_photo() -> bytes:
 
 async def at_review(harness: Harness) -> Job:
     job = await at_times(harness)
+    await times_to_review(harness)
+    return job
+
+
+async def times_to_review(harness: Harness) -> None:
+    """From the times, now, to the review: the hours as counted, no travel, the price."""
     for choice in ("Maintenant", "C'est juste", "Pas de déplacement", "Valider"):
         prompt = (await harness.say(TECHNICIAN, "/resume"))[-1]
         await harness.press(TECHNICIAN, prompt, button(prompt, choice))
-    return job
 
 
 async def test_acceptance_signatures_and_submission_make_the_pdf(short: Harness) -> None:

@@ -23,6 +23,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from handlers import downloads
 from handlers.callbacks import WizardAction, Wz
+from handlers.technician import voice
 from handlers.technician.visit import StepKind, Visit, gist
 from reports import offload
 from reports.images import ImageRejected, PreparedCache, inspect_image
@@ -105,15 +106,16 @@ async def download(visit: Visit, incoming: Incoming) -> bytes:
     """The file's bytes from the Bot API, or Refused("photos.too_big") past its limit, or
     Refused("photos.gone") when Telegram no longer has it. A download that fails on the
     way raises a network error: the update is handled again (see handlers.downloads)."""
-    limit = visit.options.download_limit
-    if limit is not None and incoming.size is not None and incoming.size > limit:
-        raise Refused("photos.too_big", megabytes=limit // (1024 * 1024))
     try:
         return await downloads.fetch(
-            visit.bot, incoming.file_id, size=incoming.size, timeout=DOWNLOAD_TIMEOUT
+            visit.bot,
+            incoming.file_id,
+            size=incoming.size,
+            timeout=DOWNLOAD_TIMEOUT,
+            limit=visit.options.download_limit,
         )
-    except downloads.TooBig:
-        raise Refused("photos.too_big", megabytes=20) from None
+    except downloads.TooBig as too_big:
+        raise Refused("photos.too_big", megabytes=too_big.megabytes) from None
     except downloads.Gone:
         raise Refused("photos.gone") from None
 
@@ -289,7 +291,7 @@ async def photos_prompt(visit: Visit) -> None:
 
 
 async def photos_answer(visit: Visit, message: Message) -> None:
-    if await receive(visit, message):
+    if await receive(visit, message) or await voice.keep(visit, message, "photos.expected"):
         return
     if message.text and message.text.strip().lower().rstrip("!.") in DONE_WORDS:
         await finish(visit, None)

@@ -10,7 +10,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.text_decorations import html_decoration as hd
 
 from handlers.callbacks import WizardAction, Wz
-from handlers.technician import photos
+from handlers.technician import photos, voice
 from handlers.technician.visit import StepKind, Visit, gist
 from reports.rules.reading import (
     ParseError,
@@ -43,8 +43,11 @@ async def refuse(visit: Visit, message: Message, error: ParseError) -> None:
 
 
 async def not_expected(visit: Visit, message: Message, expected: str) -> None:
-    """Something other than what the step needs: say what it needs. A photo or a file is
-    kept for the photo section when the report has one (see photos.keep_stray)."""
+    """Something other than what the step needs: say what it needs. A voice note is kept
+    with the text section being asked (see voice.keep); a photo or a file is kept for
+    the photo section when the report has one (see photos.keep_stray)."""
+    if await voice.keep(visit, message, expected):
+        return
     if await photos.keep_stray(visit, message):
         return
     await message.answer(visit.t(expected))

@@ -8,6 +8,7 @@ import asyncio
 import datetime as dt
 import logging
 from functools import partial
+from typing import cast, get_args
 
 from aiogram.enums import ChatAction
 from aiogram.types import CallbackQuery, Message
@@ -30,7 +31,7 @@ from reports import offload
 from reports.verify import new_verification_code
 from storage import interventions, invites, issued, outbox, signatures
 from storage.files import FileStore
-from storage.models import AttachmentKind, Signature, utcnow
+from storage.models import VOICE_NOTE_KINDS, AttachmentKind, Signature, utcnow
 from storage.signatures import CLIENT, TECHNICIAN
 from storage.status import Status
 
@@ -106,6 +107,15 @@ async def report_data(visit: Visit, code: str) -> report.ReportData:
         for a in job.attachments
         if a.kind == AttachmentKind.DOCUMENT
     )
+    voice_notes = tuple(
+        report.VoiceNote(
+            section=cast(report.VoiceSection, a.section),
+            duration=a.duration or 0,
+            received_at=a.received_at,
+        )
+        for a in sorted(job.attachments, key=lambda a: (a.received_at, a.id))
+        if a.kind in VOICE_NOTE_KINDS and a.section in get_args(report.VoiceSection)
+    )
     return report.ReportData(
         company=company,
         client=report.Client(
@@ -145,6 +155,7 @@ async def report_data(visit: Visit, code: str) -> report.ReportData:
         technician_signature=await _signature_bytes(visit.session, visit.files, own),
         photos=photos,
         attachments=others,
+        voice_notes=voice_notes,
         language=language,
         timezone=options.tz.key,
         verification_code=code,

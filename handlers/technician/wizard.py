@@ -20,6 +20,7 @@ from handlers.callbacks import WizardAction, Wz
 from handlers.filters import Answered
 from handlers.i18n import Translator
 from handlers.technician.desk import WORKING, Desk, technician
+from handlers.technician.voice import spoken
 from reports.rules.templates import BY_KEY
 from storage.models import Answer, Intervention, User
 from storage.status import Status
@@ -46,7 +47,7 @@ async def answer(message: Message, desk: Desk, t: Translator) -> None:
     asks the next question (or says what it expected and stays)."""
     visit = await desk.current(message.chat.id)
     if visit is None:
-        await message.answer(t("wizard.nothing_open"))
+        await message.answer(t("voice.no_report" if spoken(message) else "wizard.nothing_open"))
         return
     if message.text and message.text.startswith("/"):
         await message.answer(t("errors.not_understood"))

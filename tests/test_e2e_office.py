@@ -350,7 +350,7 @@ async def test_the_export_opens_with_real_types(
     assert row["N°"] == number and row["Client"] == "Garage Dupont", row
     for column in ("Prévue le", "Début", "Fin"):
         assert isinstance(row[column], dt.datetime), (column, row[column])
-    for column in ("Heures travaillées", "Total HT", "TVA", "Total TTC"):
+    for column in ("Heures travaillées (décimales)", "Total HT", "TVA", "Total TTC"):
         assert isinstance(row[column], int | float), (column, row[column])
     assert row["Total TTC"] > row["Total HT"] > 0, row
     dates = [v for v in values if isinstance(v, dt.datetime | dt.date)]

@@ -295,9 +295,9 @@ async def parts_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
     stage = stage_of(visit)
     draft = draft_of(visit)
     if data.action in (WizardAction.ADD, WizardAction.DONE) and stage is not None:
-        # A button of the list while a line is being added: finish that one first.
+        # A button of the list while a line is being added: finish that one first
+        # (its question is in the chat, below).
         await query.answer(t("wizard.parts.draft_open"), show_alert=True)
-        await parts_prompt(visit)
         return
     if data.action == WizardAction.ADD:
         await query.answer()

@@ -103,6 +103,7 @@ async def text_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
     if data.action == WizardAction.KEEP:
         await query.answer()
         visit.remember(continuing=None)
+        visit.moving_on()
         await visit.advance()
         return
     await query.answer(visit.t("errors.old_button"), show_alert=True)

@@ -398,7 +398,10 @@ async def test_done_with_no_part_goes_on_only_when_the_section_is_optional(
 ) -> None:
     optional = await plan_job(harness.db)
     prompt = await reach(harness, optional, PARTS)
-    calls = await harness.press(TECHNICIAN, prompt, button(prompt, "Terminé"))
+    # With no line, an optional section offers Skip alone (Done would do the same).
+    labels = [text for text, _ in prompt.buttons()]
+    assert not any("Terminé" in label for label in labels), labels
+    calls = await harness.press(TECHNICIAN, prompt, button(prompt, "Passer"))
     assert step_of(prompt_in(calls)) == "Photos"
 
     required = await plan_job(harness.db, template="installation", client_name="Mairie")
@@ -410,6 +413,10 @@ async def test_done_with_no_part_goes_on_only_when_the_section_is_optional(
     prompt = prompt_in(await harness.say(TECHNICIAN, "PAC-1; Pompe à chaleur; 1; 4 990"))
     calls = await harness.press(TECHNICIAN, prompt, button(prompt, "Terminé"))
     assert step_of(prompt_in(calls)) == "Photos"
+
+    # With a line, Done alone goes on (no Skip beside it).
+    labels = [text for text, _ in prompt.buttons()]
+    assert not any("Passer" in label for label in labels), labels
 
 
 async def test_a_button_of_an_old_prompt_gets_a_polite_answer(harness: Harness) -> None:

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from reports.rules.templates import load_templates
-from storage.models import Attachment, AttachmentKind
+from storage.models import Attachment, AttachmentKind, Intervention
 from tests.conftest import SHORT, TECHNICIAN, Harness, Job, load_job, plan_job, start_job
 from tests.mocked import Call, Person, button
 
@@ -169,6 +169,34 @@ async def test_later_turns_the_question_into_the_paused_notice(short: Harness) -
     calls = await short.press(TECHNICIAN, prompt, button(prompt, "Plus tard"))
     assert [c.method for c in calls] == ["answerCallbackQuery", "editMessageText"]
     assert "mis de côté" in calls[1].text and calls[1].buttons() == []
+
+
+async def test_keep_is_the_only_way_on_once_a_text_section_has_its_text(short: Harness) -> None:
+    await started(short)
+    prompt = last_message(await short.say(TECHNICIAN, "Chaudière en panne"))
+    calls = await short.press(TECHNICIAN, prompt, button(prompt, "Retour"))
+    labels = [text for text, _ in last_message(calls).buttons()]
+    assert any("Garder" in label for label in labels)
+    assert not any("Passer" in label for label in labels), labels
+
+
+async def test_an_optional_photo_section_offers_skip_before_a_photo_and_done_after(
+    harness: Harness,
+) -> None:
+    job = await plan_job(harness.db, template="inspection")
+    await start_job(harness, job)
+    async with harness.db.transaction() as session:
+        await session.execute(
+            update(Intervention).where(Intervention.id == job.id).values(wizard_step="photos")
+        )
+    prompt = last_message(await harness.say(TECHNICIAN, "/resume"))
+    labels = [text for text, _ in prompt.buttons()]
+    assert any("Passer" in label for label in labels)
+    assert not any("Terminé" in label for label in labels), labels
+    await harness.feed(harness.updates.photo(TECHNICIAN, harness.session, jpeg()))
+    count = last_message(await harness.deliver(now=True))
+    labels = [text for text, _ in count.buttons()]
+    assert "✅ Terminé (1)" in labels and not any("Passer" in label for label in labels)
 
 
 async def test_back_returns_to_the_previous_step_with_its_answer_shown(short: Harness) -> None:

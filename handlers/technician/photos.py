@@ -343,6 +343,8 @@ async def keep_stray(visit: Visit, message: Message) -> bool:
 
 
 def photo_keyboard(visit: Visit) -> InlineKeyboardMarkup:
+    """The tag of the next photos; Done once there is a photo (before, Skip for an
+    optional section: both would go on)."""
     t = visit.t
     current = visit.data.get("tag")
     tags = [
@@ -355,7 +357,10 @@ def photo_keyboard(visit: Visit) -> InlineKeyboardMarkup:
         visit.button(("● " if current is None else "") + t("photos.tag_none"), WizardAction.TAG, "")
     )
     photos, _ = _counts(visit)
-    return visit.keyboard(tags, [visit.button(t("photos.done", count=photos), WizardAction.DONE)])
+    if not photos and not visit.required():
+        return visit.keyboard(tags)
+    done = visit.button(t("photos.done", count=photos), WizardAction.DONE)
+    return visit.keyboard(tags, [done], skip=False)
 
 
 async def photos_prompt(visit: Visit) -> None:

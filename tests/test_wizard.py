@@ -265,6 +265,25 @@ async def test_an_album_of_ten_photos_is_ten_photos_and_one_confirmation(short: 
     assert len(prepared) == 10, "each photo is prepared for the report on arrival"
 
 
+async def test_the_photo_count_is_edited_below_its_burst_and_sent_anew_after(
+    short: Harness,
+) -> None:
+    await go_to_photos(short)
+    prompt = last_message(await short.say(TECHNICIAN, "/resume"))
+    await short.feed(short.updates.photo(TECHNICIAN, short.session, jpeg(color="red")))
+    (count,) = [c for c in await short.deliver(now=True) if c.chat_id == TECHNICIAN.id]
+    # The photo step's question, just above the photo, now counts it.
+    assert count.method == "editMessageText" and "1 photo enregistrée" in count.text
+    assert button(count, "Terminé (1)") and prompt.method == "sendMessage"
+    calls = await short.feed(short.updates.photo(TECHNICIAN, short.session, jpeg(color="blue")))
+    calls += await short.deliver(now=True)
+    strip, below = [c for c in calls if c.chat_id == TECHNICIAN.id]
+    # A second burst: the count comes below it, and the one above loses its buttons.
+    assert strip.method == "editMessageReplyMarkup" and "reply_markup" not in strip.params
+    assert below.method == "sendMessage" and "Au total : 2 photos" in below.text
+    assert button(below, "Terminé (2)")
+
+
 async def test_the_same_photo_sent_twice_is_kept_once(short: Harness) -> None:
     job = await go_to_photos(short)
     photo = jpeg()

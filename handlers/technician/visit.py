@@ -95,6 +95,8 @@ class Visit:
     lead: str = ""
     #: A picture the next question shows (PNG bytes), with the question as its caption.
     picture: bytes | None = None
+    #: Whether this update removed the buttons of the question already.
+    retired: bool = False
 
     # Where the wizard stands ---------------------------------------------------
 
@@ -315,7 +317,9 @@ class Visit:
         if isinstance(asked, int):
             return asked
         pressed = self.pressed
-        return pressed.message_id if pressed is not None and pressed.reply_markup else None
+        if self.retired or pressed is None or pressed.reply_markup is None:
+            return None
+        return pressed.message_id
 
     async def retire(self) -> None:
         """The current question is answered or set aside: its buttons are removed."""
@@ -323,6 +327,7 @@ class Visit:
         if asked is not None:
             await asking.remove_buttons(self.bot, self.chat_id, asked)
         self.remember(asked=None)
+        self.retired = True
 
     async def conclude(self, text: str) -> None:
         """Say `text` in place of the question pressed, or in a new message once the

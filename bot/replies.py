@@ -16,10 +16,10 @@ handler never waits for Telegram while it may hold the database's write lock;
 downloads and every call that reads (getMe, getFile) are made as asked, since the
 handler needs their answer.
 
-A placeholder message id names a message that may not be sent yet. An edit or a
-deletion naming it, in this unit of work or a later one, is sent to the real
-message once the sender knows its id (`Delivery.ref`). Files a handler sends from
-memory (a QR code, an export) are written under DATA_DIR/outgoing first, since a
+A placeholder message id (storage.outbox.placeholder) names a message that may not
+be sent yet. An edit or a deletion naming it, in this unit of work or a later one,
+is sent to the real message once the sender knows its id (`Delivery.ref`). Files a
+handler sends from memory (a QR code, an export) are written under DATA_DIR/outgoing first, since a
 delivery names its file by path.
 """
 
@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import secrets
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -48,6 +47,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import outbox
 from storage.files import FileStore
 from storage.models import Delivery
+from storage.outbox import is_placeholder, placeholder
 
 log = logging.getLogger(__name__)
 
@@ -91,13 +91,6 @@ SENDS = frozenset(
 )
 #: Where files sent from memory are written before they are sent.
 OUTGOING = "outgoing"
-#: Placeholder ids are negative and below this, far from any real message id.
-PLACEHOLDER_BELOW = -(2**40)
-
-
-def is_placeholder(message_id: int | None) -> bool:
-    """Whether a message id is one handed out for a message not sent yet."""
-    return message_id is not None and message_id <= PLACEHOLDER_BELOW
 
 
 @dataclass
@@ -222,11 +215,6 @@ def _chat(value: object) -> int | None:
     if isinstance(value, str) and value.lstrip("-").isdigit():
         return int(value)
     return None
-
-
-def placeholder() -> int:
-    """A fresh placeholder message id (negative, unique with overwhelming likelihood)."""
-    return PLACEHOLDER_BELOW - secrets.randbits(52)
 
 
 def answer_for(api_method: str, delivery: Delivery) -> Any:

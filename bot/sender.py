@@ -21,7 +21,9 @@ rate limiter (see ratelimit). A delivery's outcome:
   the same way, so that one delivery never stops the others;
 - 403 (the person blocked the bot), 400 and other refusals: marked failed with
   the reason, and the office is told (not for an edit, a deletion or a menu,
-  whose failure changes nothing anyone must act on).
+  whose failure changes nothing anyone must act on). An edit Telegram answers with
+  "message is not modified" is marked sent (the message already reads so); a text
+  edit of a message gone is sent as a new message, which later edits then reach.
 A chat's command menu (handlers.menus) waits in a queue of its own beside the
 chat's messages, so that it never holds them back, and Telegram's trouble is
 waited out however long it lasts: a menu is never given up but for a refusal.
@@ -83,6 +85,8 @@ IDLE_RESCAN = 30.0
 UNEXPECTED_PAUSE = 5.0
 #: Telegram's words when a message can no longer be edited.
 EDIT_GONE = ("message to edit not found", "message can't be edited", "message_id_invalid")
+#: Telegram's words when an edit would leave a message as it is.
+EDIT_UNCHANGED = "message is not modified"
 #: Real message ids of this many recent messages are kept in memory.
 REFS_KEPT = 10_000
 EMAIL = "email"
@@ -129,6 +133,9 @@ class OutboxSender:
         self._slots = asyncio.Semaphore(concurrency)
         #: Real message ids of messages sent lately, by the placeholder handed out for them.
         self._sent_refs: dict[int, int] = {}
+        #: Messages gone from a chat, by (chat, message id), and the one sent instead
+        #: (a text edited in place that Telegram could not find): later edits go there.
+        self._replaced: dict[tuple[int, int], int] = {}
         self._marks: list[tuple[int, int | None, dt.datetime]] = []
         self._marks_waiting = asyncio.Event()
         self._rescan = asyncio.Event()
@@ -373,7 +380,11 @@ class OutboxSender:
         except TelegramForbiddenError as exc:
             await self._fail(delivery, "blocked", f"the recipient blocked the bot ({exc.message})")
         except TelegramBadRequest as exc:
-            if not await self._send_instead(delivery, exc):
+            if changes_only(delivery) and EDIT_UNCHANGED in exc.message.lower():
+                # The message already reads so (an edit made twice, a tap on a choice
+                # already chosen): what the edit wanted is there.
+                self._mark_sent(delivery, None)
+            elif not await self._send_instead(delivery, exc):
                 await self._fail(delivery, "refused", f"Telegram refused it: {exc.message}")
         except TelegramAPIError as exc:
             await self._fail(delivery, "refused", f"Telegram refused it: {exc.message}")
@@ -405,6 +416,10 @@ class OutboxSender:
         if delivery.kind == "call":
             target = target_placeholder(delivery)
             message_id = await self._real_id(target) if target is not None else None
+            named = (delivery.options or {}).get("params", {}).get("message_id")
+            changed = message_id if message_id is not None else named
+            if isinstance(changed, int) and (chat_id or 0, changed) in self._replaced:
+                message_id = self._replaced[(chat_id or 0, changed)]
             return await self.bot(rebuild(delivery, self.files, message_id))
         # Keys starting with "_" are the outbox's own notes, not Bot API parameters.
         options = {k: v for k, v in (delivery.options or {}).items() if not k.startswith("_")}
@@ -443,6 +458,16 @@ class OutboxSender:
             parse_mode=params.get("parse_mode"),
             reply_markup=params.get("reply_markup"),
         )
+        # Later edits of that message (its buttons removed...) go to this one.
+        target = target_placeholder(delivery)
+        gone = self._sent_refs.get(target) if target is not None else params.get("message_id")
+        if target is not None:
+            self._remember_ref(target, sent.message_id)
+        if isinstance(gone, int):
+            self._replaced[(int(params["chat_id"]), gone)] = sent.message_id
+            if len(self._replaced) > REFS_KEPT:
+                for old in list(self._replaced)[: REFS_KEPT // 2]:
+                    del self._replaced[old]
         self._mark_sent(delivery, sent.message_id)
         return True
 

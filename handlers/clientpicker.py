@@ -175,7 +175,7 @@ async def _keep_detail(talk: Talk[Any], step: str, value: str | None) -> None:
         email=draft.get("email"),
         address=draft.get("address"),
     )
-    talk.data = {"k": talk.data["k"], "client_id": client.id}
+    talk.data = {"k": talk.data["k"], "client_id": client.id, "q": talk.data.get("q")}
     await talk.state.set_data(talk.data)
     talk.lead = talk.t("new.client_created")
 

@@ -15,6 +15,12 @@ command says, and whether what it is about must still allow it (`still`). Its
 - a button of another conversation leaves it, when it says so (`leave_on_button`).
 
 The area's own command starts it (`start`), with the conversation's first data.
+
+A conversation that keeps to one message (`one_message`, /new) remembers which
+message asks its question (the "q" of its data): a press on it shows the next
+question in its place; a typed answer, or leaving, removes its buttons, and the
+next question comes in a new message. Its only live buttons are the current
+question's.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ from aiogram.types import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import steps
+from handlers import asking, steps
 from handlers.callbacks import conversation_token
 from handlers.context import Options
 from handlers.i18n import Translator
@@ -93,6 +99,8 @@ class Talk(Generic[A]):
     data: dict[str, Any]
     #: Said before the next question, in the same message ("client saved").
     lead: str = ""
+    #: The message whose button this update pressed (a live button of the conversation).
+    pressed: Message | None = None
 
     @property
     def ctx(self) -> Talk[A]:
@@ -107,6 +115,30 @@ class Talk(Generic[A]):
     async def finish(self) -> None:
         await self.state.clear()
         self.stage, self.data = None, {}
+
+    async def retire(self) -> None:
+        """The question asked loses its buttons (answered, or the conversation left)."""
+        asked = self.data.get("q")
+        if self.conversation.one_message and isinstance(asked, int):
+            await asking.remove_buttons(self.bot, self.chat_id, asked)
+            await self.update(q=None)
+
+    async def conclude(self, text: str) -> None:
+        """Says `text` in place of the question pressed, or in a new message once the
+        question's buttons are removed: the conversation asks nothing more."""
+        if not self.conversation.one_message:
+            await self.say(text)
+            return
+        asked = self.data.get("q")
+        await asking.show(
+            self.bot,
+            self.chat_id,
+            text,
+            None,
+            pressed=self.pressed,
+            asked=asked if isinstance(asked, int) else None,
+        )
+        await self.update(q=None)
 
     async def keep(self, question: Question[Talk[A]], message: Message, value: Any) -> None:
         await self.update(**{question.column or question.key: value})
@@ -146,9 +178,24 @@ class Talk(Generic[A]):
         )
 
     async def ask(self, text: str, rows: list[list[InlineKeyboardButton]]) -> None:
-        """Sends a question with its rows of buttons."""
+        """Asks a question with its rows of buttons: in a conversation that keeps to one
+        message, in place of the question pressed, or in a new message once the
+        buttons of the question before are removed."""
         markup = InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
-        await self.say(text, markup)
+        if not self.conversation.one_message:
+            await self.say(text, markup)
+            return
+        lead, self.lead = self.lead, ""
+        asked = self.data.get("q")
+        shown = await asking.show(
+            self.bot,
+            self.chat_id,
+            f"{lead}\n\n{text}" if lead else text,
+            markup,
+            pressed=self.pressed,
+            asked=asked if isinstance(asked, int) else None,
+        )
+        await self.update(q=shown)
 
     async def note(
         self, message: Message, target: str, value: Any, intervention_id: int | None = None
@@ -190,6 +237,8 @@ class Conversation(Generic[A]):
     still: Callable[[Talk[A]], Awaitable[bool]] | None = None
     #: What a button of it says to a person who may not use it.
     refused: str = "errors.not_allowed"
+    #: Whether its questions keep to one message with live buttons (see the module).
+    one_message: bool = False
     by_key: dict[str, Question[Talk[A]]] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -219,6 +268,8 @@ class Conversation(Generic[A]):
     ) -> None:
         """Starts afresh (forgetting any conversation under way) with `values` in its
         data, at question `first` (by default the first)."""
+        if talk.stage is not None:
+            await talk.retire()  # the question of the run left behind
         await talk.state.clear()
         talk.data = {"k": conversation_token(), **(values or {})}
         await talk.state.set_data(talk.data)
@@ -254,6 +305,7 @@ class Conversation(Generic[A]):
             if self.left is None:
                 await message.answer(talk.t(steps.current(talk, self.questions).expected))
                 return
+            await talk.retire()
             await talk.finish()
             await message.answer(talk.t(self.left))
             raise SkipHandler
@@ -265,6 +317,7 @@ class Conversation(Generic[A]):
             @router.callback_query(here, who, ~payload.filter())
             async def other_button(query: CallbackQuery, **data: Any) -> None:
                 talk = await self.talk(data, chat_of(query))
+                await talk.retire()
                 await talk.finish()
                 await talk.say(talk.t(self.left or ""))
                 raise SkipHandler
@@ -289,7 +342,11 @@ class Conversation(Generic[A]):
             )
             if not live:
                 await query.answer(talk.t("errors.old_button"), show_alert=True)
+                if self.one_message:
+                    await asking.strip_old(talk.session, talk.data.get("q"), query.message)
                 return
+            if isinstance(query.message, Message):
+                talk.pressed = query.message
             if not await self._still(talk):
                 await query.answer()
             else:

@@ -318,6 +318,26 @@ def prepare_signature(data: bytes, max_side: int = 800) -> bytes:
     return _encode(signature, "PNG", optimize=True)
 
 
+#: The white around a signature shown back, as a share of its long side.
+_PREVIEW_MARGIN = 0.08
+
+
+def signature_preview(cleaned: bytes) -> bytes:
+    """A cleaned signature (`prepare_signature`'s transparent PNG) on white paper, with a
+    margin, as an opaque PNG: how the report prints it, and what a chat shows as a
+    picture (a picture with transparency may be shown on a dark background there)."""
+    with Image.open(io.BytesIO(cleaned)) as opened:
+        signature = opened.convert("RGBA")
+    margin = max(8, round(_PREVIEW_MARGIN * max(signature.size)))
+    paper = Image.new(
+        "RGBA",
+        (signature.width + 2 * margin, signature.height + 2 * margin),
+        (255, 255, 255, 255),
+    )
+    paper.alpha_composite(signature, (margin, margin))
+    return _encode(paper.convert("RGB"), "PNG", optimize=True)
+
+
 class PreparedCache:
     """Prepared photos kept on disk, so a report is re-rendered without re-preparing.
 

@@ -4,6 +4,7 @@ taken by the one outbox sender, marked sent or failed with a reason."""
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -15,6 +16,20 @@ from storage.models import Delivery, DeliveryState, utcnow
 
 #: Where a session keeps the deliveries written in it (see `made_in`).
 _MADE = "outbox.made"
+#: Placeholder message ids are negative and below this, far from any real message id.
+PLACEHOLDER_BELOW = -(2**40)
+
+
+def placeholder() -> int:
+    """A fresh placeholder message id (negative, unique with overwhelming likelihood):
+    the id of a message not sent yet, kept as its delivery's `ref`, so that an edit
+    naming it reaches the real message once it is sent."""
+    return PLACEHOLDER_BELOW - secrets.randbits(52)
+
+
+def is_placeholder(message_id: int | None) -> bool:
+    """Whether a message id is one handed out for a message not sent yet."""
+    return message_id is not None and message_id <= PLACEHOLDER_BELOW
 
 
 @event.listens_for(Session, "before_flush")
@@ -41,8 +56,10 @@ def message(
     *,
     options: dict[str, Any] | None = None,
     intervention_id: int | None = None,
+    ref: int | None = None,
 ) -> Delivery:
-    """Queue a text message (HTML parse mode unless `options` says otherwise)."""
+    """Queue a text message (HTML parse mode unless `options` says otherwise); `ref`,
+    a placeholder id, lets a later edit name the message."""
     delivery = Delivery(
         channel="telegram",
         chat_id=chat_id,
@@ -50,6 +67,7 @@ def message(
         text=text,
         options={"parse_mode": "HTML", **(options or {})},
         intervention_id=intervention_id,
+        ref=ref,
     )
     session.add(delivery)
     return delivery

@@ -320,6 +320,12 @@ async def load_job(db: Database, job: Job) -> Intervention:
     return found
 
 
+def scratch(job: Intervention) -> dict[str, Any]:
+    """Where the wizard stands within the step (`wizard_data`), without which message
+    asks the current question."""
+    return {key: value for key, value in (job.wizard_data or {}).items() if key != "asked"}
+
+
 #: A short report: text sections, photos, results, times and pricing (no checklist or parts).
 SHORT = """
 kind = "repair"

@@ -416,8 +416,17 @@ class Updates:
         }
 
     def press(self, person: Person, on: Call, data: str) -> dict[str, Any]:
-        """A press on a button `data` of the recorded message `on`."""
+        """A press on a button `data` of the recorded message `on` (a picture or a file
+        when `on` sent one, with its caption)."""
         chat_id = on.chat_id if on.chat_id is not None else person.id
+        content: dict[str, Any] = {"text": on.text}
+        caption = str(on.params.get("caption", ""))
+        if on.method == "sendPhoto":
+            size = {"file_id": "PHOTO", "file_unique_id": "PHOTOU", "width": 1280, "height": 960}
+            content = {"photo": [size], "caption": caption}
+        elif on.method == "sendDocument":
+            document = {"file_id": "DOC", "file_unique_id": "DOCU", "file_name": "file"}
+            content = {"document": document, "caption": caption}
         return {
             "update_id": next(self._update_ids),
             "callback_query": {
@@ -430,7 +439,7 @@ class Updates:
                     "date": int(time.time()),
                     "chat": _chat(chat_id),
                     "from": {"id": BOT_ID, "is_bot": True, "first_name": "Terrain"},
-                    "text": on.text,
+                    **content,
                 },
             },
         }

@@ -8,7 +8,7 @@ from decimal import Decimal
 from handlers.callbacks import WizardAction, Wz
 from reports.formatting import Formatter
 from storage.models import Intervention, Part
-from tests.conftest import TECHNICIAN, Harness, Job, load_job, plan_job, start_job
+from tests.conftest import TECHNICIAN, Harness, Job, load_job, plan_job, scratch, start_job
 from tests.mocked import Call, Person, button
 from tests.test_voice import VOICE_NOT_KEPT
 
@@ -27,8 +27,8 @@ def step_of(call: Call) -> str:
 
 
 def prompt_in(calls: list[Call]) -> Call:
-    """The last wizard prompt sent."""
-    prompts = [c for c in calls if c.method == "sendMessage" and step_of(c)]
+    """The last wizard prompt shown: sent, or the message pressed edited into it."""
+    prompts = [c for c in calls if c.method in ("sendMessage", "editMessageText") and step_of(c)]
     assert prompts, [c.text for c in calls]
     return prompts[-1]
 
@@ -273,7 +273,7 @@ async def test_a_part_typed_step_by_step_reads_french_numbers(harness: Harness) 
     assert button(prompt, "❌ 1")
     saved = await load_job(harness.db, job)
     assert lines(saved) == [("FLT-200", "Filtre à air", Decimal("1234.5"), Decimal("12.50"))]
-    assert saved.wizard_data == {}
+    assert scratch(saved) == {}
 
 
 async def test_a_negative_quantity_and_an_absurd_price_are_refused_and_the_line_waits(
@@ -298,7 +298,7 @@ async def test_a_negative_quantity_and_an_absurd_price_are_refused_and_the_line_
     saved = await load_job(harness.db, job)
     assert saved.parts == []
     assert saved.wizard_step == "parts"
-    assert saved.wizard_data == {
+    assert scratch(saved) == {
         "stage": "price",
         "draft": {"designation": "Joint fibre", "quantity": "2"},
     }
@@ -399,7 +399,10 @@ async def test_done_with_no_part_goes_on_only_when_the_section_is_optional(
 ) -> None:
     optional = await plan_job(harness.db)
     prompt = await reach(harness, optional, PARTS)
-    calls = await harness.press(TECHNICIAN, prompt, button(prompt, "Terminé"))
+    # With no line, an optional section offers Skip alone (Done would do the same).
+    labels = [text for text, _ in prompt.buttons()]
+    assert not any("Terminé" in label for label in labels), labels
+    calls = await harness.press(TECHNICIAN, prompt, button(prompt, "Passer"))
     assert step_of(prompt_in(calls)) == "Photos"
 
     required = await plan_job(harness.db, template="installation", client_name="Mairie")
@@ -412,6 +415,10 @@ async def test_done_with_no_part_goes_on_only_when_the_section_is_optional(
     calls = await harness.press(TECHNICIAN, prompt, button(prompt, "Terminé"))
     assert step_of(prompt_in(calls)) == "Photos"
 
+    # With a line, Done alone goes on (no Skip beside it).
+    labels = [text for text, _ in prompt.buttons()]
+    assert not any("Passer" in label for label in labels), labels
+
 
 async def test_a_button_of_an_old_prompt_gets_a_polite_answer(harness: Harness) -> None:
     job = await plan_job(harness.db)
@@ -422,7 +429,8 @@ async def test_a_button_of_an_old_prompt_gets_a_polite_answer(harness: Harness) 
 
     calls = await harness.press(TECHNICIAN, methods, button(methods, "Contrôle visuel"))
     assert "n'est plus actif" in alert(calls)
-    assert step_of(prompt_in(calls)) == PARTS
+    # The parts are asked below already: not a second time.
+    assert [c.method for c in calls] == ["answerCallbackQuery"]
     assert not (await load_job(harness.db, job)).checklist[2].checked
 
     await add_known_part(harness, "FLT-200", "Filtre à air G4", "14.00")
@@ -434,10 +442,11 @@ async def test_a_button_of_an_old_prompt_gets_a_polite_answer(harness: Harness) 
         calls = await harness.press(TECHNICIAN, old, button(old, label))
         assert "n'est plus actif" in alert(calls)
 
-    await harness.say(TECHNICIAN, "Buse")
+    quantity = prompt_in(await harness.say(TECHNICIAN, "Buse"))
+    assert "<b>Buse</b>\nQuelle quantité ?" in quantity.text
     calls = await harness.press(TECHNICIAN, listing, button(listing, "Terminé"))
     assert "Une pièce est en cours d'ajout" in alert(calls)
-    assert "<b>Buse</b>\nQuelle quantité ?" in prompt_in(calls).text
+    assert [c.method for c in calls] == ["answerCallbackQuery"]  # its question is below
     assert len((await load_job(harness.db, job)).parts) == 1
 
 

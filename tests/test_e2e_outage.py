@@ -78,7 +78,7 @@ async def test_a_report_goes_on_through_502_pages_and_nothing_is_lost_or_doubled
     answers["work_done"] = "Filtre remplacé, brûleur nettoyé."
     chat.say(answers["work_done"])
     parts = await chat.expect(french_step(5, "Pièces"))
-    chat.press(parts, "Terminé")
+    chat.press(parts, "Passer")
     await chat.expect(french_step(6, "Photos"))
 
     photos = [noisy_jpeg(200 + n) for n in range(4)]

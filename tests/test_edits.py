@@ -15,7 +15,7 @@ from reports.formatting import Formatter
 from storage import users
 from storage.models import Answer, Attachment, Intervention, Rating, Role, VisitRequest
 from storage.status import Status
-from tests.conftest import OFFICE_CHAT, TECHNICIAN, Harness, Job, load_job, plan_job
+from tests.conftest import OFFICE_CHAT, TECHNICIAN, Harness, Job, load_job, plan_job, scratch
 from tests.mocked import Call, Person, button
 from tests.test_checklist_parts import METHODS, PARTS, edited, reach
 from tests.test_office_client import CLIENT, DISPATCHER, submitted, validated
@@ -191,7 +191,7 @@ async def test_an_edited_end_time_recomputes_the_hours(short: Harness) -> None:
         )
     end = await send(short, TECHNICIAN, "10h")
     saved = await load_job(short.db, job)
-    assert saved.worked_hours == Decimal(2) and saved.wizard_data == {"stage": "hours"}
+    assert saved.worked_hours == Decimal(2) and scratch(saved) == {"stage": "hours"}
 
     calls = await short.feed(short.updates.edited(end, "11h30"))
 
@@ -202,7 +202,7 @@ async def test_an_edited_end_time_recomputes_the_hours(short: Harness) -> None:
     saved = await load_job(short.db, job)
     assert saved.ended_at == dt.datetime(2026, 11, 20, 10, 30, tzinfo=dt.UTC)
     assert saved.worked_hours == Decimal("3.5")
-    assert (saved.wizard_step, saved.wizard_data) == ("times", {"stage": "hours"})
+    assert (saved.wizard_step, scratch(saved)) == ("times", {"stage": "hours"})
 
 
 async def test_an_edited_photo_caption_updates_the_caption(short: Harness) -> None:

@@ -24,6 +24,7 @@ from reports.images import (
     prepare_photo,
     prepare_signature,
     register_heif,
+    signature_preview,
 )
 
 RED = (255, 0, 0)
@@ -507,6 +508,21 @@ def test_a_photographed_signature_becomes_clean_ink_on_a_transparent_background(
     assert all(max(pixel[:3]) <= 60 for pixel in opaque)  # type: ignore[index]
     shadowed_half = alpha.crop((out.width // 2, 0, out.width, out.height))
     assert sum(shadowed_half.histogram()[200:]) >= 0.2 * stroke_pixels()
+
+
+def test_a_cleaned_signature_is_shown_back_as_dark_ink_on_white_paper() -> None:
+    cleaned = prepare_signature(paper_photo(with_ink=True))
+    shown = opened(signature_preview(cleaned))
+
+    # Opaque (a chat may show a transparent picture on black), with a white margin.
+    assert (shown.format, shown.mode) == ("PNG", "RGB")
+    signature = opened(cleaned)
+    assert shown.width > signature.width and shown.height > signature.height
+    for corner in ((0, 0), (shown.width - 1, 0), (0, shown.height - 1)):
+        assert shown.getpixel(corner) == (255, 255, 255)
+    gray = shown.convert("L")
+    assert sum(gray.histogram()[:60]) >= 0.5 * stroke_pixels()  # the ink, dark
+    assert gray.histogram()[255] >= 0.5 * shown.width * shown.height  # the paper, white
 
 
 def test_a_signature_is_reduced_to_the_requested_size() -> None:

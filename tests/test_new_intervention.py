@@ -112,13 +112,17 @@ async def test_picking_a_client_and_a_template_starts_the_report_at_its_first_qu
 
     calls = await harness.press(TECHNICIAN, ask, button(ask, "Dépannage"))
     number = format_number(this_year(harness), 1)
-    said = texts(calls)
-    assert f"Intervention <b>{number}</b> créée pour Boulangerie Martin (Dépannage)" in said[0]
-    assert "commencée à" in said[0]
-    location = calls[1].params["reply_markup"]["keyboard"][0][0]
+    # The template question, answered, now says what was created (its buttons gone);
+    # then the start with the location button, and the first question.
+    (created,) = [c for c in calls if c.method == "editMessageText"]
+    assert f"Intervention <b>{number}</b> créée pour Boulangerie Martin (Dépannage)" in created.text
+    assert created.buttons() == []
+    started, first = [c for c in calls if c.method == "sendMessage"]
+    assert "commencée à" in started.text
+    location = started.params["reply_markup"]["keyboard"][0][0]
     assert location["request_location"] is True
-    assert f"<b>{number}</b> · Boulangerie Martin" in said[1]
-    assert "Étape 1/13 · Contexte" in said[1]
+    assert f"<b>{number}</b> · Boulangerie Martin" in first.text
+    assert "Étape 1/13 · Contexte" in first.text
 
     job = await only_intervention(harness)
     assert job.number == number and job.year == this_year(harness)
@@ -242,7 +246,7 @@ async def test_the_new_conversation_resumes_after_a_restart(harness: Harness) ->
     ask = (await restarted.press(TECHNICIAN, ask, button(ask, "Passer")))[-1]
     calls = await restarted.press(TECHNICIAN, ask, button(ask, "Contrôle"))
     assert "créée pour Mme Leroy (Contrôle)" in calls[1].text
-    assert "Étape 1/" in calls[2].text
+    assert "Étape 1/" in calls[-1].text
     await restarted.bot.session.close()
 
 
@@ -311,8 +315,11 @@ async def test_another_command_during_new_leaves_it(harness: Harness) -> None:
     job = await plan_job(harness.db)
     await search(harness, "boulangerie")
     calls = await harness.say(TECHNICIAN, "/today")
-    assert "abandonnée" in calls[0].text and job.number in calls[1].text
-    card = (await harness.press(TECHNICIAN, calls[1], button(calls[1], job.number)))[-1]
+    # The search's question loses its buttons; the command says /new was left, and runs.
+    assert calls[0].method == "editMessageReplyMarkup"
+    said = [c for c in calls if c.method == "sendMessage"]
+    assert "abandonnée" in said[0].text and job.number in said[1].text
+    card = (await harness.press(TECHNICIAN, said[1], button(said[1], job.number)))[-1]
     started = await harness.press(TECHNICIAN, card, button(card, "Commencer"))
     assert "Étape 1/" in started[-1].text
     answer = await harness.say(TECHNICIAN, "Bruit dans la chaudière")

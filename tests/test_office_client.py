@@ -183,9 +183,10 @@ async def test_the_client_link_on_the_report_links_their_account(short: Harness)
 async def test_the_technician_shows_the_client_link_as_a_qr_code(short: Harness) -> None:
     job = await at_review(short)
     await finish_acceptance(short, job)
-    messages = [c for c in short.session.calls if c.method == "sendMessage"]
-    done = [c for c in messages if "envoyé au bureau pour validation" in c.text][-1]
-    calls = await short.press(TECHNICIAN, done, button(done, "code QR"))
+    await short.deliver()
+    # The button is under the technician's copy of the report.
+    (copy,) = short.session.sent("sendDocument", TECHNICIAN.id)
+    calls = await short.press(TECHNICIAN, copy, button(copy, "code QR"))
     photos = [c for c in calls if c.method == "sendPhoto"]
     assert len(photos) == 1 and "?start=inv_" in photos[0].params["caption"]
 

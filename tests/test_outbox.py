@@ -329,3 +329,50 @@ async def test_a_look_that_read_a_message_before_it_was_marked_sent_does_not_sen
         await asyncio.sleep(0.01)
     assert [c.text for c in harness.session.sent()] == ["une fois"]
     sender.stop()
+
+
+# Edits of messages already there ---------------------------------------------------
+
+
+async def queue_call(harness: Harness, method: str, **params: Any) -> None:
+    async with harness.db.transaction() as session:
+        outbox.call(session, TECH_CHAT, method, {"chat_id": TECH_CHAT, **params})
+
+
+async def test_an_edit_that_changes_nothing_is_marked_sent_and_alarms_nobody(
+    harness: Harness,
+) -> None:
+    await queue_call(harness, "editMessageReplyMarkup", message_id=5)
+    harness.session.fail_next(
+        "editMessageReplyMarkup",
+        400,
+        "Bad Request: message is not modified: specified new message content and reply "
+        "markup are exactly the same as a current content and reply markup of the message",
+    )
+    calls = await harness.deliver()
+    assert [c.method for c in calls] == ["editMessageReplyMarkup"]  # tried once, not again
+    (row,) = await deliveries(harness)
+    assert row.state == DeliveryState.SENT and row.last_error is None
+    assert await harness.deliver() == []
+
+
+async def test_a_question_whose_message_is_gone_is_sent_anew_and_later_edits_follow_it(
+    harness: Harness,
+) -> None:
+    question = outbox.placeholder()
+    async with harness.db.transaction() as session:
+        outbox.message(session, TECH_CHAT, "Étape 1 : contexte ?", ref=question)
+    assert len(await harness.deliver()) == 1
+    # The person deleted it; the next question was to be shown in its place.
+    await queue_call(harness, "editMessageText", message_id=question, text="Étape 2 : objectif ?")
+    harness.session.fail_next("editMessageText", 400, "Bad Request: message to edit not found")
+    calls = await harness.deliver()
+    assert [c.method for c in calls] == ["editMessageText", "sendMessage"]
+    assert calls[-1].text == "Étape 2 : objectif ?"
+    # Its buttons removed later: the new message, not the one gone.
+    await queue_call(harness, "editMessageReplyMarkup", message_id=question)
+    (strip,) = await harness.deliver()
+    rows = await deliveries(harness)
+    assert all(row.state == DeliveryState.SENT for row in rows)
+    assert strip.params["message_id"] == rows[1].telegram_message_id
+    assert strip.params["message_id"] != rows[0].telegram_message_id

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from reports.rules.templates import load_templates
-from storage.models import Attachment, AttachmentKind
+from storage.models import Attachment, AttachmentKind, Intervention
 from tests.conftest import SHORT, TECHNICIAN, Harness, Job, load_job, plan_job, start_job
 from tests.mocked import Call, Person, button
 
@@ -30,14 +30,19 @@ async def started(harness: Harness, template: str = "short") -> Job:
     return job
 
 
+#: What shows the technician a question: a new message (a picture with its caption),
+#: or the message pressed edited into the next question.
+SHOWN = ("sendMessage", "editMessageText", "sendPhoto", "editMessageCaption")
+
+
 def last_text(calls: list[Call]) -> str:
-    texts = [c.text for c in calls if c.method == "sendMessage"]
+    texts = [c.text or str(c.params.get("caption", "")) for c in calls if c.method in SHOWN]
     assert texts, f"no message in {[c.method for c in calls]}"
     return texts[-1]
 
 
 def last_message(calls: list[Call]) -> Call:
-    messages = [c for c in calls if c.method == "sendMessage"]
+    messages = [c for c in calls if c.method in SHOWN]
     assert messages
     return messages[-1]
 
@@ -78,6 +83,8 @@ async def test_start_records_the_arrival_and_stores_the_location_pin(short: Harn
     location = {"latitude": 48.8686, "longitude": 2.3319, "horizontal_accuracy": 12.5}
     calls = await short.say(TECHNICIAN, "", location=location)
     assert "Position enregistrée" in calls[0].text and "12 m" in calls[0].text
+    # The first question, just above, is not asked a second time.
+    assert [c.text for c in calls if c.chat_id == TECHNICIAN.id and "Étape" in c.text] == []
     saved = await load_job(short.db, job)
     assert saved.started_at is not None and saved.status == "in_progress"
     assert saved.location_lat == pytest.approx(48.8686)
@@ -125,6 +132,71 @@ async def test_a_required_step_cannot_be_skipped_and_an_optional_one_can(short: 
     prompt = (await short.say(TECHNICIAN, "/resume"))[-1]
     calls = await short.press(TECHNICIAN, prompt, button(prompt, "Passer"))
     assert "Étape 3/10 · Photos" in last_text(calls)
+
+
+async def test_a_typed_answer_leaves_its_question_without_buttons_and_asks_below(
+    short: Harness,
+) -> None:
+    await started(short)
+    first = last_message(await short.say(TECHNICIAN, "/resume"))
+    calls = await short.say(TECHNICIAN, "Fuite sur le circuit de chauffage")
+    strip, asked = [c for c in calls if c.chat_id == TECHNICIAN.id]
+    # The answered question keeps its text and loses its buttons; the next comes below.
+    assert strip.method == "editMessageReplyMarkup" and "reply_markup" not in strip.params
+    assert asked.method == "sendMessage" and "Étape 2/10" in asked.text
+    assert first.method == "sendMessage"
+    # The next answer removes the buttons of that new question (known by its id).
+    calls = await short.say(TECHNICIAN, "Joint remplacé")
+    assert [c.method for c in calls if c.chat_id == TECHNICIAN.id] == [
+        "editMessageReplyMarkup",
+        "sendMessage",
+    ]
+
+
+async def test_a_press_that_stays_in_the_step_shows_the_next_question_in_its_place(
+    short: Harness,
+) -> None:
+    await at_times(short)
+    prompt = last_message(await short.say(TECHNICIAN, "/resume"))
+    calls = await short.press(TECHNICIAN, prompt, button(prompt, "Maintenant"))
+    assert [c.method for c in calls] == ["answerCallbackQuery", "editMessageText"]
+    assert "Temps travaillé" in calls[1].text and button(calls[1], "C'est juste")
+
+
+async def test_later_turns_the_question_into_the_paused_notice(short: Harness) -> None:
+    await started(short)
+    prompt = last_message(await short.say(TECHNICIAN, "/resume"))
+    calls = await short.press(TECHNICIAN, prompt, button(prompt, "Plus tard"))
+    assert [c.method for c in calls] == ["answerCallbackQuery", "editMessageText"]
+    assert "mis de côté" in calls[1].text and calls[1].buttons() == []
+
+
+async def test_keep_is_the_only_way_on_once_a_text_section_has_its_text(short: Harness) -> None:
+    await started(short)
+    prompt = last_message(await short.say(TECHNICIAN, "Chaudière en panne"))
+    calls = await short.press(TECHNICIAN, prompt, button(prompt, "Retour"))
+    labels = [text for text, _ in last_message(calls).buttons()]
+    assert any("Garder" in label for label in labels)
+    assert not any("Passer" in label for label in labels), labels
+
+
+async def test_an_optional_photo_section_offers_skip_before_a_photo_and_done_after(
+    harness: Harness,
+) -> None:
+    job = await plan_job(harness.db, template="inspection")
+    await start_job(harness, job)
+    async with harness.db.transaction() as session:
+        await session.execute(
+            update(Intervention).where(Intervention.id == job.id).values(wizard_step="photos")
+        )
+    prompt = last_message(await harness.say(TECHNICIAN, "/resume"))
+    labels = [text for text, _ in prompt.buttons()]
+    assert any("Passer" in label for label in labels)
+    assert not any("Terminé" in label for label in labels), labels
+    await harness.feed(harness.updates.photo(TECHNICIAN, harness.session, jpeg()))
+    count = last_message(await harness.deliver(now=True))
+    labels = [text for text, _ in count.buttons()]
+    assert "✅ Terminé (1)" in labels and not any("Passer" in label for label in labels)
 
 
 async def test_back_returns_to_the_previous_step_with_its_answer_shown(short: Harness) -> None:
@@ -189,6 +261,25 @@ async def test_an_album_of_ten_photos_is_ten_photos_and_one_confirmation(short: 
         assert attachment.file_unique_id and attachment.sha256 and attachment.received_at
     prepared = list((short.files.root / "cache" / "photos").iterdir())
     assert len(prepared) == 10, "each photo is prepared for the report on arrival"
+
+
+async def test_the_photo_count_is_edited_below_its_burst_and_sent_anew_after(
+    short: Harness,
+) -> None:
+    await go_to_photos(short)
+    prompt = last_message(await short.say(TECHNICIAN, "/resume"))
+    await short.feed(short.updates.photo(TECHNICIAN, short.session, jpeg(color="red")))
+    (count,) = [c for c in await short.deliver(now=True) if c.chat_id == TECHNICIAN.id]
+    # The photo step's question, just above the photo, now counts it.
+    assert count.method == "editMessageText" and "1 photo enregistrée" in count.text
+    assert button(count, "Terminé (1)") and prompt.method == "sendMessage"
+    calls = await short.feed(short.updates.photo(TECHNICIAN, short.session, jpeg(color="blue")))
+    calls += await short.deliver(now=True)
+    strip, below = [c for c in calls if c.chat_id == TECHNICIAN.id]
+    # A second burst: the count comes below it, and the one above loses its buttons.
+    assert strip.method == "editMessageReplyMarkup" and "reply_markup" not in strip.params
+    assert below.method == "sendMessage" and "Au total : 2 photos" in below.text
+    assert button(below, "Terminé (2)")
 
 
 async def test_the_same_photo_sent_twice_is_kept_once(short: Harness) -> None:
@@ -428,14 +519,16 @@ async def test_the_report_resumes_where_it_stopped_after_a_restart(short: Harnes
     restarted = Harness(short.db, short.files, short.options, short.templates)
     restarted.updates = short.updates
     calls = await restarted.say(TECHNICIAN, "/resume")
-    assert job.number in calls[0].text and "Étape 3/10 · Photos" in last_text(calls)
+    # One message: which report the answers go to, and its current question.
+    assert "Vos réponses vont maintenant" in last_text(calls)
+    assert job.number in last_text(calls) and "Étape 3/10 · Photos" in last_text(calls)
     await restarted.bot.session.close()
 
 
 async def test_pause_keeps_everything_and_resume_continues(short: Harness) -> None:
     job = await started(short)
     await short.say(TECHNICIAN, "Contexte gardé")
-    assert "mis de côté" in (await short.say(TECHNICIAN, "/cancel"))[0].text
+    assert "mis de côté" in last_text(await short.say(TECHNICIAN, "/cancel"))
     assert "Aucun rapport n'est ouvert" in (await short.say(TECHNICIAN, "bonjour"))[0].text
     calls = await short.say(TECHNICIAN, "/resume")
     assert "Étape 2/10" in last_text(calls)
@@ -461,7 +554,8 @@ async def test_a_button_from_an_earlier_step_gets_a_polite_answer(short: Harness
     await short.say(TECHNICIAN, "Contexte")
     calls = await short.press(TECHNICIAN, old, button(old, "Plus tard"))
     assert "n'est plus actif" in calls[0].params["text"]
-    assert "Étape 2/10" in last_text(calls)
+    # The current question is already in the chat: it is not asked a second time.
+    assert [c.method for c in calls] == ["answerCallbackQuery"]
 
 
 def test_the_four_shipped_templates_load() -> None:
@@ -535,10 +629,10 @@ async def test_acceptance_signatures_and_submission_make_the_pdf(short: Harness)
     calls = await short.feed(short.updates.photo(TECHNICIAN, short.session, blank.getvalue()))
     assert "Je ne vois pas de signature" in last_text(calls)
     calls = await short.feed(short.updates.photo(TECHNICIAN, short.session, signature_photo()))
-    cleaned = [c for c in calls if c.method == "sendDocument"]
-    assert len(cleaned) == 1
-    prompt = last_message(calls)
-    calls = await short.press(TECHNICIAN, prompt, button(prompt, "Oui, continuer"))
+    # The cleaned signature is shown back as a picture, the question as its caption.
+    (cleaned,) = [c for c in calls if c.method in ("sendPhoto", "sendDocument")]
+    assert cleaned.method == "sendPhoto" and "lisible" in cleaned.params["caption"]
+    calls = await short.press(TECHNICIAN, cleaned, button(cleaned, "Oui, continuer"))
     assert "Signez sur une feuille blanche" in last_text(calls)
     calls = await short.feed(short.updates.photo(TECHNICIAN, short.session, signature_photo()))
     assert "Étape 10/10 · Envoi" in last_text(calls)

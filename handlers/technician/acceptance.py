@@ -2,8 +2,10 @@
 or without reservations, the client's signature, and the technician's own.
 
 A signature arrives as a photo of a signature on paper or on a screen. It is
-cleaned (paper removed, ink kept, cropped, transparent) and shown back for
-confirmation; the original photo is kept as well. A technician's signature is
+cleaned (paper removed, ink kept, cropped, transparent) and shown back as a
+picture, on white as the report prints it, with the next question as its caption
+(is the client's readable? / the report ready to send); the original photo is
+kept as well. A technician's signature is
 captured once and reused on every report; each report keeps the one it used.
 """
 
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 
-from aiogram.types import BufferedInputFile, Message
+from aiogram.types import Message
 
 from handlers.callbacks import WizardAction
 from handlers.technician.photos import Refused, download, incoming_file
@@ -19,7 +21,7 @@ from handlers.technician.questions import Button, Question, asking, by_target
 from handlers.technician.sections import not_expected, preview, refuse
 from handlers.technician.visit import Visit, gist
 from reports import offload
-from reports.images import ImageRejected, prepare_signature
+from reports.images import ImageRejected, prepare_signature, signature_preview
 from reports.rules.reading import ParseError, clean_text
 from storage import signatures
 from storage.models import Answer, Signature
@@ -93,7 +95,8 @@ async def ask_own_signature(visit: Visit) -> None:
 async def _clean_and_keep(
     visit: Visit, message: Message, signer: str, name: str
 ) -> Signature | None:
-    """Download the photo, clean it into a transparent PNG, keep both, show it back."""
+    """Download the photo, clean it into a transparent PNG, keep both; the next question
+    shows it back."""
     incoming = incoming_file(message)
     if incoming is None:
         await not_expected(visit, message, "acceptance.signature_expected")
@@ -125,11 +128,8 @@ async def _clean_and_keep(
         intervention_id=visit.job.id if signer == CLIENT else None,
         user_id=visit.user.id if signer == TECHNICIAN else None,
     )
-    await visit.bot.send_document(
-        visit.chat_id,
-        BufferedInputFile(cleaned, filename="signature.png"),
-        caption=visit.t("acceptance.cleaned" if signer == CLIENT else "acceptance.cleaned_own"),
-    )
+    visit.picture = await offload.run(signature_preview, cleaned)
+    visit.lead = visit.t("acceptance.cleaned" if signer == CLIENT else "acceptance.cleaned_own")
     return signature
 
 

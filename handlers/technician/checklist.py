@@ -196,11 +196,6 @@ async def _redraw(visit: Visit, query: CallbackQuery, view: tuple[str, Rows]) ->
     """Show `view` in the message whose button was pressed (sent anew by the outbox
     when Telegram can no longer edit that message)."""
     body, rows = view
-    markup = visit.keyboard(*rows)
-    message = query.message
-    if isinstance(message, Message):
-        await message.edit_text(f"{visit.header()}\n\n{body}", reply_markup=markup)
-        return
     await visit.ask(body, *rows)
 
 

@@ -27,6 +27,12 @@ and marks them required or optional; only optional ones can be skipped, and the
 closing ones (review, acceptance, submit) end every report. Back, skip and pause are
 under every question; within a step, back returns to its first question.
 
+Each question is one message, the only one of the report whose buttons work: a press
+that stays in its step (a box ticked, the next question of the times) or answers
+nothing new (back, skip, keep) changes that message in place; a typed answer or a
+completed step asks the next question in a new message, and the answered one keeps
+its text and loses its buttons.
+
 ```mermaid
 {diagram}
 ```

@@ -173,6 +173,9 @@ async def job_button(query: CallbackQuery, callback_data: Job, desk: Desk) -> No
         await show_card(desk, chat_id, job)
         return
     if callback_data.action == JobAction.START and job.status in (Status.PLANNED, Status.POSTPONED):
+        await leave_current(desk, chat_id, job)
+        if isinstance(query.message, Message) and query.message.reply_markup is not None:
+            await query.message.edit_reply_markup()  # Start is done; the card stays
         started = await begin(desk, job)
         await desk.bot.send_message(
             chat_id,
@@ -182,11 +185,23 @@ async def job_button(query: CallbackQuery, callback_data: Job, desk: Desk) -> No
         await visit.prompt()
         return
     if job.status in WORKING:
+        await leave_current(desk, chat_id, job)
         desk.user.current_intervention_id = job.id
-        await visit.say(t("entry.now_on", number=job.number, client=hd.quote(visit.client.name)))
+        visit.lead = t("entry.now_on", number=job.number, client=hd.quote(visit.client.name))
         await visit.prompt()
         return
     await desk.bot.send_message(chat_id, t("entry.not_open", status=t(f"status.{job.status}")))
+
+
+async def leave_current(desk: Desk, chat_id: int, job: Intervention) -> None:
+    """The technician turns to `job`: the question of the report they leave loses its
+    buttons (its answers stay; /resume or its card comes back to it)."""
+    current = desk.user.current_intervention_id
+    if current is None or current == job.id:
+        return
+    left = await desk.open(current, chat_id)
+    if left is not None:
+        await left.retire()
 
 
 async def begin(desk: Desk, job: Intervention) -> dt.datetime:
@@ -260,6 +275,7 @@ async def location(message: Message, desk: Desk) -> None:
         if pin.horizontal_accuracy
         else ""
     )
+    # The question stays where it is, above: it is not asked again.
     await message.answer(
         t("entry.location_saved", number=visit.job.number, accuracy=accuracy),
         reply_markup=ReplyKeyboardRemove(),
@@ -277,7 +293,6 @@ async def location(message: Message, desk: Desk) -> None:
         outbox.location(
             desk.session, office, pin.latitude, pin.longitude, intervention_id=visit.job.id
         )
-    await visit.prompt()
 
 
 @router.edited_message(F.location, technician)
@@ -290,25 +305,20 @@ async def resume(message: Message, desk: Desk) -> None:
     """Continues the open report exactly where it stopped; with several under way and
     none chosen, asks which one."""
     visit = await desk.current(message.chat.id)
+    if visit is None:
+        working = list(await interventions.for_technician(desk.session, desk.user.id, WORKING))
+        if len(working) == 1:
+            visit = await desk.open(working[0].id, message.chat.id)
+        if visit is None and working:
+            await message.answer(
+                desk.t("entry.which_one"), reply_markup=job_buttons(working, JobAction.CONTINUE)
+            )
+            return
     if visit is not None:
-        await visit.say(
-            desk.t("entry.now_on", number=visit.job.number, client=hd.quote(visit.client.name))
+        desk.user.current_intervention_id = visit.job.id
+        visit.lead = desk.t(
+            "entry.now_on", number=visit.job.number, client=hd.quote(visit.client.name)
         )
         await visit.prompt()
         return
-    working = list(await interventions.for_technician(desk.session, desk.user.id, WORKING))
-    if len(working) == 1:
-        only = await desk.open(working[0].id, message.chat.id)
-        if only is not None:
-            desk.user.current_intervention_id = only.job.id
-            await only.say(
-                desk.t("entry.now_on", number=only.job.number, client=hd.quote(only.client.name))
-            )
-            await only.prompt()
-            return
-    if not working:
-        await message.answer(desk.t("entry.nothing_to_resume"))
-        return
-    await message.answer(
-        desk.t("entry.which_one"), reply_markup=job_buttons(working, JobAction.CONTINUE)
-    )
+    await message.answer(desk.t("entry.nothing_to_resume"))

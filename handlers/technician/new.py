@@ -5,6 +5,10 @@
               └─ ➕ New client ─▶ name ─▶ contact ─▶ phone ─▶ email ─▶ address ─▶ template
     template (tap) ─▶ intervention created and started ─▶ first question of the report
 
+A press shows the next question in place of the one pressed (the results become
+the template question, which becomes "created"); a typed answer gets the next
+question below it, and the question before loses its buttons.
+
 Its questions are declared as data for the conversation engine (handlers.talk),
 kept in the database with the update's unit of work, so it resumes after a restart.
 Its buttons carry a token of the conversation and the question they were shown for:
@@ -84,8 +88,9 @@ async def create_and_start(talk: Talk[Desk], value: str) -> bool:
         client=hd.quote(client.name),
         kind=template.title(t.language),
     )
+    await talk.conclude(created)
     started = t("entry.started", number=job.number, time=desk.options.local(started_at))
-    await talk.say(f"{created}\n{started}", location_keyboard(t))
+    await talk.say(started, location_keyboard(t))
     await visit.prompt()
     return True
 
@@ -107,6 +112,7 @@ NEW = Conversation(
     left="new.left",
     leave_on_button=True,
     skip=True,
+    one_message=True,
 )
 
 

@@ -76,7 +76,8 @@ def _choice(draft: Draft, index: int) -> str:
 
 
 def _list_view(visit: Visit) -> tuple[str, Rows]:
-    """The lines so far with their totals, a ❌ per line, Add and Done."""
+    """The lines so far with their totals, a ❌ per line, Add, and Done once there is a
+    line (before, Skip for an optional section: both would go on)."""
     t, fmt = visit.t, money.formatter(visit)
     lines = list(visit.job.parts)
     rows: Rows = []
@@ -102,12 +103,10 @@ def _list_view(visit: Visit) -> tuple[str, Rows]:
             rows.append(removes[start : start + REMOVE_PER_ROW])
     if visit.data.get("removed"):
         rows.append([visit.button(t("wizard.parts.undo"), WizardAction.UNDO)])
-    rows.append(
-        [
-            visit.button(t("wizard.parts.add"), WizardAction.ADD),
-            visit.button(t("wizard.parts.done"), WizardAction.DONE),
-        ]
-    )
+    last = [visit.button(t("wizard.parts.add"), WizardAction.ADD)]
+    if lines or visit.required():
+        last.append(visit.button(t("wizard.parts.done"), WizardAction.DONE))
+    rows.append(last)
     return body, rows
 
 
@@ -159,8 +158,10 @@ async def parts_prompt(visit: Visit, notice: str = "") -> None:
         await visit.session.flush()  # the ❌ buttons name lines by id
     stage = stage_of(visit)
     body, rows = _list_view(visit) if stage is None else _draft_view(visit, stage)
-    # No Skip while a line is being typed: a stray tap would drop it (Cancel is there).
-    await visit.ask(f"{notice}\n\n{body}" if notice else body, *rows, skip=stage is None)
+    # No Skip while a line is being typed (a stray tap would drop it: Cancel is there),
+    # nor once there are lines (Done goes on).
+    skip = stage is None and not visit.job.parts
+    await visit.ask(f"{notice}\n\n{body}" if notice else body, *rows, skip=skip)
 
 
 # Adding a line ---------------------------------------------------------------------
@@ -295,9 +296,9 @@ async def parts_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
     stage = stage_of(visit)
     draft = draft_of(visit)
     if data.action in (WizardAction.ADD, WizardAction.DONE) and stage is not None:
-        # A button of the list while a line is being added: finish that one first.
+        # A button of the list while a line is being added: finish that one first
+        # (its question is in the chat, below).
         await query.answer(t("wizard.parts.draft_open"), show_alert=True)
-        await parts_prompt(visit)
         return
     if data.action == WizardAction.ADD:
         await query.answer()

@@ -9,6 +9,11 @@ is kept once. One confirmation answers a whole album: it waits a moment in the
 outbox and later photos of the same burst are merged into it. Each file kept is
 remembered as the answer of its message ("caption:45"), so that editing the
 caption changes the caption in the report.
+
+In the photo step, the count is the step's question (with the tags and Done): it
+is edited in place by the burst of photos that comes just below it (an album, or
+photos sent together, its edit waiting a moment for the rest of the burst), and
+sent anew at the bottom by the next burst, the earlier count losing its buttons.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from reports import offload
 from reports.images import ImageRejected, PreparedCache, inspect_image
 from reports.rules.templates import Kind
 from storage import attachments, outbox
-from storage.models import Answer, Attachment, AttachmentKind, utcnow
+from storage.models import Answer, Attachment, AttachmentKind, Delivery, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +46,9 @@ DOWNLOAD_TIMEOUT = 300
 TAGS = ("before", "after")
 CAPTION_LIMIT = 1000
 DONE_WORDS = frozenset({"terminé", "termine", "fini", "fin", "done", "finished", "ok"})
+#: The count is edited in place while at most this many bursts of files (an album,
+#: or photos sent together) came below it.
+NEAR = 1
 
 
 @dataclass(frozen=True)
@@ -215,15 +223,12 @@ def _total(visit: Visit) -> str:
     )
 
 
-async def confirm(visit: Visit, message: Message, *, duplicate: bool, document: bool) -> None:
-    """One confirmation per burst of files: merged into a waiting one when there is one."""
+Batch = dict[str, int]
+
+
+def _saved(visit: Visit, batch: Batch) -> list[str]:
+    """What a burst of files gave: photos, documents, files already received."""
     t = visit.t
-    now = utcnow()
-    key = f"photos:{visit.job.id}"
-    waiting = await outbox.waiting(visit.session, key, now + MERGE_MARGIN)
-    batch = dict(waiting.options.get("_batch", {})) if waiting else {}
-    name = "duplicates" if duplicate else "documents" if document else "photos"
-    batch[name] = int(batch.get(name, 0)) + 1
     lines = []
     if batch.get("photos"):
         lines.append(t("photos.saved", count=batch["photos"], number=visit.job.number))
@@ -231,27 +236,98 @@ async def confirm(visit: Visit, message: Message, *, duplicate: bool, document: 
         lines.append(t("photos.documents_saved", count=batch["documents"]))
     if batch.get("duplicates"):
         lines.append(t("photos.duplicates", count=batch["duplicates"]))
-    lines.append(_total(visit))
-    in_photo_step = visit.step.kind == Kind.PHOTOS
-    if in_photo_step:
-        lines.append(t("photos.more"))
-        markup = photo_keyboard(visit).model_dump(exclude_none=True)
+    return lines
+
+
+def _question(visit: Visit, batch: Batch) -> str:
+    """The photo step's question: how to send photos, or what the last ones gave; the
+    total so far."""
+    t = visit.t
+    saved = _saved(visit, batch)
+    if not saved:
+        body = t("photos.prompt") + "\n\n" + _total(visit)
     else:
-        lines.append(t("photos.kept_for_later", title=visit.title()))
-        markup = None
-    text = "\n".join(lines)
-    options: dict[str, object] = {"_batch": batch}
-    if markup:
-        options["reply_markup"] = markup
-    if waiting is None:
-        delivery = outbox.message(visit.session, visit.chat_id, text, intervention_id=visit.job.id)
+        body = "\n".join([*saved, _total(visit), t("photos.more")])
+    if visit.data.get("editing"):
+        body = f"{t('wizard.editing')}\n\n{body}"
+    return f"{visit.header()}\n\n{body}"
+
+
+def _pending(
+    delivery: Delivery, text: str, batch: Batch, markup: InlineKeyboardMarkup | None
+) -> None:
+    """A confirmation waiting in the outbox (a new message, or an edit of the count
+    already there): its text and buttons, sent a moment later unless more files come."""
+    buttons = markup.model_dump(exclude_none=True) if markup is not None else None
+    options = dict(delivery.options or {})
+    if delivery.kind == "call":
+        params = {**options.get("params", {}), "text": text}
+        if buttons is not None:
+            params["reply_markup"] = buttons
+        options["params"] = params
+    else:
+        options["parse_mode"] = "HTML"
+        if buttons is not None:
+            options["reply_markup"] = buttons
+    delivery.text = text
+    delivery.options = {**options, "_batch": batch}
+    delivery.next_attempt_at = utcnow() + MERGE_WINDOW
+
+
+def _edits(delivery: Delivery, message_id: object) -> bool:
+    """Whether `delivery` is an edit of message `message_id`, not sent yet."""
+    options = delivery.options or {}
+    params = options.get("params") or {}
+    return options.get("method") == "editMessageText" and params.get("message_id") == message_id
+
+
+async def confirm(visit: Visit, message: Message, *, duplicate: bool, document: bool) -> None:
+    """One confirmation per burst of files: merged into a waiting one when there is one;
+    in the photo step, the count is the step's question (see the module's text)."""
+    key = f"photos:{visit.job.id}"
+    waiting = await outbox.waiting(visit.session, key, utcnow() + MERGE_MARGIN)
+    name = "duplicates" if duplicate else "documents" if document else "photos"
+    if visit.step.kind != Kind.PHOTOS:
+        batch = dict(waiting.options.get("_batch", {})) if waiting else {}
+        batch[name] = int(batch.get(name, 0)) + 1
+        lines = [*_saved(visit, batch), _total(visit)]
+        lines.append(visit.t("photos.kept_for_later", title=visit.title()))
+        delivery = waiting or outbox.message(
+            visit.session, visit.chat_id, "", intervention_id=visit.job.id
+        )
         delivery.coalesce_key = key
-        delivery.options = {"parse_mode": "HTML", **options}
-        delivery.next_attempt_at = now + MERGE_WINDOW
+        _pending(delivery, "\n".join(lines), batch, None)
+        return
+    asked = visit.data.get("asked")
+    counting = dict(visit.data.get("counting") or {})
+    batch = dict(counting.get("batch") or {})
+    #: Bursts of files that came below the count message since it was sent.
+    under = int(counting.get("under", 0))
+    if waiting is not None and asked is not None and waiting.ref == asked:
+        under = 0  # the count is not sent yet: it comes below this file too
+    elif waiting is not None and _edits(waiting, asked):
+        pass  # the same burst: its edit of the count is not sent yet
+    elif isinstance(asked, int) and under < NEAR:
+        waiting = outbox.call(
+            visit.session,
+            visit.chat_id,
+            "editMessageText",
+            {"chat_id": visit.chat_id, "message_id": asked, "parse_mode": "HTML"},
+            intervention_id=visit.job.id,
+        )
+        under += 1
     else:
-        waiting.text = text
-        waiting.options = {"parse_mode": "HTML", **options}
-        waiting.next_attempt_at = now + MERGE_WINDOW
+        await visit.retire()
+        batch, under = {}, 0
+        ref = outbox.placeholder()
+        waiting = outbox.message(
+            visit.session, visit.chat_id, "", intervention_id=visit.job.id, ref=ref
+        )
+        visit.remember(asked=ref)
+    batch[name] = int(batch.get(name, 0)) + 1
+    waiting.coalesce_key = key
+    _pending(waiting, _question(visit, batch), batch, photo_keyboard(visit))
+    visit.remember(counting={"batch": batch, "under": under})
 
 
 async def keep_stray(visit: Visit, message: Message) -> bool:
@@ -269,6 +345,8 @@ async def keep_stray(visit: Visit, message: Message) -> bool:
 
 
 def photo_keyboard(visit: Visit) -> InlineKeyboardMarkup:
+    """The tag of the next photos; Done once there is a photo (before, Skip for an
+    optional section: both would go on)."""
     t = visit.t
     current = visit.data.get("tag")
     tags = [
@@ -281,13 +359,16 @@ def photo_keyboard(visit: Visit) -> InlineKeyboardMarkup:
         visit.button(("● " if current is None else "") + t("photos.tag_none"), WizardAction.TAG, "")
     )
     photos, _ = _counts(visit)
-    return visit.keyboard(tags, [visit.button(t("photos.done", count=photos), WizardAction.DONE)])
+    if not photos and not visit.required():
+        return visit.keyboard(tags)
+    done = visit.button(t("photos.done", count=photos), WizardAction.DONE)
+    return visit.keyboard(tags, [done], skip=False)
 
 
 async def photos_prompt(visit: Visit) -> None:
     """How to send photos, the tag for the next ones, and Done."""
-    body = visit.t("photos.prompt") + "\n\n" + _total(visit)
-    await visit.say(f"{visit.header()}\n\n{body}", photo_keyboard(visit))
+    visit.remember(counting=None)
+    await visit.show(_question(visit, {}), photo_keyboard(visit))
 
 
 async def photos_answer(visit: Visit, message: Message) -> None:

@@ -91,6 +91,8 @@ async def review_prompt(visit: Visit) -> None:
             pieces.append(current)
             current = ""
         current = f"{current}\n\n{block}" if current else block
+    if pieces:
+        await visit.retire()  # the question comes below the pieces
     for piece in pieces:
         await visit.say(piece)
     edit_buttons: list[list[InlineKeyboardButton]] = []
@@ -111,7 +113,10 @@ async def review_prompt(visit: Visit) -> None:
     if missing:
         body += "\n\n" + t("review.missing", sections=", ".join(missing))
     await visit.ask(
-        body, [visit.button(t("review.continue"), WizardAction.CONTINUE)], *edit_buttons
+        body,
+        [visit.button(t("review.continue"), WizardAction.CONTINUE)],
+        *edit_buttons,
+        in_place=not pieces,
     )
 
 
@@ -125,8 +130,8 @@ async def review_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
         key == data.value for key, _ in visit.template.sections
     ):
         await query.answer()
-        visit.job.wizard_step = data.value
-        visit.job.wizard_data = {"editing": True}
+        visit.edit_from_review(data.value)
+        visit.moving_on()  # the review is shown again once the section is corrected
         await visit.prompt()
         return
     if data.action == WizardAction.CONTINUE:
@@ -135,7 +140,8 @@ async def review_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
             await query.answer(t("review.missing", sections=", ".join(missing)), show_alert=True)
             return
         await query.answer()
-        visit.job.wizard_data = {}
+        visit.forget_scratch()
+        visit.remember(editing=None)
         await visit.advance()
         return
     await query.answer(t("errors.old_button"), show_alert=True)

@@ -62,7 +62,8 @@ def _text_value(visit: Visit) -> str:
 
 
 async def text_prompt(visit: Visit) -> None:
-    """The question, with what was already written and a Keep button when there is some."""
+    """The question, with what was already written and a Keep button when there is
+    some (then no Skip: both would go on with the text kept)."""
     key = visit.step.key
     body = visit.t(f"wizard.{key}.prompt")
     current = _text_value(visit)
@@ -73,7 +74,7 @@ async def text_prompt(visit: Visit) -> None:
     elif current:
         body += "\n\n" + visit.t("wizard.current", value=preview(current))
         rows.append([visit.button(visit.t("wizard.keep"), WizardAction.KEEP)])
-    await visit.ask(body, *rows)
+    await visit.ask(body, *rows, skip=not rows)
 
 
 async def text_answer(visit: Visit, message: Message) -> None:
@@ -106,6 +107,7 @@ async def text_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
     if data.action == WizardAction.KEEP:
         await query.answer()
         visit.remember(continuing=None)
+        visit.moving_on()
         await visit.advance()
         return
     await query.answer(visit.t("errors.old_button"), show_alert=True)

@@ -204,15 +204,25 @@ async def submit_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
         visit.session, job.id, stored, file_name=file_name, code=code, language=language
     )
     await interventions.change_status(visit.session, job, Status.AWAITING_VALIDATION, visit.user)
+    # The question says it is done; the technician's copy carries the client's QR button.
+    await visit.conclude(t("submit.done", number=job.number))
     job.wizard_step = "submit"
     job.wizard_data = {}
     visit.user.current_intervention_id = None
+    qr: dict[str, object] = {}
+    if visit.client.user_id is None:
+        builder = InlineKeyboardBuilder()
+        builder.button(
+            text=t("submit.show_qr"), callback_data=Job(intervention_id=job.id, action=JobAction.QR)
+        )
+        qr = {"reply_markup": builder.as_markup().model_dump(exclude_none=True)}
     outbox.document(
         visit.session,
         visit.chat_id,
         stored.path,
         file_name,
         caption=t("submit.sent_to_technician", number=job.number),
+        options=qr,
         intervention_id=job.id,
     )
     office = visit.options.office_chat_id
@@ -237,14 +247,6 @@ async def submit_press(visit: Visit, query: CallbackQuery, data: Wz) -> None:
             intervention_id=job.id,
         )
     log.info("report %s submitted (%d bytes, code %s)", job.number, len(pdf), code)
-    qr = None
-    if visit.client.user_id is None:
-        builder = InlineKeyboardBuilder()
-        builder.button(
-            text=t("submit.show_qr"), callback_data=Job(intervention_id=job.id, action=JobAction.QR)
-        )
-        qr = builder.as_markup()
-    await visit.say(t("submit.done", number=job.number), qr)
 
 
 SUBMIT = StepKind(submit_prompt, submit_answer, submit_press)

@@ -5,6 +5,16 @@ in memory, so a restart, a pause of three days or another phone resumes exactly
 where the technician stopped. Each kind of step (text, checklist, parts,
 photos...) says how it asks and how it reads answers in a `StepKind`; the table of
 them all is `handlers.technician.kinds.KINDS`, which the desk gives every visit.
+
+One message asks the current question, and it is the only one of the report whose
+buttons work: its id is kept in `wizard_data["asked"]` (the placeholder id a reply
+is given, which reaches the real message once it is sent, see bot.replies). A press
+on it that stays in the same step (a box ticked, the next question of the times, a
+part removed), or that answers nothing new (Back, Skip, Keep), edits it in place;
+anything else (a typed answer, a step completed) removes its buttons and asks in a
+new message at the bottom of the chat, the answered question left above as it was.
+What confirms an answer comes first in the next question's message (`lead`), and a
+picture to check (a signature cleaned) is the next question's photo.
 """
 
 from __future__ import annotations
@@ -15,12 +25,19 @@ from decimal import Decimal
 from typing import Any
 
 from aiogram import Bot
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram.utils.text_decorations import html_decoration as hd
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
 
+from handlers import asking
 from handlers.callbacks import WizardAction, Wz
 from handlers.context import Options
 from handlers.i18n import Translator
@@ -31,6 +48,11 @@ from storage.models import Answer, Client, Intervention, User
 
 #: What a one-line confirmation of an edit shows of a text, at most.
 GIST = 120
+#: What a step's scratch data keeps from one step to the next: whether the step was
+#: opened from the review, and which message asks the current question.
+KEPT = ("editing", "asked")
+#: Scratch data that is bookkeeping, not a follow-up question of the step.
+BOOKKEEPING = (*KEPT, "counting")
 
 
 def figure(value: Decimal | None) -> str | None:
@@ -65,6 +87,16 @@ class Visit:
     #: the desk; a visit that never asks, as the totals of an export, needs none).
     kinds: Mapping[Kind, StepKind] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The message whose button this update pressed, and the step it was pressed in
+    #: (None: any step may be asked in its place).
+    pressed: Message | None = None
+    pressed_step: str | None = None
+    #: Said first in the next question's message ("📍 Position saved").
+    lead: str = ""
+    #: A picture the next question shows (PNG bytes), with the question as its caption.
+    picture: bytes | None = None
+    #: Whether this update removed the buttons of the question already.
+    retired: bool = False
 
     # Where the wizard stands ---------------------------------------------------
 
@@ -96,6 +128,17 @@ class Visit:
             else:
                 self.data[key] = value
         flag_modified(self.job, "wizard_data")
+
+    def forget_scratch(self) -> None:
+        """Forget the current step's scratch data (the follow-up question, the line
+        being typed...), keeping only what outlives a step (KEPT)."""
+        self.job.wizard_data = {key: self.data[key] for key in KEPT if key in self.data}
+        flag_modified(self.job, "wizard_data")
+
+    @property
+    def inside(self) -> bool:
+        """Whether the step is at one of its follow-up questions (not its first)."""
+        return any(key not in BOOKKEEPING for key in self.data)
 
     @property
     def place(self) -> str:
@@ -139,8 +182,12 @@ class Visit:
     def go(self, key: str) -> None:
         """Make `key` the current step, forgetting the scratch data of the one left."""
         self.job.wizard_step = key
-        editing = self.data.get("editing")
-        self.job.wizard_data = {"editing": editing} if editing else {}
+        self.forget_scratch()
+
+    def edit_from_review(self, key: str) -> None:
+        """Make section `key` the current step, to be corrected and back to the review."""
+        self.go(key)
+        self.remember(editing=True)
 
     def next_step(self) -> Step | None:
         steps = self.steps
@@ -156,8 +203,8 @@ class Visit:
         """The current step is done: go to the next one (or back to the review when
         the step was opened from it) and ask its question."""
         if self.data.get("editing") and self.step.kind != Kind.REVIEW:
-            self.job.wizard_data = {}
-            self.job.wizard_step = "review"
+            self.go("review")
+            self.remember(editing=None)
         else:
             following = self.next_step()
             if following is not None:
@@ -167,10 +214,8 @@ class Visit:
     async def back(self) -> None:
         """Back to the previous step; within a step's follow-up questions (a part half
         typed, a comment after a choice), back to the step's first question instead."""
-        if any(key != "editing" for key in self.data):
-            editing = self.data.get("editing")
-            self.job.wizard_data = {"editing": editing} if editing else {}
-            flag_modified(self.job, "wizard_data")
+        if self.inside:
+            self.forget_scratch()
             await self.prompt()
             return
         earlier = self.previous_step()
@@ -187,8 +232,7 @@ class Visit:
     def navigation(self, *, skip: bool = True) -> list[InlineKeyboardButton]:
         """Back, skip (optional steps only) and pause: under every prompt."""
         row = []
-        inside = any(key != "editing" for key in self.data)
-        if (self.previous_step() is not None and not self.data.get("editing")) or inside:
+        if (self.previous_step() is not None and not self.data.get("editing")) or self.inside:
             row.append(self.button(self.t("wizard.back"), WizardAction.BACK))
         if skip and not self.required():
             row.append(self.button(self.t("wizard.skip"), WizardAction.SKIP))
@@ -206,11 +250,92 @@ class Visit:
         return builder.as_markup()
 
     async def say(self, text: str, markup: InlineKeyboardMarkup | None = None) -> Message:
+        """A message that asks nothing (a notice, a confirmation of an edit)."""
         return await self.bot.send_message(self.chat_id, text, reply_markup=markup)
 
-    async def ask(self, body: str, *rows: list[InlineKeyboardButton], skip: bool = True) -> Message:
-        """Send the prompt of the current step: header, question, buttons."""
-        return await self.say(f"{self.header()}\n\n{body}", self.keyboard(*rows, skip=skip))
+    async def ask(
+        self,
+        body: str,
+        *rows: list[InlineKeyboardButton],
+        skip: bool = True,
+        in_place: bool = True,
+    ) -> None:
+        """Ask the question of the current step: header, question, buttons (see `show`)."""
+        if self.data.get("editing") and self.step.kind != Kind.REVIEW:
+            body = f"{self.t('wizard.editing')}\n\n{body}"
+        await self.show(
+            f"{self.header()}\n\n{body}", self.keyboard(*rows, skip=skip), in_place=in_place
+        )
+
+    def pressing(self, query: CallbackQuery) -> None:
+        """This update is a press on a button of `query`'s message, in the current step."""
+        self.pressed = query.message if isinstance(query.message, Message) else None
+        self.pressed_step = self.step.key
+
+    def moving_on(self) -> None:
+        """The press answers nothing new (Back, Skip, Keep): whatever step comes next
+        may be asked in the message pressed."""
+        self.pressed_step = None
+
+    async def show(
+        self, text: str, markup: InlineKeyboardMarkup | None, *, in_place: bool = True
+    ) -> None:
+        """Show the current question (see handlers.asking): in place of the message
+        pressed when the step is the same (and `in_place`), else as a new message.
+        The lead comes first; the picture, if any, is sent as a photo with the
+        question as its caption."""
+        if self.lead:
+            text, self.lead = f"{self.lead}\n\n{text}", ""
+        if self.picture is not None:
+            await self.retire()
+            sent = await self._show_picture(text, markup)
+            self.remember(asked=sent.message_id if markup else None)
+            return
+        same_step = in_place and self.pressed_step in (None, self.step.key)
+        asked = await asking.show(
+            self.bot,
+            self.chat_id,
+            text,
+            markup,
+            pressed=self.pressed if same_step else None,
+            asked=self._asked(),
+        )
+        self.remember(asked=asked)
+
+    async def _show_picture(self, text: str, markup: InlineKeyboardMarkup | None) -> Message:
+        picture, self.picture = self.picture or b"", None
+        photo = BufferedInputFile(picture, filename="signature.png")
+        if len(text) <= asking.CAPTION_LIMIT:
+            return await self.bot.send_photo(self.chat_id, photo, caption=text, reply_markup=markup)
+        await self.bot.send_photo(self.chat_id, photo)
+        return await self.bot.send_message(self.chat_id, text, reply_markup=markup)
+
+    def _asked(self) -> int | None:
+        """The message asking the current question; a question asked before any was
+        remembered is the message pressed, if it has buttons."""
+        asked = self.data.get("asked")
+        if isinstance(asked, int):
+            return asked
+        pressed = self.pressed
+        if self.retired or pressed is None or pressed.reply_markup is None:
+            return None
+        return pressed.message_id
+
+    async def retire(self) -> None:
+        """The current question is answered or set aside: its buttons are removed."""
+        asked = self._asked()
+        if asked is not None:
+            await asking.remove_buttons(self.bot, self.chat_id, asked)
+        self.remember(asked=None)
+        self.retired = True
+
+    async def conclude(self, text: str) -> None:
+        """Say `text` in place of the question pressed, or in a new message once the
+        question's buttons are removed: the report asks nothing more for now."""
+        await asking.show(
+            self.bot, self.chat_id, text, None, pressed=self.pressed, asked=self._asked()
+        )
+        self.remember(asked=None)
 
     async def ready(self, kind: Kind | None = None) -> None:
         """Load what a kind of step (the current one by default) reads of the report."""

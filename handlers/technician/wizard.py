@@ -3,7 +3,9 @@ open, to its current step; buttons move back, skip, pause, or act on a step.
 
 Every button names its intervention and the step it was shown for: a button of
 another technician's intervention is refused without a word about it, and a
-button of a step that is over gets a polite answer and the current question.
+button of a step that is over gets a polite answer (the current question is
+already in the chat, with the only buttons that work; the old message loses its
+own).
 
 An edited message changes the answer it had given, wherever the wizard stands,
 while the report is being filled in; once it is sent, the edit is answered with
@@ -16,6 +18,7 @@ from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 
+from handlers import asking
 from handlers.callbacks import WizardAction, Wz
 from handlers.filters import Answered
 from handlers.i18n import Translator
@@ -36,6 +39,7 @@ async def pause(message: Message, desk: Desk, user: User, t: Translator) -> None
         await message.answer(t("cancel.nothing"))
         return
     user.current_intervention_id = None
+    await visit.retire()
     await message.answer(
         t("wizard.paused", number=visit.job.number), reply_markup=ReplyKeyboardRemove()
     )
@@ -68,24 +72,26 @@ async def press(
         return
     if visit.job.status not in WORKING or callback_data.place != visit.place:
         await query.answer(t("wizard.old_button"), show_alert=True)
-        if visit.job.status in WORKING and user.current_intervention_id == visit.job.id:
-            await visit.prompt()
+        await asking.strip_old(visit.session, visit.data.get("asked"), query.message)
         return
     user.current_intervention_id = visit.job.id
+    visit.pressing(query)
     action = callback_data.action
     if action == WizardAction.BACK:
         await query.answer()
+        visit.moving_on()
         await visit.back()
     elif action == WizardAction.SKIP:
         if visit.required():
             await query.answer(t("wizard.required"), show_alert=True)
             return
         await query.answer()
+        visit.moving_on()
         await visit.advance()
     elif action == WizardAction.PAUSE:
         user.current_intervention_id = None
         await query.answer()
-        await visit.say(t("wizard.paused", number=visit.job.number))
+        await visit.conclude(t("wizard.paused", number=visit.job.number))
     else:
         await visit.ready()
         await visit.kinds[visit.step.kind].press(visit, query, callback_data)

@@ -21,6 +21,7 @@ from aiogram import Dispatcher
 from sqlalchemy import make_url, select, text, update
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bot import middlewares
 from bot.app import build_dispatcher
 from bot.config import Settings
 from bot.ingest import Ingest
@@ -221,7 +222,12 @@ class Harness:
 
 
 @pytest.fixture
-async def harness(database: Database, tmp_path: Path) -> AsyncIterator[Harness]:
+async def harness(
+    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Harness]:
+    # "typing…" is shown when an answer takes over a second, which a loaded machine
+    # makes of any answer: the tests that look for it bring the delay down themselves.
+    monkeypatch.setattr(middlewares, "TYPING_AFTER", 3600.0)
     files = FileStore(tmp_path / "data")
     harness = Harness(database, files, test_options())
     try:

@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import contextlib
 import logging
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +129,14 @@ class AlreadyHandled(Exception):
     its unit of work is rolled back."""
 
 
+@dataclass
+class _Turn:
+    """Who holds or waits for one chat's turn (see Ingest.in_turn)."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    holders: int = 0
+
+
 class Ingest:
     """The poller and the per-chat workers."""
 
@@ -156,6 +166,7 @@ class Ingest:
         self._payloads: dict[int, dict[str, Any]] = {}
         self.files: FileStore | None = self.handler_kwargs.get("files")
         self._tasks: set[asyncio.Task[None]] = set()
+        self._turns: dict[int, _Turn] = {}
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -278,11 +289,27 @@ class Ingest:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    @contextlib.asynccontextmanager
+    async def in_turn(self, chat_id: int) -> AsyncIterator[None]:
+        """Wait for the turn of chat `chat_id` and hold it: no update of that chat is
+        handled meanwhile. A unit of work that comes through another door (the
+        signature pad) about what the chat is doing takes it, so the two never race
+        on the same report: each sees what the other committed."""
+        turn = self._turns.setdefault(chat_id, _Turn())
+        turn.holders += 1
+        try:
+            async with turn.lock:
+                yield
+        finally:
+            turn.holders -= 1
+            if not turn.holders:
+                del self._turns[chat_id]
+
     async def _drain(self, chat_id: int) -> None:
         queue = self._queues[chat_id]
         try:
             while queue:
-                async with self._slots:
+                async with self._slots, self.in_turn(chat_id):
                     await self.handle(queue[0])
                 queue.popleft()
         finally:

@@ -127,6 +127,35 @@ async def test_updates_of_a_chat_stored_out_of_order_are_handled_in_telegram_ord
     assert seen == [f"message {n}" for n in range(3)]
 
 
+async def test_a_chats_turn_held_elsewhere_holds_its_updates_and_no_other_chats(
+    database: Database,
+) -> None:
+    """The signature pad holds the technician's chat while it stores a drawing: that
+    chat's updates wait for it, and wait for the turn in order; other chats go on."""
+    ingest, seen, _ = make_ingest(database)
+    updates = Updates()
+    async with ingest.in_turn(PAUL.id):
+        await ingest.store([updates.message(PAUL, "after the pad"), updates.message(LEA, "hi")])
+        await asyncio.sleep(0.2)
+        assert seen == [(LEA.id, "hi")]
+    await ingest.wait_idle()
+    assert seen == [(LEA.id, "hi"), (PAUL.id, "after the pad")]
+    # And the other way round: the pad waits for the update being handled.
+    order: list[str] = []
+
+    async def pad() -> None:
+        async with ingest.in_turn(PAUL.id):
+            order.append("pad")
+
+    async with ingest.in_turn(PAUL.id):
+        waiting = asyncio.create_task(pad())
+        await asyncio.sleep(0.05)
+        order.append("update")
+    await waiting
+    assert order == ["update", "pad"]
+    assert ingest._turns == {}, "a turn nobody holds is forgotten"
+
+
 async def test_updates_stored_before_a_crash_are_handled_at_the_next_start(
     database: Database,
 ) -> None:

@@ -7,7 +7,8 @@ application, from `server.ROUTES`:
 - `pages`: our own static files (`static/`, part of the installed package) and the
   index page;
 - `health`: `GET /healthz`, what a supervisor or a load balancer asks;
-- `webhook`: with UPDATES=webhook, the address Telegram posts updates to.
+- `webhook`: with UPDATES=webhook, the address Telegram posts updates to;
+- `pad`: the signature pad, a Mini App opened from the acceptance step.
 
 What a route needs (settings, the database, the Bot, the handlers' options, the
 inbox, and the outbox sender for what a unit of work committed) is one

@@ -10,13 +10,18 @@ from collections.abc import Callable
 from aiogram import Bot
 from aiohttp import web
 
-from bot.web import health, pages, webhook
+from bot.web import health, pad, pages, webhook
 from bot.web.context import CONTEXT, WebContext, WebProblem
 
 log = logging.getLogger(__name__)
 
 #: Each module's routes, registered in this order. A new page or API is one more module.
-ROUTES: tuple[Callable[[web.Application], None], ...] = (pages.setup, health.setup, webhook.setup)
+ROUTES: tuple[Callable[[web.Application], None], ...] = (
+    pages.setup,
+    health.setup,
+    webhook.setup,
+    pad.setup,
+)
 #: How long a stop waits for the requests under way (a webhook's update being stored).
 SHUTDOWN_GRACE = 5.0
 

@@ -261,6 +261,10 @@
   }
 
   function show(info) {
+    const title = $("title");
+    title.dataset.text = info.who === "technician" ? "title_own" : "title_client";
+    title.textContent = text(title.dataset.text);
+    document.title = title.textContent;
     $("number").textContent = info.number;
     $("client").textContent = info.client;
     $("total").textContent = info.total;

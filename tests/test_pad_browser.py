@@ -13,6 +13,7 @@ French and English) go to the folder named by PAD_SCREENSHOTS, when it is set.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -120,6 +121,51 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+async def open_pad(
+    browser: Browser,
+    url: str,
+    init: str,
+    person: Person = TECHNICIAN,
+    theme: dict[str, str] = LIGHT,
+    scheme: str = "light",
+) -> tuple[BrowserContext, Page]:
+    """The pad at `url` on a phone-sized touch screen, opened from Telegram as
+    `person` (the stand-in's initData `init`), in Telegram's `theme`."""
+    context = await browser.new_context(
+        viewport={"width": 390, "height": 760},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        color_scheme=scheme,  # type: ignore[arg-type]
+    )
+    # No Telegram here: its script is refused, the stand-in plays its part.
+    await context.route("https://telegram.org/**", lambda route: route.abort())
+    given = {
+        "initData": init,
+        "initDataUnsafe": {"user": person.to_dict()},
+        "themeParams": theme,
+        "colorScheme": scheme,
+    }
+    await context.add_init_script(STAND_IN % json.dumps(given))
+    page = await context.new_page()
+    await page.goto(url)
+    return context, page
+
+
+@contextlib.asynccontextmanager
+async def launched() -> AsyncIterator[Browser]:
+    """Debian's Chromium, driven by Playwright (skips without it, except in CI)."""
+    executable = chromium()
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=executable, args=["--no-sandbox"]
+        )
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
 @dataclass
 class Site:
     """The pad's web face on a real port, around a dispatcher harness, and Chromium."""
@@ -135,30 +181,12 @@ class Site:
         theme: dict[str, str] = LIGHT,
         scheme: str = "light",
     ) -> tuple[BrowserContext, Page]:
-        context = await self.browser.new_context(
-            viewport={"width": 390, "height": 760},
-            device_scale_factor=2,
-            is_mobile=True,
-            has_touch=True,
-            color_scheme=scheme,  # type: ignore[arg-type]
-        )
-        # No Telegram here: its script is refused, the stand-in plays its part.
-        await context.route("https://telegram.org/**", lambda route: route.abort())
-        given = {
-            "initData": init,
-            "initDataUnsafe": {"user": person.to_dict()},
-            "themeParams": theme,
-            "colorScheme": scheme,
-        }
-        await context.add_init_script(STAND_IN % json.dumps(given))
-        page = await context.new_page()
-        await page.goto(url)
-        return context, page
+        return await open_pad(self.browser, url, init, person, theme, scheme)
 
 
 @pytest.fixture
 async def site(database: Database, tmp_path: Path) -> AsyncIterator[Site]:
-    executable = chromium()
+    chromium()
     port = free_port()
     options = options_with(public_url=f"http://127.0.0.1:{port}")
     harness = with_short(Harness(database, FileStore(tmp_path / "data"), options))
@@ -166,14 +194,8 @@ async def site(database: Database, tmp_path: Path) -> AsyncIterator[Site]:
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     try:
-        async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(
-                executable_path=executable, args=["--no-sandbox"]
-            )
-            try:
-                yield Site(harness, browser)
-            finally:
-                await browser.close()
+        async with launched() as browser:
+            yield Site(harness, browser)
     finally:
         await runner.cleanup()
         await harness.bot.session.close()
@@ -274,7 +296,7 @@ def ink_at(picture: Image.Image, x: float, y: float, reach: int = 3) -> bool:
     """Whether the stored picture has ink within `reach` pixels of (x, y)."""
     alpha = picture.getchannel("A")
     around = alpha.crop((int(x) - reach, int(y) - reach, int(x) + reach + 1, int(y) + reach + 1))
-    return max(around.getdata()) > 64
+    return around.getextrema()[1] > 64
 
 
 def on_picture(

@@ -37,6 +37,7 @@ import hashlib
 import json
 import logging
 import math
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -148,7 +149,9 @@ def render_page(default_language: str) -> str:
     return (STATIC / "pad.html").read_text(encoding="utf-8").replace("{{texts}}", data)
 
 
-def _file(name: str) -> Any:
+def _file(name: str) -> Callable[[web.Request], Awaitable[web.FileResponse]]:
+    """The route serving one of the pad's files."""
+
     async def serve(_request: web.Request) -> web.FileResponse:
         return web.FileResponse(STATIC / name, headers={"Cache-Control": "no-cache"})
 

@@ -1,5 +1,5 @@
-"""Building and running the bot: Bot and Dispatcher, the poller, the outbox sender
-and the scheduler, all in one process."""
+"""Building and running the bot: Bot and Dispatcher, the poller (or the webhook),
+the outbox sender, the scheduler and the web server, all in one process."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ from bot.ratelimit import RateLimiter
 from bot.reminders import Reminders
 from bot.scheduler import build_scheduler
 from bot.sender import OutboxSender
+from bot.web import WebContext, WebFace
 from handlers import menus
 from handlers.routers import setup_routers
 from reports import offload
@@ -100,6 +101,7 @@ async def run(settings: Settings, db: Database) -> None:
         total_per_second=settings.send_total,
     )
     bot = build_bot(settings, limiter)
+    web_face: WebFace | None = None
     try:
         me = await _wait_for_api(bot)
         log.info("connected as @%s (id %s), database %s", me.username, me.id, db.engine.url)
@@ -114,6 +116,7 @@ async def run(settings: Settings, db: Database) -> None:
             office_language=settings.default_language,
             mailer=Mailer.from_settings(settings),
         )
+        templates = load_templates(settings.templates_dir)
         ingest = Ingest(
             bot,
             dispatcher,
@@ -125,9 +128,14 @@ async def run(settings: Settings, db: Database) -> None:
             handler_kwargs={
                 "options": options,
                 "files": files,
-                "templates": load_templates(settings.templates_dir),
+                "templates": templates,
             },
         )
+        if settings.web_enabled:
+            web_face = WebFace(
+                WebContext(settings, db, bot, options, files, templates, ingest, sender.enqueue)
+            )
+            await web_face.start()
         async with db.transaction() as session:
             queued = await menus.bring_up_to_date(session, settings.office_chat_id)
         if queued:
@@ -143,11 +151,14 @@ async def run(settings: Settings, db: Database) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        tasks = [asyncio.create_task(ingest.poll(), name="poll"), outgoing]
+        receiving = _receive_updates(settings, ingest, web_face, bot)
+        tasks = [asyncio.create_task(receiving, name="updates"), outgoing]
         stopper = asyncio.create_task(stop.wait(), name="stop")
         done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
         log.info("stopping")
         tasks[0].cancel()
+        if web_face is not None:
+            await web_face.stop()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(ingest.wait_idle(), timeout=10)
         with contextlib.suppress(TimeoutError):
@@ -162,8 +173,22 @@ async def run(settings: Settings, db: Database) -> None:
             if task is not stopper and not task.cancelled() and task.exception() is not None:
                 raise task.exception()  # type: ignore[misc]
     finally:
+        if web_face is not None:
+            await web_face.stop()
         offload.shutdown()
         await bot.session.close()
+
+
+async def _receive_updates(
+    settings: Settings, ingest: Ingest, web_face: WebFace | None, bot: Bot
+) -> None:
+    """Until cancelled: long polling, or in webhook mode the webhook registered (its
+    updates come through the web server meanwhile)."""
+    if settings.updates == "polling" or web_face is None:
+        await ingest.poll()
+        return
+    await _keep_trying(web_face.set_webhook, bot, "setWebhook")
+    await asyncio.Event().wait()
 
 
 async def _wait_for_api(bot: Bot) -> User:

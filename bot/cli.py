@@ -48,7 +48,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         prog="python -m bot", description="Terrain, the field intervention assistant."
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser("run", help="run the bot with long polling (the default)")
+    commands.add_parser("run", help="run the bot (the default)")
     commands.add_parser("migrate", help="bring the database schema up to date")
     commands.add_parser("check", help="check settings, database and token, and say what was found")
     people = commands.add_parser("users", help="manage who may use the bot").add_subparsers(
@@ -123,6 +123,7 @@ async def _run(settings: Settings, _args: argparse.Namespace) -> int:
     from aiogram.exceptions import TelegramUnauthorizedError
 
     from bot import app
+    from bot.web import WebProblem
     from reports.rules.templates import TemplateError
 
     db = await _open_database(settings, bot=True)
@@ -136,7 +137,7 @@ async def _run(settings: Settings, _args: argparse.Namespace) -> int:
         await _migrate_or_fail(db)
         try:
             await app.run(settings, db)
-        except TemplateError as exc:
+        except (TemplateError, WebProblem) as exc:
             raise Problem(str(exc)) from None
         except TelegramUnauthorizedError:
             raise Problem(
@@ -182,6 +183,7 @@ async def _check(settings: Settings, _args: argparse.Namespace) -> int:
     print(f"settings: ok (language {settings.default_language}, time zone {settings.timezone})")
     print(f"Bot API: {settings.telegram_api_url}")
     print(f"data folder: {settings.data_dir.resolve()}")
+    print(f"updates: {_updates_line(settings)}")
     office = settings.office_chat_id if settings.office_chat_id is not None else "not set"
     print(f"office chat: {office}; admins: {', '.join(map(str, settings.admin_ids)) or 'none'}")
     pricing = build_options(settings).pricing
@@ -231,6 +233,14 @@ async def _check(settings: Settings, _args: argparse.Namespace) -> int:
     finally:
         await bot.session.close()
     return 0 if ok else EXIT_PROBLEM
+
+
+def _updates_line(settings: Settings) -> str:
+    """How updates arrive and where the web face listens, as `check` says it."""
+    if not settings.web_enabled:
+        return "long polling; web server off (PUBLIC_URL not set)"
+    how = "webhook at " if settings.updates == "webhook" else "long polling; web server for "
+    return f"{how}{settings.public_url}, listening on {settings.web_host}:{settings.web_port}"
 
 
 def _schema_state(current: str | None) -> str:

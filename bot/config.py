@@ -18,6 +18,7 @@ from decimal import Decimal
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
@@ -37,6 +38,9 @@ SECRET = frozenset({"bot_token", "smtp_password"})
 DECIMALS = ("labour_rate", "vat_rate", "travel_flat", "travel_km_rate")
 #: The languages of the texts a company sets for its reports (NAME_FR, NAME_EN).
 LANGUAGES = ("fr", "en")
+#: Hosts a PUBLIC_URL may name with plain http:// (a test on this machine; Telegram itself
+#: only talks to HTTPS addresses).
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class ConfigError(Exception):
@@ -105,6 +109,14 @@ class Settings(BaseSettings):
     remind_idle_hours: int = Field(default=3, ge=0, le=72)
     digest_at: dt.time | None = dt.time(18, 0)
 
+    # The web face (webhook, health, Mini App pages): served while PUBLIC_URL is set.
+    public_url: str = ""
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8080, ge=1, le=65535)
+    # Declared after PUBLIC_URL, which its check reads.
+    updates: Literal["polling", "webhook"] = "polling"
+    health_delivery_minutes: int = Field(default=15, ge=1, le=1440)
+
     @field_validator("bot_token", mode="before")
     @classmethod
     def _blank_token(cls, value: object) -> object:
@@ -159,7 +171,9 @@ class Settings(BaseSettings):
             text = text.replace(",", ".")
         return text
 
-    @field_validator("default_language", "travel_mode", "smtp_security", "log_level", mode="before")
+    @field_validator(
+        "default_language", "travel_mode", "smtp_security", "log_level", "updates", mode="before"
+    )
     @classmethod
     def _any_case(cls, value: object, info: ValidationInfo) -> object:
         """A choice in any case ("EN", "info"); a wrong one is reported as written."""
@@ -263,6 +277,51 @@ class Settings(BaseSettings):
             raise ValueError(f"not an email address: {value!r}")
         return value
 
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str) -> str:
+        """PUBLIC_URL: empty (no web face), or the HTTPS address Terrain is served under."""
+        value = value.strip().rstrip("/")
+        if not value:
+            return ""
+        example = "such as https://terrain.example.fr"
+        try:
+            parts = urlsplit(value)
+            host, _port = parts.hostname, parts.port
+        except ValueError:
+            raise ValueError(f"{value!r} is not a web address ({example})") from None
+        if parts.scheme not in ("http", "https") or not host:
+            raise ValueError(f"{value!r} is not a web address ({example})")
+        if parts.username or parts.password or parts.query or parts.fragment:
+            raise ValueError(
+                f"{value!r} must be a plain address, without a login, '?' or '#' ({example})"
+            )
+        if parts.scheme == "http" and host not in LOCAL_HOSTS:
+            raise ValueError(
+                f"{value!r} must start with https:// (Telegram sends updates and opens "
+                "Mini Apps over HTTPS only; http:// is for 127.0.0.1 and localhost, in tests)"
+            )
+        return value
+
+    @field_validator("web_host")
+    @classmethod
+    def _check_web_host(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("it is empty; give the address to listen on, such as 127.0.0.1")
+        return value
+
+    @field_validator("updates")
+    @classmethod
+    def _webhook_needs_address(cls, value: str, info: ValidationInfo) -> str:
+        """UPDATES=webhook: Telegram needs PUBLIC_URL to send the updates to."""
+        if value == "webhook" and info.data.get("public_url") == "":
+            raise ValueError(
+                "webhook needs PUBLIC_URL, the HTTPS address Telegram sends the updates to; "
+                "set PUBLIC_URL, or use UPDATES=polling"
+            )
+        return value
+
     def company_text_origin(self, name: str, language: str) -> str | None:
         """The setting that gives `name` in `language` (NAME_FR, or the bare NAME for
         DEFAULT_LANGUAGE), or None when the catalog's default is used."""
@@ -295,6 +354,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'terrain.sqlite3').resolve()}"
+
+    @property
+    def web_enabled(self) -> bool:
+        """True when PUBLIC_URL is set: the web server runs beside the bot."""
+        return bool(self.public_url)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -19,9 +19,12 @@ a crash, but no data is lost or doubled.
 from __future__ import annotations
 
 import asyncio
+import bisect
+import contextlib
 import logging
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +129,14 @@ class AlreadyHandled(Exception):
     its unit of work is rolled back."""
 
 
+@dataclass
+class _Turn:
+    """Who holds or waits for one chat's turn (see Ingest.in_turn)."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    holders: int = 0
+
+
 class Ingest:
     """The poller and the per-chat workers."""
 
@@ -155,6 +166,7 @@ class Ingest:
         self._payloads: dict[int, dict[str, Any]] = {}
         self.files: FileStore | None = self.handler_kwargs.get("files")
         self._tasks: set[asyncio.Task[None]] = set()
+        self._turns: dict[int, _Turn] = {}
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -178,6 +190,13 @@ class Ingest:
             self.schedule(update_id, chat)
         return fresh
 
+    async def receive(self, payload: dict[str, Any]) -> bool:
+        """Store one update Telegram posted to the webhook, commit, and schedule it;
+        False when it was received before (it is then neither stored nor handled
+        again). The database's errors are raised: the webhook answers with an error,
+        and Telegram posts the update again later."""
+        return bool(await self.store([payload]))
+
     async def recover(self) -> int:
         """Schedule every update stored but not handled before the last stop."""
         async with self.db.sessions() as session:
@@ -197,8 +216,14 @@ class Ingest:
         database, so a batch that fails in any way is asked for again."""
         offset: int | None = None
         delay = POLL_RETRY_FIRST
+        webhook_removed = False
         while True:
             try:
+                if not webhook_removed:
+                    # Telegram refuses getUpdates while a webhook is set (left by a run in
+                    # webhook mode); the updates it holds are then given to getUpdates.
+                    await self.bot.delete_webhook(drop_pending_updates=False)
+                    webhook_removed = True
                 offset = await self._poll_once(offset)
             except TelegramUnauthorizedError:
                 raise
@@ -206,8 +231,12 @@ class Ingest:
                 log.warning("Telegram asks to wait %s s before polling again", exc.retry_after)
                 await asyncio.sleep(exc.retry_after)
                 continue
-            except TelegramConflictError:
-                log.error("another instance of this bot is polling with the same token")
+            except TelegramConflictError as exc:
+                if "webhook" in exc.message:
+                    log.error("a webhook was set meanwhile (another bot in webhook mode?)")
+                    webhook_removed = False
+                else:
+                    log.error("another instance of this bot is polling with the same token")
             except (TelegramNetworkError, TelegramServerError) as exc:
                 log.warning("cannot reach the Bot API (%s); trying again in %.0f s", exc, delay)
             except Exception:
@@ -246,10 +275,13 @@ class Ingest:
     # Handling ------------------------------------------------------------------
 
     def schedule(self, update_id: int, chat_id: int) -> None:
-        """Queue an update behind the others of its chat, starting the chat's worker."""
+        """Queue an update behind the others of its chat, in the order Telegram numbered
+        them (a webhook's updates may be stored out of order when Telegram posts them
+        side by side), starting the chat's worker."""
         queue = self._queues.get(chat_id)
         if queue is not None:
-            queue.append(update_id)
+            # The first one is being handled: a later arrival goes after it, whatever its id.
+            bisect.insort(queue, update_id, lo=1)
             return
         self._queues[chat_id] = deque([update_id])
         self._idle.clear()
@@ -257,11 +289,27 @@ class Ingest:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    @contextlib.asynccontextmanager
+    async def in_turn(self, chat_id: int) -> AsyncIterator[None]:
+        """Wait for the turn of chat `chat_id` and hold it: no update of that chat is
+        handled meanwhile. A unit of work that comes through another door (the
+        signature pad) about what the chat is doing takes it, so the two never race
+        on the same report: each sees what the other committed."""
+        turn = self._turns.setdefault(chat_id, _Turn())
+        turn.holders += 1
+        try:
+            async with turn.lock:
+                yield
+        finally:
+            turn.holders -= 1
+            if not turn.holders:
+                del self._turns[chat_id]
+
     async def _drain(self, chat_id: int) -> None:
         queue = self._queues[chat_id]
         try:
             while queue:
-                async with self._slots:
+                async with self._slots, self.in_turn(chat_id):
                     await self.handle(queue[0])
                 queue.popleft()
         finally:

@@ -40,4 +40,5 @@ def build_options(settings: Settings) -> Options:
         download_limit=20 * 1024 * 1024 if settings.public_bot_api else None,
         photo_max_side=settings.photo_max_side,
         email_enabled=settings.email_enabled,
+        public_url=settings.public_url,
     )

@@ -18,6 +18,7 @@ from __future__ import annotations
 import secrets
 from enum import StrEnum
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
@@ -349,3 +350,27 @@ class Wz(CallbackData, prefix="w"):
     place: WizardPlace
     action: WizardAction
     value: WizardValue = ""
+
+
+# Pages of the web face ----------------------------------------------------------------
+
+#: The signature pad's page under PUBLIC_URL (served by bot.web.pad).
+PAD_PATH = "/pad"
+#: Who signs on the pad: the client, or the technician (their own signature).
+PAD_SIGNERS = ("client", "technician")
+
+
+def pad_url(public_url: str, intervention_id: int, who: str) -> str:
+    """The address a "Sign on the screen" button opens: the pad on which `who` signs
+    the report of intervention `intervention_id`. Like a button's payload, it names
+    what it is about; the page proves who opens it with Telegram's initData."""
+    return f"{public_url}{PAD_PATH}?{urlencode({'i': intervention_id, 'who': who})}"
+
+
+def read_pad_address(intervention: object, who: object) -> tuple[int, str] | None:
+    """The intervention id and signer a pad names (as `pad_url` wrote them, in its
+    address or in what the page posts), or None when they are not ones it writes."""
+    found = row_id(str(intervention)) if isinstance(intervention, (str, int)) else None
+    if found is None or isinstance(intervention, bool) or who not in PAD_SIGNERS:
+        return None
+    return found, str(who)

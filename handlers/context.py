@@ -31,6 +31,9 @@ class Options:
     photo_max_side: int = 1600
     #: Validated reports also go by email when the company has set up SMTP.
     email_enabled: bool = False
+    #: The HTTPS address of the bot's web face (PUBLIC_URL); empty when it has none,
+    #: and then no button opens a page (the signature pad) in Telegram.
+    public_url: str = ""
 
     def local(self, moment: dt.datetime) -> str:
         """A moment as the company reads it: 22/11/2026 14:30 in its time zone."""

@@ -167,6 +167,11 @@ class Pricing:
     """ISO 4217 code of every amount."""
 
 
+#: How a signature was given: drawn on the screen (the signature pad in Telegram), or
+#: a photo of a signature on paper.
+SignedOn = Literal["screen", "paper"]
+
+
 @dataclass(frozen=True, slots=True)
 class Acceptance:
     """The client's acceptance of the work, with their signature."""
@@ -177,6 +182,8 @@ class Acceptance:
     signature: bytes | None = None
     """The client's signature as PNG bytes (transparent background), already cleaned."""
     signed_at: datetime | None = None
+    signed_on: SignedOn | None = None
+    """How the signature was given (printed under the name); None: not said."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +242,10 @@ class ReportData:
     """None when the client did not sign: the report says so."""
     technician_signature: bytes | None = None
     """The technician's signature as PNG bytes (transparent background)."""
+    technician_signed_at: datetime | None = None
+    """When the technician's signature was given (drawn, or photographed)."""
+    technician_signed_on: SignedOn | None = None
+    """How the technician's signature was given; None: not said."""
     photos: tuple[Photo, ...] = ()
     attachments: tuple[Attachment, ...] = ()
     voice_notes: tuple[VoiceNote, ...] = ()

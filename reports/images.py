@@ -9,6 +9,8 @@ metadata at all: no EXIF, no GPS position, no XMP, no colour profile, no comment
 - `inspect_image` says whether some bytes are a whole, decodable image of a sane size.
 - `prepare_photo` turns a photo into the JPEG that a report embeds.
 - `prepare_signature` turns a photo of a handwritten signature into a transparent PNG.
+- `prepare_drawn_signature` checks a signature drawn on the screen (a PNG) and crops it
+  the same way.
 - `PreparedCache` keeps prepared photos on disk, so a report is re-rendered quickly.
 
 These are pure functions on bytes (no Telegram, no database). They are CPU-bound and
@@ -300,14 +302,20 @@ def prepare_signature(data: bytes, max_side: int = 800) -> bytes:
     near_ink = ink.filter(ImageFilter.MaxFilter(5))
     alpha = ImageChops.multiply(darkness.point(ramp), near_ink)
 
+    return _ink_png(alpha, box, max_side)
+
+
+def _ink_png(alpha: Image.Image, box: tuple[int, int, int, int], max_side: int) -> bytes:
+    """Black ink of opacity `alpha`, cropped to the ink's `box` with a small margin, at
+    most `max_side` on its long side, as a PNG without metadata."""
     left, top, right, bottom = box
     margin = max(4, round(0.04 * max(right - left, bottom - top)))
     alpha = alpha.crop(
         (
             max(0, left - margin),
             max(0, top - margin),
-            min(gray.width, right + margin),
-            min(gray.height, bottom + margin),
+            min(alpha.width, right + margin),
+            min(alpha.height, bottom + margin),
         )
     )
     size = _fit(alpha.size, max_side)
@@ -336,6 +344,43 @@ def signature_preview(cleaned: bytes) -> bytes:
     )
     paper.alpha_composite(signature, (margin, margin))
     return _encode(paper.convert("RGB"), "PNG", optimize=True)
+
+
+#: A drawn signature's ink: a pixel at least this opaque (or, on an opaque drawing,
+#: this dark) counts.
+_DRAWN_INK_LEVEL: Final = 64
+
+
+def prepare_drawn_signature(data: bytes, max_size: tuple[int, int], max_side: int = 800) -> bytes:
+    """A signature drawn on the screen (a PNG, ink on a transparent background, as the
+    signature pad exports it), checked and made like a cleaned photo of one: black
+    ink whose opacity is the drawing's, cropped to the ink with a small margin, at most
+    `max_side` on its long side, no metadata.
+
+    Anything but a whole PNG is refused as `inspect_image` does; one wider or taller
+    than `max_size` raises `ImageRejected("too_many_pixels")`, one without ink (or a
+    dot) `ImageRejected("not_a_signature")`. An opaque drawing (no transparency) is read
+    as dark ink on a light background.
+    """
+    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        raise ImageRejected(NOT_AN_IMAGE, "a drawn signature is a PNG")
+    im = _open(data)
+    width, height = im.size
+    if width > max_size[0] or height > max_size[1]:
+        raise ImageRejected(
+            TOO_MANY_PIXELS, f"{width}x{height} is larger than {max_size[0]}x{max_size[1]}"
+        )
+    _load(im)
+    rgba = im.convert("RGBA")
+    alpha = rgba.getchannel("A")
+    low, _high = alpha.getextrema()
+    if low == 255:  # nothing transparent: the ink is what is dark
+        alpha = ImageChops.invert(rgba.convert("L"))
+    ink = alpha.point(lambda v: 255 if v >= _DRAWN_INK_LEVEL else 0)
+    box = ink.getbbox()
+    if box is None or ink.histogram()[255] < _MIN_INK_PIXELS:
+        raise ImageRejected(NOT_A_SIGNATURE, "too little ink")
+    return _ink_png(alpha, box, max_side)
 
 
 class PreparedCache:

@@ -54,6 +54,7 @@ from reports.data import (
     Photo,
     PhotoTag,
     ReportData,
+    SignedOn,
     VoiceNote,
 )
 from reports.fonts import FAMILY, font_files
@@ -787,7 +788,7 @@ class _Body:
 
     def acceptance(self) -> None:
         """What the client accepted, then the client's and the technician's signatures."""
-        pdf, labels, fmt = self.pdf, self.labels, self.fmt
+        pdf, labels = self.pdf, self.labels
         acceptance = self.data.acceptance
         self.heading(labels("acceptance.heading"), keep_with=SIGNATURE_BOX_HEIGHT + 8)
         if acceptance is None:
@@ -814,11 +815,7 @@ class _Body:
         self.ensure_space(SIGNATURE_BOX_HEIGHT + 2)
         box_w = (self.width - GRID_GAP) / 2
         y = pdf.get_y()
-        signed = (
-            labels("acceptance.signed_at", moment=fmt.datetime(acceptance.signed_at))
-            if acceptance is not None and acceptance.signed_at is not None
-            else ""
-        )
+        signed = self.signed(acceptance.signed_on, acceptance.signed_at) if acceptance else ""
         self.signature_box(
             MARGIN,
             y,
@@ -834,10 +831,21 @@ class _Body:
             box_w,
             labels("acceptance.technician"),
             self.data.intervention.technician,
-            "",
+            self.signed(self.data.technician_signed_on, self.data.technician_signed_at),
             self.data.technician_signature,
         )
         pdf.set_xy(MARGIN, y + SIGNATURE_BOX_HEIGHT + 2)
+
+    def signed(self, on: SignedOn | None, moment: datetime | None) -> str:
+        """How and when a signature was given: "Signée sur l'écran le 22/11/2026 à
+        14:30", "Photo d'une signature sur papier, le …" ("" when the time is unknown)."""
+        if moment is None:
+            return ""
+        labels, fmt = self.labels, self.fmt
+        if on is None:
+            return labels("acceptance.signed_at", moment=fmt.datetime(moment))
+        key = "acceptance.on_screen" if on == "screen" else "acceptance.on_paper"
+        return labels(key, date=fmt.date(moment), time=fmt.time(moment))
 
     def signature_box(
         self,

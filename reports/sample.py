@@ -312,8 +312,11 @@ def sample_report(
             reservations=text["reservations"],
             signature=sample_signature(seed=7),
             signed_at=_START + timedelta(hours=2, minutes=45),
+            signed_on="screen",
         ),
         technician_signature=sample_signature(seed=3),
+        technician_signed_at=_START - timedelta(days=12, hours=3),
+        technician_signed_on="paper",
         photos=tuple(photos),
         attachments=(
             Attachment("rapport-analyse-combustion.pdf", "application/pdf", 184_320),

@@ -6,10 +6,11 @@ batch (which is what tells Telegram the previous one was received).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import InboxUpdate, UpdateState, utcnow
@@ -97,3 +98,16 @@ async def forget_handled_before(session: AsyncSession, before: Any) -> int:
         )
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def waiting_count(session: AsyncSession) -> int:
+    """How many updates are stored and not handled yet."""
+    query = select(func.count()).where(InboxUpdate.state == UpdateState.PENDING)
+    return int(await session.scalar(query) or 0)
+
+
+async def last_received_at(session: AsyncSession) -> dt.datetime | None:
+    """When the latest update was stored (Telegram numbers them in order), in UTC."""
+    query = select(InboxUpdate.received_at).order_by(InboxUpdate.update_id.desc()).limit(1)
+    received: dt.datetime | None = await session.scalar(query)
+    return received

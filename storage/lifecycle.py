@@ -3,9 +3,10 @@ trail: the office's changes to the planning (reassign, reschedule, postpone, can
 and its decision on a submitted report (validate, return).
 
 Postponing, cancelling, validating and returning move the status (see
-storage.status). Reassigning and rescheduling keep it: their audit entry goes from a
-status to the same one, with a note saying what changed, so that the one trail the
-office reads tells the whole story. Notes are written by the caller, in the office's
+storage.status). Reassigning and rescheduling keep it: their audit entry (`noted`)
+goes from a status to the same one, with a note saying what changed, so that the
+one trail the office reads tells the whole story (a signature drawn on the screen
+is noted the same way). Notes are written by the caller, in the office's
 language.
 """
 
@@ -75,10 +76,9 @@ def _check(job: Intervention, change: str) -> None:
         raise ChangeRefused(change, job.status)
 
 
-def _status_kept(
-    session: AsyncSession, job: Intervention, by: User | None, note: str
-) -> StatusChange:
-    """The audit entry of a change that keeps the status: from it to itself, with a note."""
+def noted(session: AsyncSession, job: Intervention, by: User | None, note: str) -> StatusChange:
+    """The audit entry of a change that keeps the status (a reassignment, a signature
+    drawn on the screen): from it to itself, with a note."""
     change = StatusChange(
         intervention_id=job.id,
         user_id=by.id if by else None,
@@ -96,7 +96,7 @@ async def reassign(
     """Give `job` (its technician loaded) to `technician`; its status stays."""
     if not can_reassign(job, technician):
         raise ChangeRefused(REASSIGN, job.status)
-    change = _status_kept(session, job, by, note)
+    change = noted(session, job, by, note)
     job.technician_id = technician.id
     job.technician = technician
     await session.flush()
@@ -112,7 +112,7 @@ async def reschedule(
     job.scheduled_at = moment
     if job.status == Status.POSTPONED:
         return await change_status(session, job, Status.PLANNED, by, note=note)
-    change = _status_kept(session, job, by, note)
+    change = noted(session, job, by, note)
     await session.flush()
     return change
 

@@ -283,9 +283,22 @@ class Attachment(Base):
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+class SignatureMethod(StrEnum):
+    """How a signature was given."""
+
+    #: A photo of a signature on paper, cleaned into transparent ink.
+    PHOTO = "photo"
+    #: Drawn with a finger, a stylus or a mouse on the signature pad (the Mini App).
+    SCREEN = "screen"
+
+
 class Signature(Base):
     """A signature image: the client's on one intervention, or a technician's own,
-    captured once and reused on every report they sign."""
+    captured once and reused on every report they sign.
+
+    `attachment_id` is the image the report prints; `evidence_id` the file that
+    shows how it was given (the photo as taken, or the strokes drawn on the screen
+    with their times), kept as it arrived."""
 
     __tablename__ = "signatures"
 
@@ -296,6 +309,10 @@ class Signature(Base):
     signer_name: Mapped[str] = mapped_column(String(200))
     attachment_id: Mapped[int] = mapped_column(ForeignKey("attachments.id"))
     signed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    method: Mapped[str] = mapped_column(
+        String(10), default=SignatureMethod.PHOTO, server_default=SignatureMethod.PHOTO.value
+    )
+    evidence_id: Mapped[int | None] = mapped_column(ForeignKey("attachments.id"))
 
 
 class Answer(Base):

@@ -379,3 +379,19 @@ async def merge(session: AsyncSession, head_id: int, text: str, others: Sequence
         )
         .execution_options(synchronize_session=False)
     )
+
+
+async def waiting_summary(
+    session: AsyncSession, now: dt.datetime
+) -> tuple[int, dt.datetime | None]:
+    """How many deliveries are waiting to be sent, and when the oldest of those that
+    should be gone was written. One held back on purpose and never tried yet (an
+    album's confirmation gathering its photos, a rating's notice waiting for the
+    comment) is counted but does not make the oldest."""
+    waiting = Delivery.state == DeliveryState.PENDING
+    count = await session.scalar(select(func.count()).where(waiting))
+    held = (Delivery.next_attempt_at > now) & Delivery.last_error.is_(None)
+    oldest: dt.datetime | None = await session.scalar(
+        select(func.min(Delivery.created_at)).where(waiting, ~held)
+    )
+    return int(count or 0), oldest

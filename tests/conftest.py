@@ -348,14 +348,19 @@ pricing = "required"
 """
 
 
-@pytest.fixture
-def short(harness: Harness) -> Harness:
-    """The harness with the SHORT template available as "short"."""
+def with_short(harness: Harness) -> Harness:
+    """`harness` with the SHORT template available as "short"."""
     templates = load_templates()
     templates["short"] = _parse("short", tomllib.loads(SHORT), "short.toml")
     harness.templates.clear()
     harness.templates.update(templates)
     return harness
+
+
+@pytest.fixture
+def short(harness: Harness) -> Harness:
+    """The harness with the SHORT template available as "short"."""
+    return with_short(harness)
 
 
 # The fake Bot API and `python -m bot` against it ------------------------------------

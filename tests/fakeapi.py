@@ -14,7 +14,10 @@ What it offers:
   and uploaded files kept in memory;
 * a queue of updates the test fills (``send_text``, ``send_photo``,
   ``press_button``...) that ``getUpdates`` serves with real offset and long
-  polling semantics;
+  polling semantics, or, once the bot has called ``setWebhook``, that is posted
+  to the bot's webhook as Telegram does (one update at a time, with the secret
+  token in its header, again and again until the bot answers 200; every post is
+  in ``webhook_posts``);
 * a record of every request (``requests``, ``sent``, ``wait_sent``...);
 * fault injection (``fail_next``, ``drop_next``, ``delay``, ``block``), and
   answers that are not JSON, as Telegram's nginx front end gives during an
@@ -53,6 +56,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any, TypeVar
 
+import aiohttp
 from aiohttp import web
 
 __all__ = [
@@ -63,6 +67,7 @@ __all__ = [
     "Recorded",
     "StoredFile",
     "UploadedFile",
+    "WebhookPost",
     "menu_seen",
 ]
 
@@ -374,6 +379,19 @@ class Recorded:
 
 
 @dataclass
+class WebhookPost:
+    """One post of an update to the bot's webhook, as Telegram makes it."""
+
+    update_id: int
+    url: str
+    secret_token: str | None
+    time: float
+    #: The bot's answer; None when there was none (connection refused or cut, timeout).
+    status: int | None = None
+    error: str = ""
+
+
+@dataclass
 class _Fault:
     """A queued failure of one call. ``kind`` says which:
 
@@ -673,7 +691,9 @@ class FakeBotAPI:
     * ``files``: every known file by file_id;
     * ``commands``, ``menu_buttons``, ``webhook_url``, ``blocked_chats``,
       ``chats`` (chat objects seen in pushed updates), ``descriptions``;
-      ``menu_seen`` and ``description_seen`` say what a person is shown.
+      ``menu_seen`` and ``description_seen`` say what a person is shown;
+    * with a webhook set: ``webhook_secret_token``, ``webhook_allowed_updates``
+      (as given to setWebhook) and ``webhook_posts``, every post made to it.
     """
 
     def __init__(
@@ -721,6 +741,13 @@ class FakeBotAPI:
         """The bot's texts by (``description`` or ``short_description``, language)."""
         self.menu_buttons: dict[int | None, JSON] = {}
         self.webhook_url = ""
+        self.webhook_secret_token: str | None = None
+        self.webhook_allowed_updates: list[str] | None = None
+        self.webhook_posts: list[WebhookPost] = []
+        self.webhook_retry_delay = 0.2
+        """Seconds between two posts of an update the bot did not answer with 200."""
+        self.webhook_timeout = 60.0
+        """Seconds a post waits for the bot's answer."""
         self.blocked_chats: set[int] = set()
         self.listeners: list[Callable[[Recorded], None]] = []
         """Called with each request once it is answered."""
@@ -740,6 +767,7 @@ class FakeBotAPI:
         self._changed = asyncio.Event()
         self._closing = False
         self._runner: web.AppRunner | None = None
+        self._webhook_poster: asyncio.Task[None] | None = None
         self._handlers: dict[str, tuple[str, Handler]] = {}
         for name, handler in self._builtin_handlers().items():
             self._handlers[name.lower()] = (name, handler)
@@ -792,6 +820,11 @@ class FakeBotAPI:
             return
         self._closing = True
         self._notify()
+        poster, self._webhook_poster = self._webhook_poster, None
+        if poster is not None:
+            poster.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await poster
         runner, self._runner = self._runner, None
         await runner.cleanup()
 
@@ -1807,13 +1840,62 @@ class FakeBotAPI:
 
     async def _set_webhook(self, params: JSON, files: dict[str, UploadedFile]) -> bool:
         self.webhook_url = str(params.get("url") or "")
+        secret = params.get("secret_token")
+        self.webhook_secret_token = str(secret) if secret else None
+        allowed = params.get("allowed_updates")
+        self.webhook_allowed_updates = [str(k) for k in allowed] if allowed is not None else None
+        if self.webhook_url and self._webhook_poster is None:
+            self._webhook_poster = asyncio.create_task(self._post_to_webhook())
+        self._notify()
         return True
 
     async def _delete_webhook(self, params: JSON, files: dict[str, UploadedFile]) -> bool:
         self.webhook_url = ""
+        self.webhook_secret_token = None
         if params.get("drop_pending_updates") is True and self.updates:
             self._confirm(int(self.updates[-1]["update_id"]) + 1)
         return True
+
+    async def _post_to_webhook(self) -> None:
+        """While a webhook is set, post the updates not acknowledged yet, oldest first
+        and one at a time, as Telegram does: each one again (every
+        ``webhook_retry_delay`` s, with the secret token set last) until the bot
+        answers 200, which acknowledges it."""
+        async with aiohttp.ClientSession() as session:
+            while not self._closing:
+                event = self._changed
+                pending = self._pending() if self.webhook_url else []
+                if not pending:
+                    await self._wait_change(event, 1.0)
+                    continue
+                update = pending[0]
+                post = WebhookPost(
+                    update_id=int(update["update_id"]),
+                    url=self.webhook_url,
+                    secret_token=self.webhook_secret_token,
+                    time=time.time(),
+                )
+                self.webhook_posts.append(post)
+                headers = {}
+                if post.secret_token:
+                    headers["X-Telegram-Bot-Api-Secret-Token"] = post.secret_token
+                try:
+                    async with session.post(
+                        post.url,
+                        json=update,
+                        headers=headers,
+                        timeout=aiohttp.ClientTimeout(total=self.webhook_timeout),
+                    ) as response:
+                        await response.read()
+                        post.status = response.status
+                except (aiohttp.ClientError, TimeoutError) as exc:
+                    post.error = f"{type(exc).__name__}: {exc}"
+                if post.status == 200:
+                    self._confirm(post.update_id + 1)
+                    self._notify()
+                    continue
+                self._notify()
+                await asyncio.sleep(self.webhook_retry_delay)
 
     async def _get_webhook_info(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
         return {

@@ -65,17 +65,20 @@ class BotProcess:
     def running(self) -> bool:
         return self.proc is not None and self.proc.returncode is None
 
-    async def start(self, api: FakeBotAPI) -> None:
-        """Start the bot and wait until it long-polls the fake API."""
+    async def start(
+        self, api: FakeBotAPI, *, module: str = "bot", ready: str = "getUpdates"
+    ) -> None:
+        """Start the bot (`python -m MODULE`) and wait until it long-polls the fake API
+        (or makes its first call of the method `ready`, such as setWebhook)."""
         assert not self.running, "the bot is already running"
         log = self.logs / f"bot-run-{len(self.runs) + 1}.log"
         self.runs.append(log)
-        polls_before = len(api.sent("getUpdates", include_failed=True))
+        calls_before = len(api.sent(ready, include_failed=True))
         with log.open("wb") as output:
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "bot",
+                module,
                 cwd=self.cwd,
                 env=self.env,
                 stdin=asyncio.subprocess.DEVNULL,
@@ -85,9 +88,9 @@ class BotProcess:
         await until(
             api,
             self,
-            lambda: len(api.sent("getUpdates", include_failed=True)) > polls_before,
+            lambda: len(api.sent(ready, include_failed=True)) > calls_before,
             timeout=START_TIMEOUT,
-            what="the bot to start long polling",
+            what=f"the bot to start (its first {ready})",
         )
 
     def kill(self) -> None:

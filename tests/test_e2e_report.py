@@ -113,9 +113,10 @@ async def plan_intervention(
     client_name: str,
     contact: str,
     language: str | None = None,
+    template: str = "maintenance",
 ) -> str:
-    """A client and a maintenance planned for today, assigned to `person`, written
-    with the project's storage code; the intervention's number."""
+    """A client and an intervention of `template` (a maintenance) planned for today,
+    assigned to `person`, written with the project's storage code; its number."""
     db = Database(f"sqlite+aiosqlite:///{deployment.db_path}")
     try:
         async with db.transaction() as session:
@@ -135,8 +136,8 @@ async def plan_intervention(
                 session,
                 year=now.year,
                 client_id=client.id,
-                kind="maintenance",
-                template="maintenance",
+                kind=template,
+                template=template,
                 technician=technician,
                 scheduled_at=now,
                 request="Entretien annuel de la chaudière.",

@@ -18,6 +18,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
     TelegramBadRequest,
+    TelegramConflictError,
     TelegramForbiddenError,
     TelegramNetworkError,
     TelegramRetryAfter,
@@ -34,9 +35,11 @@ from aiogram.types import (
     MenuButtonCommands,
     Message,
 )
+from aiohttp import web
 
 from tests.fakeapi import FakeBotAPI, FakeUser, RandomFaults, parse_html
 
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALICE = FakeUser(id=1001, first_name="Alice", username="alice")
 
 
@@ -435,6 +438,49 @@ async def test_wait_sent_timeout_summarises(api: FakeBotAPI, bot: Bot) -> None:
     await bot.send_chat_action(ALICE.id, "typing")
     with pytest.raises(AssertionError, match="sendChatAction chat_id=1001 action='typing' -> ok"):
         await api.wait_sent(1, timeout=0.1)
+
+
+@pytest.mark.asyncio
+async def test_a_webhook_gets_each_update_until_it_answers_200(api: FakeBotAPI, bot: Bot) -> None:
+    """Like Telegram: once setWebhook is called, updates are posted (with the secret
+    token), the same one again while the answer is not 200, and getUpdates refuses."""
+    received: list[tuple[int, str | None]] = []
+    answers = [500, 200, 200]
+
+    async def hook(request: web.Request) -> web.Response:
+        update = await request.json()
+        received.append((update["update_id"], request.headers.get(SECRET_HEADER)))
+        return web.Response(status=answers.pop(0))
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    api.webhook_retry_delay = 0.01
+    try:
+        assert await bot.set_webhook(
+            f"http://127.0.0.1:{port}/hook", secret_token="s3cret", allowed_updates=["message"]
+        )
+        assert api.webhook_allowed_updates == ["message"]
+        first = api.send_text(ALICE, "un")
+        second = api.send_text(ALICE, "deux")
+        await api.wait_for(lambda: api.confirmed_offset > second["update_id"], 5, "both posted")
+        with pytest.raises(TelegramConflictError, match="webhook is active"):
+            await bot.get_updates()
+    finally:
+        await runner.cleanup()
+    ids = (first["update_id"], second["update_id"])
+    assert received == [(ids[0], "s3cret"), (ids[0], "s3cret"), (ids[1], "s3cret")]
+    assert [(p.update_id, p.status) for p in api.webhook_posts] == [
+        (ids[0], 500),
+        (ids[0], 200),
+        (ids[1], 200),
+    ]
+    assert await bot.delete_webhook()
+    assert api.webhook_url == "" and api.webhook_secret_token is None
 
 
 @pytest.mark.asyncio

@@ -21,6 +21,7 @@ from reports.images import (
     ImageRejected,
     PreparedCache,
     inspect_image,
+    prepare_drawn_signature,
     prepare_photo,
     prepare_signature,
     register_heif,
@@ -544,6 +545,50 @@ def test_a_photo_without_a_signature_is_refused(data: bytes) -> None:
     with pytest.raises(ImageRejected) as refused:
         prepare_signature(data)
     assert refused.value.reason == "not_a_signature"
+
+
+def drawing(background: tuple[int, int, int, int], ink: tuple[int, int, int, int]) -> bytes:
+    """A signature drawn on a 1200 x 900 pad, as the page exports it."""
+    image = Image.new("RGBA", (1200, 900), background)
+    scribble(ImageDraw.Draw(image), fill=ink)  # type: ignore[arg-type]
+    return encode(image, "PNG")
+
+
+@pytest.mark.parametrize(
+    ("background", "ink"),
+    [((0, 0, 0, 0), (16, 32, 74, 255)), ((255, 255, 255, 255), (20, 20, 20, 255))],
+    ids=["ink on transparency", "ink on an opaque white pad"],
+)
+def test_a_drawn_signature_is_cropped_to_its_ink_as_a_cleaned_photo_is(
+    background: tuple[int, int, int, int], ink: tuple[int, int, int, int]
+) -> None:
+    out = opened(prepare_drawn_signature(drawing(background, ink), (1200, 900)))
+    assert out.mode == "RGBA" and out.format == "PNG"
+    left, top, right, bottom = SCRIBBLE_BOX
+    # Cropped to the scribble with a small margin, then at most 800 px wide.
+    assert out.width <= 800 and abs(out.width / out.height - (right - left) / (bottom - top)) < 0.2
+    clear, darkest = out.getchannel("A").getextrema()
+    assert clear == 0 and darkest >= 230  # the ink opaque as it was drawn
+    assert out.getpixel((0, 0))[3] == 0  # the corner is transparent paper
+    assert {out.getpixel((x, y))[:3] for x in range(out.width) for y in range(out.height)} == {
+        (0, 0, 0)
+    }
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (encode(Image.new("RGBA", (600, 300), (0, 0, 0, 0)), "PNG"), "not_a_signature"),
+        (encode(Image.new("RGBA", (2000, 300), (0, 0, 0, 0)), "PNG"), "too_many_pixels"),
+        (encode(Image.new("RGB", (600, 300), "white"), "JPEG"), "not_an_image"),
+        (b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "corrupt"),
+    ],
+    ids=["empty pad", "wider than allowed", "a JPEG", "a PNG cut short"],
+)
+def test_a_drawn_signature_without_ink_or_too_large_is_refused(data: bytes, reason: str) -> None:
+    with pytest.raises(ImageRejected) as refused:
+        prepare_drawn_signature(data, (1600, 800))
+    assert refused.value.reason == reason
 
 
 # --- the prepared photo cache ---------------------------------------------------------

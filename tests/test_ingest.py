@@ -98,6 +98,64 @@ async def test_an_update_delivered_twice_is_stored_once_and_handled_once(
     assert seen == [(PAUL.id, "photo 1")]
 
 
+async def test_updates_of_a_chat_stored_out_of_order_are_handled_in_telegram_order(
+    database: Database,
+) -> None:
+    """Telegram posts a webhook's updates side by side: a later one may be stored
+    first. Behind the one being handled, a chat's updates go by their update_id."""
+    seen: list[str] = []
+    first_may_end = asyncio.Event()
+    router = Router()
+
+    @router.message()
+    async def record(message: Message) -> None:
+        if message.text == "message 0":
+            await first_may_end.wait()
+        seen.append(message.text or "")
+
+    dispatcher = Dispatcher()
+    dispatcher.include_router(router)
+    bot, _ = recording_bot()
+    ingest = Ingest(bot, dispatcher, database)
+    updates = Updates()
+    first, second, third = (updates.message(PAUL, f"message {n}") for n in range(3))
+    for payload in (first, third, second):
+        assert await ingest.receive(payload)
+    assert not await ingest.receive(third), "posted again: received before"
+    first_may_end.set()
+    await ingest.wait_idle()
+    assert seen == [f"message {n}" for n in range(3)]
+
+
+async def test_a_chats_turn_held_elsewhere_holds_its_updates_and_no_other_chats(
+    database: Database,
+) -> None:
+    """The signature pad holds the technician's chat while it stores a drawing: that
+    chat's updates wait for it, and wait for the turn in order; other chats go on."""
+    ingest, seen, _ = make_ingest(database)
+    updates = Updates()
+    async with ingest.in_turn(PAUL.id):
+        await ingest.store([updates.message(PAUL, "after the pad"), updates.message(LEA, "hi")])
+        await asyncio.sleep(0.2)
+        assert seen == [(LEA.id, "hi")]
+    await ingest.wait_idle()
+    assert seen == [(LEA.id, "hi"), (PAUL.id, "after the pad")]
+    # And the other way round: the pad waits for the update being handled.
+    order: list[str] = []
+
+    async def pad() -> None:
+        async with ingest.in_turn(PAUL.id):
+            order.append("pad")
+
+    async with ingest.in_turn(PAUL.id):
+        waiting = asyncio.create_task(pad())
+        await asyncio.sleep(0.05)
+        order.append("update")
+    await waiting
+    assert order == ["update", "pad"]
+    assert ingest._turns == {}, "a turn nobody holds is forgotten"
+
+
 async def test_updates_stored_before_a_crash_are_handled_at_the_next_start(
     database: Database,
 ) -> None:

@@ -190,8 +190,33 @@ def test_acceptance_with_reservations_shows_them_and_both_signers(french_pdf: by
     text = flat(pdf_text(french_pdf))
     assert "Le client accepte les travaux avec les réserves suivantes" in text
     assert "Le thermostat d'ambiance affiche encore une erreur" in text
-    assert "Signé le 22/11/2026 11:50" in text
+    assert "Signée sur l'écran le 22/11/2026 à 11:50" in text
     assert "Le technicien" in text
+    assert "Photo d'une signature sur papier, le 10/11/2026 à 06:05" in text
+
+
+@pytest.mark.parametrize(
+    ("language", "signed_on", "expected"),
+    [
+        ("fr", "screen", "Signée sur l'écran le 22/11/2026 à 15:40"),
+        ("fr", "paper", "Photo d'une signature sur papier, le 22/11/2026 à 15:40"),
+        ("fr", None, "Signé le 22/11/2026 15:40"),
+        ("en", "screen", "Signed on the screen on 22 Nov 2026 at 15:40"),
+        ("en", "paper", "Photo of a signature on paper, 22 Nov 2026 at 15:40"),
+    ],
+)
+def test_each_signature_says_how_it_was_given(
+    language: str, signed_on: str | None, expected: str
+) -> None:
+    moment = datetime(2026, 11, 22, 14, 40, tzinfo=UTC)
+    data = minimal_report(
+        language=language,
+        acceptance=Acceptance("Mme Roux", signed_at=moment, signed_on=signed_on),
+        technician_signed_at=moment,
+        technician_signed_on=signed_on,
+    )
+    text = flat(pdf_text(build_report(data)))
+    assert text.count(expected) == 2
 
 
 def test_report_without_client_signature_says_so() -> None:

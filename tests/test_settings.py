@@ -97,6 +97,40 @@ def test_settings_are_read_from_a_dotenv_file(clean_env: Path) -> None:
         ("SMTP_PORT=70000", "SMTP_PORT is invalid: '70000' is out of range (from 1 to 65535)"),
         ("COMPANY_LOGO=absent.png", "COMPANY_LOGO is invalid: no such file: absent.png"),
         (
+            "UPDATES=webhook",
+            "UPDATES is invalid: webhook needs PUBLIC_URL, the HTTPS address Telegram sends "
+            "the updates to; set PUBLIC_URL, or use UPDATES=polling",
+        ),
+        (
+            "UPDATES=push",
+            "UPDATES is invalid: 'push' is not one of the choices (polling or webhook)",
+        ),
+        (
+            "PUBLIC_URL=http://terrain.example.fr",
+            "PUBLIC_URL is invalid: 'http://terrain.example.fr' must start with https:// "
+            "(Telegram sends updates and opens Mini Apps over HTTPS only; http:// is for "
+            "127.0.0.1 and localhost, in tests)",
+        ),
+        (
+            "PUBLIC_URL=terrain.example.fr",
+            "PUBLIC_URL is invalid: 'terrain.example.fr' is not a web address "
+            "(such as https://terrain.example.fr)",
+        ),
+        (
+            "PUBLIC_URL=https://terrain.example.fr/?from=bot",
+            "PUBLIC_URL is invalid: 'https://terrain.example.fr/?from=bot' must be a plain "
+            "address, without a login, '?' or '#' (such as https://terrain.example.fr)",
+        ),
+        ("WEB_PORT=70000", "WEB_PORT is invalid: '70000' is out of range (from 1 to 65535)"),
+        (
+            "WEB_HOST=' '",
+            "WEB_HOST is invalid: it is empty; give the address to listen on, such as 127.0.0.1",
+        ),
+        (
+            "HEALTH_DELIVERY_MINUTES=0",
+            "HEALTH_DELIVERY_MINUTES is invalid: '0' is out of range (from 1 to 1440)",
+        ),
+        (
             "BOT_TOKEN=garbage",
             "BOT_TOKEN is invalid: a token is the bot's number, a colon and a key "
             "(123456789:AAF…), as BotFather gives it",
@@ -117,6 +151,25 @@ def test_a_malformed_setting_is_named_in_plain_words_with_where_to_fix_it(
         load_settings()
     assert str(raised.value) == f"{message}; edit .env"
     assert "secret" not in str(raised.value) and "Value error" not in str(raised.value)
+
+
+def test_the_web_face_is_off_until_public_url_is_set(clean_env: Path) -> None:
+    (clean_env / ".env").write_text("BOT_TOKEN=1:abc\n")
+    settings = load_settings()
+    assert not settings.web_enabled and settings.updates == "polling"
+    assert (settings.web_host, settings.web_port, settings.health_delivery_minutes) == (
+        "127.0.0.1",
+        8080,
+        15,
+    )
+    (clean_env / ".env").write_text(
+        "BOT_TOKEN=1:abc\nPUBLIC_URL=https://bons.example.fr/terrain/\nUPDATES=Webhook\n"
+    )
+    settings = load_settings()
+    assert settings.web_enabled and settings.updates == "webhook"
+    assert settings.public_url == "https://bons.example.fr/terrain"
+    (clean_env / ".env").write_text("BOT_TOKEN=1:abc\nPUBLIC_URL=http://localhost:8443\n")
+    assert load_settings().public_url == "http://localhost:8443"
 
 
 def test_a_setting_from_the_environment_is_fixed_there(

@@ -5,7 +5,9 @@ A signature arrives as a photo of a signature on paper or on a screen. It is
 cleaned (paper removed, ink kept, cropped, transparent) and shown back as a
 picture, on white as the report prints it, with the next question as its caption
 (is the client's readable? / the report ready to send); the original photo is
-kept as well. A technician's signature is
+kept as well. When the bot has a web face, a "Sign on the screen" button beside
+the question opens the signature pad instead (handlers.technician.drawn takes what
+is drawn there). A technician's signature is
 captured once and reused on every report; each report keeps the one it used.
 """
 
@@ -13,9 +15,9 @@ from __future__ import annotations
 
 import asyncio
 
-from aiogram.types import Message
+from aiogram.types import InlineKeyboardButton, Message, WebAppInfo
 
-from handlers.callbacks import WizardAction
+from handlers.callbacks import WizardAction, pad_url
 from handlers.technician.photos import Refused, download, incoming_file
 from handlers.technician.questions import Button, Question, asking, by_target
 from handlers.technician.sections import not_expected, preview, refuse
@@ -55,9 +57,20 @@ async def ask_reservations(visit: Visit) -> None:
     await visit.ask(visit.t("acceptance.ask_reservations"))
 
 
+def pad_row(visit: Visit, who: str) -> list[InlineKeyboardButton]:
+    """ "Sign on the screen": the signature pad, when the bot has a web face (PUBLIC_URL)."""
+    public_url = visit.options.public_url
+    if not public_url:
+        return []
+    page = WebAppInfo(url=pad_url(public_url, visit.job.id, who))
+    return [InlineKeyboardButton(text=visit.t("acceptance.sign_on_screen"), web_app=page)]
+
+
 async def ask_client_signature(visit: Visit) -> None:
     name = preview(visit.job.client_signer_name or "")
-    await visit.ask(visit.t("acceptance.ask_client_signature", name=name))
+    pad = pad_row(visit, CLIENT)
+    key = "acceptance.ask_client_signature_pad" if pad else "acceptance.ask_client_signature"
+    await visit.ask(visit.t(key, name=name), pad)
 
 
 async def ask_client_check(visit: Visit) -> None:
@@ -71,7 +84,7 @@ async def ask_client_check(visit: Visit) -> None:
     )
 
 
-async def _reusing(visit: Visit) -> Signature | None:
+async def reusing(visit: Visit) -> Signature | None:
     """The technician's kept signature, unless they chose to give a new one."""
     if visit.data.get("new_own"):
         return None
@@ -80,8 +93,10 @@ async def _reusing(visit: Visit) -> Signature | None:
 
 async def ask_own_signature(visit: Visit) -> None:
     t = visit.t
-    if await _reusing(visit) is None:
-        await visit.ask(t("acceptance.ask_own_signature"))
+    if await reusing(visit) is None:
+        pad = pad_row(visit, TECHNICIAN)
+        key = "acceptance.ask_own_signature_pad" if pad else "acceptance.ask_own_signature"
+        await visit.ask(t(key), pad)
         return
     await visit.ask(
         t("acceptance.use_own"),
@@ -166,7 +181,7 @@ async def take_client_signature(visit: Visit, message: Message) -> bool:
 
 async def take_own_signature(visit: Visit, message: Message) -> bool:
     """A new signature of the technician, kept for the next reports too."""
-    if await _reusing(visit) is not None:
+    if await reusing(visit) is not None:
         await not_expected(visit, message, "acceptance.use_buttons")
         return False
     signature = await _clean_and_keep(visit, message, TECHNICIAN, visit.user.name)

@@ -31,7 +31,7 @@ from reports import offload
 from reports.verify import new_verification_code
 from storage import interventions, invites, issued, outbox, signatures
 from storage.files import FileStore
-from storage.models import VOICE_NOTE_KINDS, AttachmentKind, Signature, utcnow
+from storage.models import VOICE_NOTE_KINDS, AttachmentKind, Signature, SignatureMethod, utcnow
 from storage.signatures import CLIENT, TECHNICIAN
 from storage.status import Status
 
@@ -54,6 +54,13 @@ async def _signature_bytes(
     if attachment is None:
         return None
     return await asyncio.to_thread(files.read, attachment.path)
+
+
+def signed_on(signature: Signature | None) -> report.SignedOn | None:
+    """How the report says a signature was given."""
+    if signature is None:
+        return None
+    return "screen" if signature.method == SignatureMethod.SCREEN else "paper"
 
 
 async def client_link(visit: Visit) -> str | None:
@@ -82,7 +89,10 @@ async def report_data(visit: Visit, code: str) -> report.ReportData:
             reservations=job.reservations or "",
             signature=await _signature_bytes(visit.session, visit.files, client_signature),
             signed_at=client_signature.signed_at if client_signature else None,
+            signed_on=signed_on(client_signature),
         )
+    # The technician's kept signature was given when it was first captured.
+    own_given = await signatures.first_given(visit.session, own) if own else None
     location = None
     if job.location_lat is not None and job.location_lon is not None:
         location = report.Location(job.location_lat, job.location_lon, job.location_accuracy)
@@ -153,6 +163,8 @@ async def report_data(visit: Visit, code: str) -> report.ReportData:
         parts=tuple(money.part_lines(visit)),
         acceptance=acceptance,
         technician_signature=await _signature_bytes(visit.session, visit.files, own),
+        technician_signed_at=own_given.signed_at if own_given else None,
+        technician_signed_on=signed_on(own_given),
         photos=photos,
         attachments=others,
         voice_notes=voice_notes,

@@ -86,6 +86,7 @@ _STATUS_COLOURS: Final = {
     "planned": "#56B4E9",
     "in_progress": "#E69F00",
     "postponed": "#C9A227",
+    "awaiting_client": "#332288",
     "awaiting_validation": "#CC79A7",
     "returned": "#D55E00",
     "validated": "#009E73",

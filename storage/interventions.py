@@ -114,17 +114,35 @@ async def trail(session: AsyncSession, intervention_id: int) -> Sequence[StatusC
 
 
 async def return_note(session: AsyncSession, intervention_id: int) -> str | None:
-    """What the office wrote when it last returned the report to the technician."""
+    """What the office wrote when it last returned the report to the technician (not
+    the note of a report coming back to `returned` from the client's answer)."""
     query = (
         select(StatusChange.note)
         .where(
             StatusChange.intervention_id == intervention_id,
+            StatusChange.from_status == Status.AWAITING_VALIDATION,
             StatusChange.to_status == Status.RETURNED,
         )
         .order_by(StatusChange.id.desc())
         .limit(1)
     )
     return await session.scalar(query)
+
+
+async def left_for_client(session: AsyncSession, intervention_id: int) -> Status:
+    """The status the intervention was in when the technician last asked the client to
+    accept remotely (in progress, or returned for a correction): where it goes back."""
+    query = (
+        select(StatusChange.from_status)
+        .where(
+            StatusChange.intervention_id == intervention_id,
+            StatusChange.to_status == Status.AWAITING_CLIENT,
+        )
+        .order_by(StatusChange.id.desc())
+        .limit(1)
+    )
+    found = await session.scalar(query)
+    return Status(found) if found else Status.IN_PROGRESS
 
 
 async def by_number(session: AsyncSession, number: str) -> Intervention | None:

@@ -1,6 +1,7 @@
 """The changes in an intervention's life that carry rules, each written to the audit
-trail: the office's changes to the planning (reassign, reschedule, postpone, cancel)
-and its decision on a submitted report (validate, return).
+trail: the office's changes to the planning (reassign, reschedule, postpone, cancel),
+its decision on a submitted report (validate, return), and the remote acceptance by
+the client (asked, answered, or taken on site instead).
 
 Postponing, cancelling, validating and returning move the status (see
 storage.status). Reassigning and rescheduling keep it: their audit entry (`noted`)
@@ -16,17 +17,20 @@ import datetime as dt
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.interventions import change_status
+from storage.interventions import change_status, left_for_client
 from storage.models import Intervention, Role, StatusChange, User
-from storage.status import Status, can_move
+from storage.status import InvalidTransition, Status, can_move
 
 REASSIGN = "reassign"
 RESCHEDULE = "reschedule"
 POSTPONE = "postpone"
 CANCEL = "cancel"
 
-#: Statuses in which the office may still change the planning.
-CHANGEABLE = frozenset({Status.PLANNED, Status.POSTPONED, Status.IN_PROGRESS})
+#: Statuses in which the office may still change the planning (awaiting the client's
+#: acceptance: cancel only).
+CHANGEABLE = frozenset(
+    {Status.PLANNED, Status.POSTPONED, Status.IN_PROGRESS, Status.AWAITING_CLIENT}
+)
 #: Statuses in which an intervention may go to another technician or another date: not
 #: once started.
 NOT_STARTED = frozenset({Status.PLANNED, Status.POSTPONED})
@@ -146,3 +150,37 @@ async def send_back(
     in `comment` (awaiting validation only); the technician can correct and submit it
     again."""
     return await change_status(session, job, Status.RETURNED, by, note=comment)
+
+
+async def ask_client(
+    session: AsyncSession, job: Intervention, by: User | None, note: str | None = None
+) -> StatusChange:
+    """The technician chose remote acceptance: `job` (in progress, or returned for a
+    correction) waits for the client's answer."""
+    return await change_status(session, job, Status.AWAITING_CLIENT, by, note=note)
+
+
+async def _back_from_client(
+    session: AsyncSession, job: Intervention, by: User | None, note: str
+) -> StatusChange:
+    back = await left_for_client(session, job.id)
+    if job.status != Status.AWAITING_CLIENT:
+        raise InvalidTransition(Status(job.status), back)
+    return await change_status(session, job, back, by, note=note)
+
+
+async def client_answered(
+    session: AsyncSession, job: Intervention, client: User | None, note: str
+) -> StatusChange:
+    """The client answered the request (accepted, with or without reservations, or
+    refused: `note` says which): `job` goes back to the status it was asked from, and
+    the technician goes on. Refused once the technician took the acceptance on site."""
+    return await _back_from_client(session, job, client, note)
+
+
+async def accept_on_site(
+    session: AsyncSession, job: Intervention, technician: User | None, note: str
+) -> StatusChange:
+    """The technician takes the acceptance on site instead of waiting: `job` goes back
+    to the status it was asked from. Refused once the client answered."""
+    return await _back_from_client(session, job, technician, note)

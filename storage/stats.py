@@ -30,6 +30,7 @@ STATUS_ORDER: tuple[Status, ...] = (
     Status.PLANNED,
     Status.IN_PROGRESS,
     Status.POSTPONED,
+    Status.AWAITING_CLIENT,
     Status.AWAITING_VALIDATION,
     Status.RETURNED,
     Status.VALIDATED,

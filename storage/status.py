@@ -7,7 +7,15 @@ enforces it and writes the audit trail.
     planned ──▶ in_progress ──▶ awaiting_validation ──▶ validated
        │  ▲          │   ▲               │
        │  └─postponed┘   └── returned ◀──┘
-       └────────▶ cancelled ◀── (planned, in_progress, postponed, returned)
+       └────────▶ cancelled ◀── (planned, in_progress, postponed, returned, awaiting_client)
+
+    in_progress ◀──▶ awaiting_client ◀──▶ returned
+
+Awaiting the client (`awaiting_client`) is a pause in the work: the technician
+asked the client to accept the report remotely, from the report in progress (or
+returned for a correction). It goes back to the status it came from when the
+client answers, or when the technician takes the acceptance on site instead
+(`storage.lifecycle` chooses which).
 """
 
 from __future__ import annotations
@@ -22,15 +30,21 @@ class Status(StrEnum):
     CANCELLED = "cancelled"
     AWAITING_VALIDATION = "awaiting_validation"
     RETURNED = "returned"
+    AWAITING_CLIENT = "awaiting_client"
     VALIDATED = "validated"
 
 
 ALLOWED: dict[Status, frozenset[Status]] = {
     Status.PLANNED: frozenset({Status.IN_PROGRESS, Status.POSTPONED, Status.CANCELLED}),
-    Status.IN_PROGRESS: frozenset({Status.AWAITING_VALIDATION, Status.POSTPONED, Status.CANCELLED}),
+    Status.IN_PROGRESS: frozenset(
+        {Status.AWAITING_VALIDATION, Status.AWAITING_CLIENT, Status.POSTPONED, Status.CANCELLED}
+    ),
     Status.POSTPONED: frozenset({Status.PLANNED, Status.IN_PROGRESS, Status.CANCELLED}),
     Status.AWAITING_VALIDATION: frozenset({Status.VALIDATED, Status.RETURNED}),
-    Status.RETURNED: frozenset({Status.IN_PROGRESS, Status.AWAITING_VALIDATION, Status.CANCELLED}),
+    Status.RETURNED: frozenset(
+        {Status.IN_PROGRESS, Status.AWAITING_VALIDATION, Status.AWAITING_CLIENT, Status.CANCELLED}
+    ),
+    Status.AWAITING_CLIENT: frozenset({Status.IN_PROGRESS, Status.RETURNED, Status.CANCELLED}),
     Status.VALIDATED: frozenset(),
     Status.CANCELLED: frozenset(),
 }

@@ -94,6 +94,7 @@ def test_the_office_sees_the_changes_each_status_allows() -> None:
     ]
     assert lifecycle.changes_allowed(Status.POSTPONED) == ["reassign", "reschedule", "cancel"]
     assert lifecycle.changes_allowed(Status.IN_PROGRESS) == ["postpone", "cancel"]
+    assert lifecycle.changes_allowed(Status.AWAITING_CLIENT) == ["cancel"]
     for done in (
         Status.AWAITING_VALIDATION,
         Status.RETURNED,
@@ -265,3 +266,113 @@ async def test_a_client_rates_an_intervention_once(database: Database) -> None:
         stars = await ratings.scores(session, [job_id, job_id + 1])
     assert kept is not None and kept.score == 5
     assert stars == {job_id: 5}
+
+
+# Remote acceptance: the intervention waits for the client's answer ---------------
+
+CLIENT = 50
+
+
+async def started(database: Database) -> int:
+    """A planned intervention that Paul started; the client has a Telegram account."""
+    job_id = await planned(database)
+    async with changing(database, job_id) as (session, job):
+        await users.add(session, CLIENT, "M. Martin", Role.CLIENT)
+        await interventions.change_status(
+            session, job, Status.IN_PROGRESS, await person(session, PAUL)
+        )
+    return job_id
+
+
+async def test_the_client_answers_and_paul_goes_on_with_the_report(database: Database) -> None:
+    job_id = await started(database)
+    async with changing(database, job_id) as (session, job):
+        paul = await person(session, PAUL)
+        change = await lifecycle.ask_client(session, job, paul, "Validation à distance demandée")
+        assert change.id is not None, "written at once"
+        assert job.status == Status.AWAITING_CLIENT
+    job = await as_the_office_sees_it(database, job_id)
+    assert job.status == Status.AWAITING_CLIENT, "the office sees it waiting"
+    async with changing(database, job_id) as (session, job):
+        client = await person(session, CLIENT)
+        await lifecycle.client_answered(session, job, client, "Accepté sans réserve")
+    async with database.sessions() as session:
+        changes = await interventions.trail(session, job_id)
+    assert [(c.from_status, c.to_status, c.note) for c in changes][-2:] == [
+        (Status.IN_PROGRESS, Status.AWAITING_CLIENT, "Validation à distance demandée"),
+        (Status.AWAITING_CLIENT, Status.IN_PROGRESS, "Accepté sans réserve"),
+    ]
+    async with database.sessions() as session:
+        assert changes[-1].user_id == (await person(session, CLIENT)).id, "the client did it"
+    assert (await as_the_office_sees_it(database, job_id)).status == Status.IN_PROGRESS
+
+
+async def test_a_returned_report_asked_again_goes_back_to_returned(database: Database) -> None:
+    job_id = await submitted(database)
+    async with changing(database, job_id) as (session, job):
+        await users.add(session, CLIENT, "M. Martin", Role.CLIENT)
+        await lifecycle.send_back(session, job, await person(session, SOPHIE), "Total faux")
+        await lifecycle.ask_client(session, job, await person(session, PAUL), "Redemandée")
+        await lifecycle.client_answered(session, job, await person(session, CLIENT), "Accepté")
+        assert job.status == Status.RETURNED
+    async with database.sessions() as session:
+        assert await interventions.return_note(session, job_id) == "Total faux", "still shown"
+    assert (await trail(database, job_id))[-1] == (
+        Status.AWAITING_CLIENT,
+        Status.RETURNED,
+        "Accepté",
+    )
+
+
+async def test_paul_takes_the_acceptance_on_site_and_the_late_answer_is_refused(
+    database: Database,
+) -> None:
+    job_id = await started(database)
+    async with changing(database, job_id) as (session, job):
+        paul = await person(session, PAUL)
+        await lifecycle.ask_client(session, job, paul)
+        await lifecycle.accept_on_site(session, job, paul, "Réception sur place")
+        assert job.status == Status.IN_PROGRESS
+    before = await trail(database, job_id)
+    async with changing(database, job_id) as (session, job):
+        client = await person(session, CLIENT)
+        with pytest.raises(InvalidTransition):
+            await lifecycle.client_answered(session, job, client, "Accepté")
+        with pytest.raises(InvalidTransition):
+            await lifecycle.accept_on_site(session, job, await person(session, PAUL), "encore")
+    assert await trail(database, job_id) == before, "nothing written"
+    assert before[-1] == (Status.AWAITING_CLIENT, Status.IN_PROGRESS, "Réception sur place")
+
+
+async def test_waiting_for_the_client_the_office_can_only_cancel(database: Database) -> None:
+    job_id = await started(database)
+    async with changing(database, job_id) as (session, job):
+        await lifecycle.ask_client(session, job, await person(session, PAUL))
+        assert lifecycle.changes_allowed(job.status) == ["cancel"]
+        sophie = await person(session, SOPHIE)
+        with pytest.raises(InvalidTransition):
+            await lifecycle.validate(session, job, sophie)
+        with pytest.raises(lifecycle.ChangeRefused):
+            await lifecycle.postpone(session, job, FOUR, sophie, "?")
+        with pytest.raises(InvalidTransition):
+            await lifecycle.ask_client(session, job, sophie)
+        await lifecycle.cancel(session, job, sophie, "Le client ne répond plus")
+        with pytest.raises(InvalidTransition):
+            await lifecycle.client_answered(session, job, await person(session, CLIENT), "?")
+    assert (await trail(database, job_id))[-1] == (
+        Status.AWAITING_CLIENT,
+        Status.CANCELLED,
+        "Le client ne répond plus",
+    )
+
+
+async def test_only_a_report_being_written_can_wait_for_the_client(database: Database) -> None:
+    job_id = await planned(database)
+    async with changing(database, job_id) as (session, job):
+        with pytest.raises(InvalidTransition):
+            await lifecycle.ask_client(session, job, None)
+        await interventions.change_status(session, job, Status.IN_PROGRESS, None)
+        await interventions.change_status(session, job, Status.AWAITING_VALIDATION, None)
+        with pytest.raises(InvalidTransition):
+            await lifecycle.ask_client(session, job, None)
+    assert (await trail(database, job_id))[-1][1] == Status.AWAITING_VALIDATION

@@ -30,6 +30,14 @@ def test_the_field_statuses_and_their_moves() -> None:
     assert not can_move(Status.PLANNED, Status.VALIDATED)
     assert not can_move(Status.VALIDATED, Status.IN_PROGRESS)
     assert not any(can_move(Status.CANCELLED, target) for target in Status)
+    for writing in (Status.IN_PROGRESS, Status.RETURNED):
+        assert can_move(writing, Status.AWAITING_CLIENT)
+        assert can_move(Status.AWAITING_CLIENT, writing)
+    assert ALLOWED[Status.AWAITING_CLIENT] == {
+        Status.IN_PROGRESS,
+        Status.RETURNED,
+        Status.CANCELLED,
+    }, "the client's answer is checked by the technician's report, then the office's"
 
 
 async def new_client(database: Database, name: str = "Boulangerie Martin") -> int:

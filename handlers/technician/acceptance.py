@@ -18,7 +18,7 @@ import asyncio
 from aiogram.types import InlineKeyboardButton, Message, WebAppInfo
 
 from handlers.callbacks import WizardAction, pad_url
-from handlers.technician.photos import Refused, download, incoming_file
+from handlers.technician.files import Refused, download, incoming_file
 from handlers.technician.questions import Button, Question, asking, by_target
 from handlers.technician.sections import not_expected, preview, refuse
 from handlers.technician.visit import Visit, gist

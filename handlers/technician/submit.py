@@ -21,7 +21,7 @@ from handlers.actions import working
 from handlers.callbacks import Job, JobAction, WizardAction, Wz, decision_keyboard
 from handlers.i18n import kind_label
 from handlers.technician import money
-from handlers.technician.photos import photo_cache
+from handlers.technician.files import photo_cache
 from handlers.technician.review import missing_required
 from handlers.technician.sections import not_expected
 from handlers.technician.visit import StepKind, Visit

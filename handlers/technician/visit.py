@@ -432,8 +432,3 @@ NEEDS: dict[Kind, tuple[str, ...]] = {
     Kind.ACCEPTANCE: (),
     Kind.SUBMIT: interventions.COLLECTIONS,
 }
-
-
-async def no_buttons(visit: Visit, query: CallbackQuery, data: Wz) -> None:
-    """For kinds whose only buttons are the navigation ones."""
-    await query.answer(visit.t("errors.old_button"), show_alert=True)

@@ -4,10 +4,10 @@
 
 Every file is downloaded at once, checked and stored in the same unit of work
 that records it (handlers.technician.files), so an acknowledged photo is never
-lost; the same photo sent twice is kept once. One confirmation answers a whole album: it waits a moment in the
-outbox and later photos of the same burst are merged into it. Each file kept is
-remembered as the answer of its message ("caption:45"), so that editing the
-caption changes the caption in the report.
+lost; the same photo sent twice is kept once. One confirmation answers a whole
+album: it waits a moment in the outbox and later photos of the same burst are
+merged into it. Each file kept is remembered as the answer of its message
+("caption:45"), so that editing the caption changes the caption in the report.
 
 In the photo step, the count is the step's question (with the tags and Done): it
 is edited in place by the burst of photos that comes just below it (an album, or
